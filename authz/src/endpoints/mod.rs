@@ -1,0 +1,3 @@
+//! HTTP endpoints; each module exports its `router()`.
+
+pub mod metadata;

@@ -1,0 +1,39 @@
+//! The authorization server as an AWS Lambda function (Function URL, payload format 2.0).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use shared::clock::{Clock, SystemClock};
+use shared::config::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => Arc::new(config),
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    shared::telemetry::init(config.log_format, &config.log_filter);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = match shared::store::connect(&config.store, clock.clone()).await {
+        Ok(stores) => stores,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the store");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = shared::telemetry::observe(authz::app(authz::AppState {
+        config,
+        stores,
+        clock,
+    }));
+    match lambda_http::run(app).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! Typed configuration, read once at start-up from one lookup function (the environment, or
+//! flags layered over it) and validated before anything starts. Nothing else reads the
+//! environment.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use url::Url;
+
+/// Where state is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded SQLite file.
+    Sqlite { path: PathBuf },
+    /// The DynamoDB single table.
+    Dynamo { table: String },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable (local use).
+    Pretty,
+    /// One JSON object per line (Lambda, CloudWatch).
+    Json,
+}
+
+/// A setting that is missing or wrong: names the setting and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, problem: impl fmt::Display) -> Self {
+        Self {
+            setting,
+            problem: problem.to_string(),
+        }
+    }
+}
+
+/// Names of the settings (environment variables).
+pub mod keys {
+    pub const ISSUER: &str = "SMCP_ISSUER";
+    pub const RESOURCE: &str = "SMCP_RESOURCE";
+    pub const STORE: &str = "SMCP_STORE";
+    pub const TABLE: &str = "SMCP_TABLE";
+    pub const DATA_DIR: &str = "SMCP_DATA_DIR";
+    pub const LOG_FORMAT: &str = "SMCP_LOG_FORMAT";
+    /// `tracing` filter directives, e.g. `info,authz=debug`.
+    pub const LOG_FILTER: &str = "RUST_LOG";
+    /// Set by the Lambda runtime; selects JSON logs by default.
+    pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";
+}
+
+/// Settings shared by both servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The authorization server's issuer identifier: absolute, no trailing slash.
+    pub issuer: String,
+    /// The MCP server's canonical resource URL (RFC 8707, RFC 9728).
+    pub resource: String,
+    pub store: StoreConfig,
+    /// Where the embedded store and keys live (created on first start).
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// `tracing` filter directives (default `info`).
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let issuer = get(keys::ISSUER).ok_or_else(|| ConfigError::new(keys::ISSUER, "not set"))?;
+        let issuer = parse_issuer(&issuer)?;
+        let resource =
+            get(keys::RESOURCE).ok_or_else(|| ConfigError::new(keys::RESOURCE, "not set"))?;
+        let resource = parse_resource(&resource)?;
+        let data_dir = PathBuf::from(get(keys::DATA_DIR).unwrap_or_else(|| ".data".into()));
+        let store = match get(keys::STORE).as_deref().unwrap_or("sqlite") {
+            "sqlite" => StoreConfig::Sqlite {
+                path: data_dir.join("state.db"),
+            },
+            "dynamodb" => {
+                let table =
+                    get(keys::TABLE).ok_or_else(|| ConfigError::new(keys::TABLE, "not set (required with SMCP_STORE=dynamodb)"))?;
+                validate_table_name(&table)?;
+                StoreConfig::Dynamo { table }
+            }
+            other => {
+                return Err(ConfigError::new(
+                    keys::STORE,
+                    format!("unknown store {other:?} (expected \"sqlite\" or \"dynamodb\")"),
+                ));
+            }
+        };
+        let log_format = match get(keys::LOG_FORMAT).as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    keys::LOG_FORMAT,
+                    format!("unknown format {other:?} (expected \"json\" or \"pretty\")"),
+                ));
+            }
+            None if get(keys::LAMBDA_FUNCTION).is_some() => LogFormat::Json,
+            None => LogFormat::Pretty,
+        };
+        let log_filter = get(keys::LOG_FILTER).unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log_filter)
+            .map_err(|_| ConfigError::new(keys::LOG_FILTER, format!("{log_filter:?} is not a valid filter")))?;
+        Ok(Self {
+            issuer,
+            resource,
+            store,
+            data_dir,
+            log_format,
+            log_filter,
+        })
+    }
+
+    /// URL of an authorization-server path (`path` starts with `/`).
+    pub fn issuer_url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// The RFC 9728 metadata URL for the resource: the well-known segment inserted before the
+    /// resource's path.
+    pub fn protected_resource_metadata_url(&self) -> String {
+        match Url::parse(&self.resource) {
+            Ok(url) => {
+                let path = url.path().trim_end_matches('/');
+                format!(
+                    "{}/.well-known/oauth-protected-resource{path}",
+                    url.origin().ascii_serialization()
+                )
+            }
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// Whether an http URL is allowed for this host: loopback only.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_absolute(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw)
+        .map_err(|_| ConfigError::new(setting, format!("{raw:?} is not an absolute URL")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::new(
+                setting,
+                format!("{raw:?} uses http on a non-loopback host (https required)"),
+            ));
+        }
+        _ => {
+            return Err(ConfigError::new(
+                setting,
+                format!("{raw:?} must be an https URL"),
+            ));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            setting,
+            format!("{raw:?} must not have a query or fragment"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new(
+            setting,
+            format!("{raw:?} must not contain user information"),
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_issuer(raw: &str) -> Result<String, ConfigError> {
+    parse_absolute(keys::ISSUER, raw)?;
+    if raw.ends_with('/') {
+        return Err(ConfigError::new(
+            keys::ISSUER,
+            format!("{raw:?} must not end with a slash"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+fn parse_resource(raw: &str) -> Result<String, ConfigError> {
+    parse_absolute(keys::RESOURCE, raw)?;
+    Ok(raw.to_owned())
+}
+
+fn validate_table_name(name: &str) -> Result<(), ConfigError> {
+    let ok = (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            keys::TABLE,
+            format!("{name:?} is not a valid DynamoDB table name"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        (keys::ISSUER, "https://auth.example.com"),
+        (keys::RESOURCE, "https://mcp.example.com/mcp"),
+    ];
+
+    #[test]
+    fn defaults_to_sqlite_under_data_dir_with_pretty_logs() {
+        let config = load(&BASE).unwrap();
+        assert_eq!(
+            config.store,
+            StoreConfig::Sqlite {
+                path: PathBuf::from(".data/state.db")
+            }
+        );
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(
+            config.protected_resource_metadata_url(),
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+        );
+    }
+
+    #[test]
+    fn lambda_defaults_to_json_logs() {
+        let mut pairs = BASE.to_vec();
+        pairs.push((keys::LAMBDA_FUNCTION, "authz"));
+        assert_eq!(load(&pairs).unwrap().log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            ("missing issuer", &[(keys::RESOURCE, "https://m/mcp")], keys::ISSUER),
+            (
+                "http issuer off loopback",
+                &[(keys::ISSUER, "http://auth.example.com"), (keys::RESOURCE, "https://m/mcp")],
+                keys::ISSUER,
+            ),
+            (
+                "trailing slash",
+                &[(keys::ISSUER, "https://auth.example.com/"), (keys::RESOURCE, "https://m/mcp")],
+                keys::ISSUER,
+            ),
+            (
+                "relative resource",
+                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "/mcp")],
+                keys::RESOURCE,
+            ),
+            (
+                "resource with fragment",
+                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp#x")],
+                keys::RESOURCE,
+            ),
+            (
+                "unknown store",
+                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp"), (keys::STORE, "redis")],
+                keys::STORE,
+            ),
+            (
+                "dynamo without table",
+                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp"), (keys::STORE, "dynamodb")],
+                keys::TABLE,
+            ),
+            (
+                "bad table name",
+                &[
+                    (keys::ISSUER, "https://a"),
+                    (keys::RESOURCE, "https://m/mcp"),
+                    (keys::STORE, "dynamodb"),
+                    (keys::TABLE, "no spaces allowed"),
+                ],
+                keys::TABLE,
+            ),
+            (
+                "bad log format",
+                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp"), (keys::LOG_FORMAT, "xml")],
+                keys::LOG_FORMAT,
+            ),
+        ];
+        for (what, pairs, setting) in cases {
+            let err = load(pairs).expect_err(what);
+            assert_eq!(err.setting, *setting, "{what}");
+            assert!(err.to_string().starts_with(setting), "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn loopback_http_is_allowed() {
+        for issuer in ["http://127.0.0.1:8080", "http://localhost:9", "http://[::1]:8080"] {
+            let config = load(&[(keys::ISSUER, issuer), (keys::RESOURCE, "http://127.0.0.1:8080/mcp")]);
+            assert!(config.is_ok(), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn dynamo_store_is_selected_by_name() {
+        let mut pairs = BASE.to_vec();
+        pairs.push((keys::STORE, "dynamodb"));
+        pairs.push((keys::TABLE, "mcp-auth"));
+        assert_eq!(
+            load(&pairs).unwrap().store,
+            StoreConfig::Dynamo {
+                table: "mcp-auth".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Random secrets and their stored form: 256-bit values, kept only as SHA-256 hashes and
+//! compared in constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// A secret value (code, token, client secret, password) that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// 256 bits from the operating system's CSPRNG, base64url without padding (43 characters).
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The value itself, for the one place that must send or verify it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// SHA-256 of the value, lower-case hex: what the store keeps.
+    pub fn hash(&self) -> String {
+        sha256_hex(self.0.as_bytes())
+    }
+
+    /// Whether this secret hashes to `stored_hash`, compared in constant time.
+    pub fn matches(&self, stored_hash: &str) -> bool {
+        constant_time_eq(self.hash().as_bytes(), stored_hash.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// SHA-256 in lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+/// Equality whose running time does not depend on where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// A random identifier (128 bits, base64url) for records that are not secrets.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_are_256_bit_and_distinct() {
+        let a = Secret::generate();
+        let b = Secret::generate();
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hash_is_sha256_hex() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn matches_only_its_own_hash() {
+        let s = Secret::new("s3cret");
+        assert!(s.matches(&s.hash()));
+        assert!(!Secret::new("s3cret!").matches(&s.hash()));
+        assert!(!s.matches(""));
+    }
+
+    #[test]
+    fn debug_and_display_redact() {
+        let s = Secret::new("do-not-print");
+        assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
+    }
+}

@@ -1,0 +1,468 @@
+//! The aggregate ports implemented once over the single-table item model: key layout
+//! (DESIGN section 6), record encoding, expiry and the compare-and-set loops.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::item::{Condition, Index, Item, ItemBackend};
+use super::{
+    AuditEvent, AuditStore, AuthorizationCodeStore, CacheKind, CacheStore, CachedValue,
+    ClientRecord, ClientStore, CodeRecord, ConsentRecord, ConsentStore, GrantRecord, GrantStatus,
+    GrantStore, Page, PageRequest, PendingAuthorization, PendingAuthorizationStore,
+    RateLimitStore, Redemption, StoreError,
+};
+use crate::clock::{Clock, rfc3339, utc_day};
+use crate::secret::sha256_hex;
+
+/// How long a redeemed code's item is kept after its validity ends, to recognise replays.
+pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
+/// Audit events are kept this long.
+pub const AUDIT_RETENTION_SECS: i64 = 90 * 86_400;
+/// Upper bound for one listing page.
+pub const MAX_PAGE: usize = 1000;
+/// Attempts for read-modify-write loops that only lose to other writers.
+const CAS_ATTEMPTS: usize = 16;
+
+/// Every storage port over one [`ItemBackend`].
+pub struct ItemStore {
+    backend: Arc<dyn ItemBackend>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ItemStore {
+    pub fn new(backend: Arc<dyn ItemBackend>, clock: Arc<dyn Clock>) -> Self {
+        Self { backend, clock }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    async fn get_record<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.backend.get(pk, sk, self.now()).await? {
+            Some(item) => decode(item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn list<T: DeserializeOwned>(
+        &self,
+        index: Index,
+        partition: &str,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        let items = self
+            .backend
+            .query(
+                index,
+                partition,
+                prefix,
+                page.after.as_deref(),
+                limit,
+                self.now(),
+            )
+            .await?;
+        let next = if items.len() == limit {
+            items.last().map(|item| match (index, &item.gsi1) {
+                (Index::Gsi1, Some((_, sk))) => sk.clone(),
+                _ => item.sk.clone(),
+            })
+        } else {
+            None
+        };
+        let items = items.into_iter().map(decode).collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+/// Encodes a record as an item: its fields become attributes; a top-level `expires_at` field
+/// becomes the item's TTL.
+fn encode<T: Serialize>(
+    pk: String,
+    sk: String,
+    gsi1: Option<(String, String)>,
+    record: &T,
+) -> Result<Item, StoreError> {
+    let mut attrs = match serde_json::to_value(record) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(StoreError::corrupt(pk, "record is not an object")),
+        Err(e) => return Err(StoreError::corrupt(pk, e)),
+    };
+    let expires_at = attrs.remove("expires_at").and_then(|v| v.as_i64());
+    Ok(Item {
+        pk,
+        sk,
+        gsi1,
+        expires_at,
+        attrs,
+    })
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    let Item {
+        pk,
+        expires_at,
+        mut attrs,
+        ..
+    } = item;
+    if let Some(at) = expires_at {
+        attrs.insert("expires_at".into(), Value::from(at));
+    }
+    serde_json::from_value(Value::Object(attrs)).map_err(|e| StoreError::corrupt(pk, e))
+}
+
+fn client_key(client_id: &str) -> (String, String) {
+    (format!("CLIENT#{client_id}"), "CLIENT".into())
+}
+
+fn client_item(client: &ClientRecord) -> Result<Item, StoreError> {
+    let (pk, sk) = client_key(&client.client_id);
+    let gsi1 = (
+        "CLIENTS".to_owned(),
+        format!("{}#{}", rfc3339(client.created_at), client.client_id),
+    );
+    encode(pk, sk, Some(gsi1), client)
+}
+
+#[async_trait]
+impl ClientStore for ItemStore {
+    async fn create(&self, client: &ClientRecord) -> Result<bool, StoreError> {
+        let item = client_item(client)?;
+        self.backend.put(&item, Condition::Absent, self.now()).await
+    }
+
+    async fn get(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let (pk, sk) = client_key(client_id);
+        self.get_record(&pk, &sk).await
+    }
+
+    async fn replace(&self, client: &ClientRecord) -> Result<bool, StoreError> {
+        let mut next = client.clone();
+        next.revision = client.revision.saturating_add(1);
+        let item = client_item(&next)?;
+        let guard = Condition::Equals("revision", Value::from(client.revision));
+        self.backend.put(&item, guard, self.now()).await
+    }
+
+    async fn delete(&self, client_id: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = client_key(client_id);
+        self.backend.delete(&pk, &sk, self.now()).await
+    }
+
+    async fn list(&self, page: &PageRequest) -> Result<Page<ClientRecord>, StoreError> {
+        self.list(Index::Gsi1, "CLIENTS", "", page).await
+    }
+}
+
+fn pending_key(id: &str) -> (String, String) {
+    (format!("AUTHREQ#{id}"), "AUTHREQ".into())
+}
+
+#[async_trait]
+impl PendingAuthorizationStore for ItemStore {
+    async fn put(&self, request: &PendingAuthorization) -> Result<bool, StoreError> {
+        let (pk, sk) = pending_key(&request.id);
+        let item = encode(pk, sk, None, request)?;
+        self.backend.put(&item, Condition::Absent, self.now()).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        let (pk, sk) = pending_key(id);
+        self.get_record(&pk, &sk).await
+    }
+
+    async fn take(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        let (pk, sk) = pending_key(id);
+        match self.backend.take(&pk, &sk, self.now()).await? {
+            Some(item) => decode(item).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+fn code_key(hash: &str) -> (String, String) {
+    (format!("CODE#{hash}"), "CODE".into())
+}
+
+fn code_item(code: &CodeRecord, redeemed: bool) -> Result<Item, StoreError> {
+    let (pk, sk) = code_key(&code.code_hash);
+    let mut item = encode(pk, sk, None, code)?;
+    item.attrs.insert("redeemed".into(), Value::Bool(redeemed));
+    item.expires_at = Some(code.valid_until.saturating_add(CODE_REPLAY_RETENTION_SECS));
+    Ok(item)
+}
+
+#[async_trait]
+impl AuthorizationCodeStore for ItemStore {
+    async fn put(&self, code: &CodeRecord) -> Result<bool, StoreError> {
+        let item = code_item(code, false)?;
+        self.backend.put(&item, Condition::Absent, self.now()).await
+    }
+
+    async fn redeem(&self, code_hash: &str) -> Result<Option<Redemption>, StoreError> {
+        let (pk, sk) = code_key(code_hash);
+        let now = self.now();
+        let Some(mut item) = self.backend.get(&pk, &sk, now).await? else {
+            return Ok(None);
+        };
+        let already = item.attrs.remove("redeemed") == Some(Value::Bool(true));
+        item.expires_at = None;
+        let record: CodeRecord = decode(item)?;
+        if already {
+            return Ok(Some(Redemption::Replayed(record)));
+        }
+        let marked = code_item(&record, true)?;
+        let guard = Condition::Equals("redeemed", Value::Bool(false));
+        if self.backend.put(&marked, guard, now).await? {
+            Ok(Some(Redemption::First(record)))
+        } else {
+            Ok(Some(Redemption::Replayed(record)))
+        }
+    }
+}
+
+fn grant_key(grant_id: &str) -> (String, String) {
+    (format!("GRANT#{grant_id}"), "GRANT".into())
+}
+
+fn grant_item(grant: &GrantRecord) -> Result<Item, StoreError> {
+    let (pk, sk) = grant_key(&grant.grant_id);
+    let gsi1 = (
+        format!("USER#{}", grant.sub),
+        format!("GRANT#{}#{}", rfc3339(grant.created_at), grant.grant_id),
+    );
+    encode(pk, sk, Some(gsi1), grant)
+}
+
+#[async_trait]
+impl GrantStore for ItemStore {
+    async fn create(&self, grant: &GrantRecord) -> Result<bool, StoreError> {
+        let item = grant_item(grant)?;
+        self.backend.put(&item, Condition::Absent, self.now()).await
+    }
+
+    async fn get(&self, grant_id: &str) -> Result<Option<GrantRecord>, StoreError> {
+        let (pk, sk) = grant_key(grant_id);
+        self.get_record(&pk, &sk).await
+    }
+
+    async fn rotate(
+        &self,
+        grant_id: &str,
+        expected_version: u64,
+        new_refresh_hash: &str,
+        groups: &[String],
+    ) -> Result<Option<GrantRecord>, StoreError> {
+        let Some(current) = GrantStore::get(self, grant_id).await? else {
+            return Ok(None);
+        };
+        if current.status != GrantStatus::Active || current.version != expected_version {
+            return Ok(None);
+        }
+        let now = self.now();
+        let next = GrantRecord {
+            previous_refresh_hash: Some(current.refresh_hash.clone()),
+            refresh_hash: new_refresh_hash.to_owned(),
+            rotated_at: Some(now),
+            version: expected_version.saturating_add(1),
+            groups: groups.to_vec(),
+            ..current
+        };
+        let guard = Condition::Equals("version", Value::from(expected_version));
+        if self.backend.put(&grant_item(&next)?, guard, now).await? {
+            Ok(Some(next))
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn revoke(&self, grant_id: &str) -> Result<bool, StoreError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(current) = GrantStore::get(self, grant_id).await? else {
+                return Ok(false);
+            };
+            if current.status == GrantStatus::Revoked {
+                return Ok(false);
+            }
+            let guard = Condition::Equals("version", Value::from(current.version));
+            let next = GrantRecord {
+                status: GrantStatus::Revoked,
+                version: current.version.saturating_add(1),
+                ..current
+            };
+            if self
+                .backend
+                .put(&grant_item(&next)?, guard, self.now())
+                .await?
+            {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "grant {grant_id} kept changing during revocation"
+        )))
+    }
+
+    async fn list_for_user(
+        &self,
+        sub: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GrantRecord>, StoreError> {
+        self.list(Index::Gsi1, &format!("USER#{sub}"), "GRANT#", page)
+            .await
+    }
+}
+
+fn consent_key(sub: &str, client_id: &str) -> (String, String) {
+    (format!("USER#{sub}"), format!("CONSENT#{client_id}"))
+}
+
+#[async_trait]
+impl ConsentStore for ItemStore {
+    async fn put(&self, consent: &ConsentRecord) -> Result<(), StoreError> {
+        let (pk, sk) = consent_key(&consent.sub, &consent.client_id);
+        let item = encode(pk, sk, None, consent)?;
+        self.backend
+            .put(&item, Condition::Always, self.now())
+            .await
+            .map(drop)
+    }
+
+    async fn get(&self, sub: &str, client_id: &str) -> Result<Option<ConsentRecord>, StoreError> {
+        let (pk, sk) = consent_key(sub, client_id);
+        self.get_record(&pk, &sk).await
+    }
+
+    async fn delete(&self, sub: &str, client_id: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = consent_key(sub, client_id);
+        self.backend.delete(&pk, &sk, self.now()).await
+    }
+
+    async fn list_for_user(
+        &self,
+        sub: &str,
+        page: &PageRequest,
+    ) -> Result<Page<ConsentRecord>, StoreError> {
+        self.list(Index::Primary, &format!("USER#{sub}"), "CONSENT#", page)
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for ItemStore {
+    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let secs = event.at_ms.div_euclid(1000);
+        let ts = format!(
+            "{}.{:03}Z#{}",
+            rfc3339(secs).trim_end_matches('Z'),
+            event.at_ms.rem_euclid(1000),
+            event.id
+        );
+        let pk = format!("AUDIT#{}", utc_day(secs));
+        let gsi1 = event
+            .client_id
+            .as_ref()
+            .map(|id| (format!("AUDIT#CLIENT#{id}"), ts.clone()));
+        let mut item = encode(pk, ts, gsi1, event)?;
+        item.expires_at = Some(secs.saturating_add(AUDIT_RETENTION_SECS));
+        self.backend
+            .put(&item, Condition::Always, self.now())
+            .await
+            .map(drop)
+    }
+
+    async fn list_day(
+        &self,
+        day: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        self.list(Index::Primary, &format!("AUDIT#{day}"), "", page)
+            .await
+    }
+
+    async fn list_for_client(
+        &self,
+        client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        self.list(
+            Index::Gsi1,
+            &format!("AUDIT#CLIENT#{client_id}"),
+            "",
+            page,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for ItemStore {
+    async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError> {
+        let now = self.now();
+        let window = i64::try_from(window_secs.max(1)).unwrap_or(i64::MAX);
+        let start = now - now.rem_euclid(window);
+        let pk = format!("RATE#{key}#{start}");
+        self.backend
+            .increment(&pk, "RATE", start.saturating_add(window), now)
+            .await
+    }
+}
+
+fn cache_key(kind: CacheKind, key: &str) -> (String, String) {
+    let name = match kind {
+        CacheKind::ClientMetadataDocument => "CIMD",
+        CacheKind::CostExplorer => "CECACHE",
+    };
+    (format!("{name}#{}", sha256_hex(key.as_bytes())), name.into())
+}
+
+#[async_trait]
+impl CacheStore for ItemStore {
+    async fn get(&self, kind: CacheKind, key: &str) -> Result<Option<CachedValue>, StoreError> {
+        let (pk, sk) = cache_key(kind, key);
+        let Some(item) = self.backend.get(&pk, &sk, self.now()).await? else {
+            return Ok(None);
+        };
+        let value = item.attrs.get("value").and_then(Value::as_str);
+        let stored_at = item.attrs.get("stored_at").and_then(Value::as_i64);
+        match (value, stored_at, item.expires_at) {
+            (Some(value), Some(stored_at), Some(expires_at)) => Ok(Some(CachedValue {
+                value: value.to_owned(),
+                stored_at,
+                expires_at,
+            })),
+            _ => Err(StoreError::corrupt(pk, "cache entry lacks value or times")),
+        }
+    }
+
+    async fn put(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = cache_key(kind, key);
+        let now = self.now();
+        let mut item = Item::new(pk, sk);
+        item.expires_at = Some(now.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX)));
+        let mut attrs = Map::new();
+        attrs.insert("value".into(), Value::from(value));
+        attrs.insert("stored_at".into(), Value::from(now));
+        item.attrs = attrs;
+        self.backend
+            .put(&item, Condition::Always, now)
+            .await
+            .map(drop)
+    }
+}

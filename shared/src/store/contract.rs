@@ -1,0 +1,587 @@
+//! The storage contract, written once and run against every adapter: CRUD for each aggregate,
+//! expiry, single-use redemption and compare-and-set rotation under concurrency, listing order
+//! and pagination. `contract_suite!(name, backend)` instantiates it as tests named
+//! `<name>::<case>`, so the output shows which backend ran.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Map;
+
+use super::item::ItemBackend;
+use super::*;
+use crate::clock::{Clock, ManualClock};
+
+/// 2026-01-01T00:00:00Z: a fixed start so key layouts are reproducible.
+pub const T0: i64 = 1_767_225_600;
+
+pub struct Harness {
+    pub stores: Stores,
+    pub clock: Arc<ManualClock>,
+}
+
+impl Harness {
+    pub fn new(backend: Arc<dyn ItemBackend>) -> Self {
+        let clock = Arc::new(ManualClock::at(T0));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        Self {
+            stores: Stores::new(backend, dyn_clock),
+            clock,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+pub fn client(id: &str, created_at: i64) -> ClientRecord {
+    ClientRecord {
+        client_id: id.into(),
+        kind: ClientKind::Dcr,
+        status: ClientStatus::Active,
+        metadata: ClientMetadata {
+            redirect_uris: vec!["https://claude.ai/api/mcp/auth_callback".into()],
+            token_endpoint_auth_method: "client_secret_post".into(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            response_types: vec!["code".into()],
+            client_name: Some("Claude <b>".into()),
+            ..ClientMetadata::default()
+        },
+        secret_hash: Some(crate::secret::sha256_hex(b"secret")),
+        registration_token_hash: Some(crate::secret::sha256_hex(b"rat")),
+        created_at,
+        created_ip: Some("192.0.2.7".into()),
+        created_user_agent: Some("contract-test".into()),
+        last_used_at: None,
+        revision: 0,
+        expires_at: Some(created_at + 30 * 86_400),
+    }
+}
+
+fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
+    GrantRecord {
+        grant_id: id.into(),
+        sub: sub.into(),
+        client_id: "c1".into(),
+        scope: "costs:read".into(),
+        resource: "https://mcp.example.com/mcp".into(),
+        groups: vec!["finance".into()],
+        refresh_hash: format!("hash-{id}-0"),
+        previous_refresh_hash: None,
+        rotated_at: None,
+        version: 0,
+        status: GrantStatus::Active,
+        created_at,
+        expires_at: Some(created_at + 30 * 86_400),
+    }
+}
+
+fn code(hash: &str, now: i64) -> CodeRecord {
+    CodeRecord {
+        code_hash: hash.into(),
+        client_id: "c1".into(),
+        redirect_uri: "https://claude.ai/api/mcp/auth_callback".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        scope: "costs:read".into(),
+        resource: "https://mcp.example.com/mcp".into(),
+        sub: "user-1".into(),
+        groups: vec![],
+        issued_at: now,
+        valid_until: now + 60,
+    }
+}
+
+async fn collect_clients(h: &Harness, limit: usize) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    let mut request = PageRequest::first(limit);
+    loop {
+        let page = h.stores.clients.list(&request).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= limit);
+        ids.extend(page.items.into_iter().map(|c| c.client_id));
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return (ids, pages),
+        }
+    }
+}
+
+pub async fn clients_crud(h: Harness) {
+    let c = client("c1", h.now());
+    assert!(h.stores.clients.create(&c).await.unwrap());
+    assert!(!h.stores.clients.create(&c).await.unwrap(), "id taken");
+    assert_eq!(h.stores.clients.get("c1").await.unwrap(), Some(c.clone()));
+    assert_eq!(h.stores.clients.get("nope").await.unwrap(), None);
+
+    let mut updated = c.clone();
+    updated.metadata.client_name = Some("Renamed".into());
+    assert!(h.stores.clients.replace(&updated).await.unwrap());
+    let stored = h.stores.clients.get("c1").await.unwrap().unwrap();
+    assert_eq!(stored.revision, 1);
+    assert_eq!(stored.metadata.client_name.as_deref(), Some("Renamed"));
+    assert!(
+        !h.stores.clients.replace(&updated).await.unwrap(),
+        "a stale revision must lose"
+    );
+    let missing = client("ghost", h.now());
+    assert!(!h.stores.clients.replace(&missing).await.unwrap());
+
+    assert!(h.stores.clients.delete("c1").await.unwrap());
+    assert_eq!(h.stores.clients.get("c1").await.unwrap(), None);
+    assert!(!h.stores.clients.delete("c1").await.unwrap());
+}
+
+pub async fn clients_list_in_registration_order_across_pages(h: Harness) {
+    // Registered out of id order; listed by registration time.
+    let ids = ["g", "b", "e", "a", "f", "c", "d"];
+    for (i, id) in ids.iter().enumerate() {
+        let at = h.now() + i as i64;
+        assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
+    }
+    let (listed, pages) = collect_clients(&h, 3).await;
+    assert_eq!(listed, ids);
+    assert_eq!(pages, 3);
+    let (listed, pages) = collect_clients(&h, 7).await;
+    assert_eq!(listed.len(), 7);
+    assert!(pages <= 2);
+}
+
+pub async fn clients_expire(h: Harness) {
+    let c = client("short", h.now());
+    let c = ClientRecord {
+        expires_at: Some(h.now() + 10),
+        ..c
+    };
+    assert!(h.stores.clients.create(&c).await.unwrap());
+    h.clock.advance(9);
+    assert!(h.stores.clients.get("short").await.unwrap().is_some());
+    h.clock.advance(1);
+    assert_eq!(h.stores.clients.get("short").await.unwrap(), None);
+    let (listed, _) = collect_clients(&h, 10).await;
+    assert!(listed.is_empty(), "expired clients are not listed");
+    assert!(!h.stores.clients.replace(&c).await.unwrap());
+    assert!(
+        h.stores.clients.create(&c).await.unwrap(),
+        "an expired item does not block a new one"
+    );
+}
+
+pub async fn pending_authorizations_are_taken_once(h: Harness) {
+    let request = PendingAuthorization {
+        id: "req-1".into(),
+        client_id: "c1".into(),
+        redirect_uri: "http://127.0.0.1:3000/cb".into(),
+        code_challenge: "challenge".into(),
+        scope: "costs:read".into(),
+        resource: "https://mcp.example.com/mcp".into(),
+        state: Some("xyz".into()),
+        upstream_nonce: "nonce".into(),
+        upstream_verifier: "verifier".into(),
+        created_at: h.now(),
+        expires_at: h.now() + 600,
+    };
+    assert!(h.stores.pending.put(&request).await.unwrap());
+    assert!(!h.stores.pending.put(&request).await.unwrap());
+    assert_eq!(
+        h.stores.pending.get("req-1").await.unwrap(),
+        Some(request.clone())
+    );
+    assert_eq!(
+        h.stores.pending.take("req-1").await.unwrap(),
+        Some(request.clone())
+    );
+    assert_eq!(h.stores.pending.take("req-1").await.unwrap(), None);
+    assert_eq!(h.stores.pending.get("req-1").await.unwrap(), None);
+
+    let later = PendingAuthorization {
+        id: "req-2".into(),
+        ..request
+    };
+    assert!(h.stores.pending.put(&later).await.unwrap());
+    h.clock.advance(600);
+    assert_eq!(h.stores.pending.get("req-2").await.unwrap(), None);
+    assert_eq!(h.stores.pending.take("req-2").await.unwrap(), None);
+}
+
+pub async fn code_redemption_has_exactly_one_winner(h: Harness) {
+    let record = code("codehash-1", h.now());
+    assert!(h.stores.codes.put(&record).await.unwrap());
+    assert!(!h.stores.codes.put(&record).await.unwrap());
+
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let codes = h.stores.codes.clone();
+            tokio::spawn(async move { codes.redeem("codehash-1").await })
+        })
+        .collect();
+    let mut first = 0;
+    let mut replayed = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Some(Redemption::First(r)) => {
+                assert_eq!(r, record);
+                first += 1;
+            }
+            Some(Redemption::Replayed(r)) => {
+                assert_eq!(r, record);
+                replayed += 1;
+            }
+            None => panic!("a stored code vanished"),
+        }
+    }
+    assert_eq!((first, replayed), (1, 49));
+    assert_eq!(h.stores.codes.redeem("unknown").await.unwrap(), None);
+}
+
+pub async fn codes_are_kept_past_validity_to_detect_replay_then_vanish(h: Harness) {
+    let record = code("codehash-2", h.now());
+    assert!(h.stores.codes.put(&record).await.unwrap());
+    h.clock.advance(61);
+    // Past validity (the flow refuses it) but still recognisable.
+    assert!(matches!(
+        h.stores.codes.redeem("codehash-2").await.unwrap(),
+        Some(Redemption::First(_))
+    ));
+    assert!(matches!(
+        h.stores.codes.redeem("codehash-2").await.unwrap(),
+        Some(Redemption::Replayed(_))
+    ));
+    h.clock
+        .advance(super::aggregates::CODE_REPLAY_RETENTION_SECS);
+    assert_eq!(h.stores.codes.redeem("codehash-2").await.unwrap(), None);
+}
+
+pub async fn grants_rotate_and_revoke(h: Harness) {
+    let g = grant("g1", "user-1", h.now());
+    assert!(h.stores.grants.create(&g).await.unwrap());
+    assert!(!h.stores.grants.create(&g).await.unwrap());
+    assert_eq!(h.stores.grants.get("g1").await.unwrap(), Some(g.clone()));
+
+    h.clock.advance(5);
+    let groups = vec!["admins".to_owned()];
+    let rotated = h
+        .stores
+        .grants
+        .rotate("g1", 0, "hash-g1-1", &groups)
+        .await
+        .unwrap()
+        .expect("the first rotation wins");
+    assert_eq!(rotated.version, 1);
+    assert_eq!(rotated.refresh_hash, "hash-g1-1");
+    assert_eq!(rotated.previous_refresh_hash.as_deref(), Some("hash-g1-0"));
+    assert_eq!(rotated.rotated_at, Some(h.now()));
+    assert_eq!(rotated.groups, groups);
+    assert_eq!(h.stores.grants.get("g1").await.unwrap(), Some(rotated));
+    assert_eq!(
+        h.stores
+            .grants
+            .rotate("g1", 0, "hash-g1-x", &groups)
+            .await
+            .unwrap(),
+        None,
+        "a stale version loses"
+    );
+
+    assert!(h.stores.grants.revoke("g1").await.unwrap());
+    assert!(!h.stores.grants.revoke("g1").await.unwrap());
+    let revoked = h.stores.grants.get("g1").await.unwrap().unwrap();
+    assert_eq!(revoked.status, GrantStatus::Revoked);
+    assert_eq!(
+        h.stores
+            .grants
+            .rotate("g1", revoked.version, "hash-g1-2", &groups)
+            .await
+            .unwrap(),
+        None,
+        "a revoked grant never rotates"
+    );
+    assert!(!h.stores.grants.revoke("missing").await.unwrap());
+    assert_eq!(
+        h.stores
+            .grants
+            .rotate("missing", 0, "h", &groups)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn concurrent_rotations_leave_one_successor(h: Harness) {
+    assert!(
+        h.stores
+            .grants
+            .create(&grant("g2", "user-1", h.now()))
+            .await
+            .unwrap()
+    );
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let grants = h.stores.grants.clone();
+            tokio::spawn(async move {
+                let hash = format!("successor-{i}");
+                let won = grants.rotate("g2", 0, &hash, &[]).await.unwrap();
+                won.map(|_| hash)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        if let Some(hash) = task.await.unwrap() {
+            winners.push(hash);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins: {winners:?}");
+    let stored = h.stores.grants.get("g2").await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(Some(&stored.refresh_hash), winners.first());
+    assert_eq!(stored.previous_refresh_hash.as_deref(), Some("hash-g2-0"));
+}
+
+pub async fn grants_list_per_user_in_creation_order(h: Harness) {
+    for (i, id) in ["z", "y", "x", "w", "v"].iter().enumerate() {
+        let g = grant(id, "alice", h.now() + i as i64);
+        assert!(h.stores.grants.create(&g).await.unwrap());
+    }
+    assert!(
+        h.stores
+            .grants
+            .create(&grant("other", "bob", h.now()))
+            .await
+            .unwrap()
+    );
+    let mut request = PageRequest::first(2);
+    let mut ids = Vec::new();
+    loop {
+        let page = h
+            .stores
+            .grants
+            .list_for_user("alice", &request)
+            .await
+            .unwrap();
+        ids.extend(page.items.into_iter().map(|g| g.grant_id));
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(ids, ["z", "y", "x", "w", "v"]);
+    let bob = h
+        .stores
+        .grants
+        .list_for_user("bob", &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(bob.items.len(), 1);
+    assert_eq!(bob.next, None);
+}
+
+pub async fn consents_per_user_and_client(h: Harness) {
+    let consent = ConsentRecord {
+        sub: "alice".into(),
+        client_id: "c1".into(),
+        scope: "costs:read".into(),
+        granted_at: h.now(),
+    };
+    h.stores.consents.put(&consent).await.unwrap();
+    let wider = ConsentRecord {
+        scope: "costs:read costs:resources".into(),
+        ..consent.clone()
+    };
+    h.stores.consents.put(&wider).await.unwrap();
+    let other_client = ConsentRecord {
+        client_id: "c0".into(),
+        ..consent.clone()
+    };
+    h.stores.consents.put(&other_client).await.unwrap();
+    let other_user = ConsentRecord {
+        sub: "bob".into(),
+        ..consent.clone()
+    };
+    h.stores.consents.put(&other_user).await.unwrap();
+    // A grant for alice lives under another key and must not appear among her consents.
+    assert!(
+        h.stores
+            .grants
+            .create(&grant("g", "alice", h.now()))
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(
+        h.stores.consents.get("alice", "c1").await.unwrap(),
+        Some(wider.clone())
+    );
+    let listed = h
+        .stores
+        .consents
+        .list_for_user("alice", &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![other_client, wider]);
+    assert!(h.stores.consents.delete("alice", "c1").await.unwrap());
+    assert!(!h.stores.consents.delete("alice", "c1").await.unwrap());
+    assert_eq!(h.stores.consents.get("alice", "c1").await.unwrap(), None);
+    assert!(h.stores.consents.get("bob", "c1").await.unwrap().is_some());
+}
+
+fn event(id: &str, at_ms: i64, client_id: Option<&str>) -> AuditEvent {
+    let mut detail = Map::new();
+    detail.insert("redirect_uris".into(), serde_json::json!(["https://a"]));
+    AuditEvent {
+        id: id.into(),
+        at_ms,
+        kind: "client.registered".into(),
+        client_id: client_id.map(Into::into),
+        sub: None,
+        source_ip: Some("192.0.2.1".into()),
+        user_agent: Some("ua".into()),
+        detail,
+    }
+}
+
+pub async fn audit_events_by_day_and_by_client(h: Harness) {
+    let t = h.now() * 1000;
+    let day1 = [
+        event("e1", t + 1, Some("c1")),
+        event("e2", t + 2, None),
+        event("e3", t + 3_000, Some("c2")),
+        event("e4", t + 3_001, Some("c1")),
+    ];
+    let day2 = event("e5", t + 86_400_000, Some("c1"));
+    for e in day1.iter().chain([&day2]) {
+        h.stores.audit.append(e).await.unwrap();
+    }
+    let mut request = PageRequest::first(3);
+    let first = h
+        .stores
+        .audit
+        .list_day("2026-01-01", &request)
+        .await
+        .unwrap();
+    assert_eq!(first.items, day1[..3].to_vec());
+    request.after = first.next;
+    let second = h
+        .stores
+        .audit
+        .list_day("2026-01-01", &request)
+        .await
+        .unwrap();
+    assert_eq!(second.items, day1[3..].to_vec());
+    assert_eq!(second.next, None);
+
+    let for_c1 = h
+        .stores
+        .audit
+        .list_for_client("c1", &PageRequest::first(10))
+        .await
+        .unwrap();
+    let ids: Vec<_> = for_c1.items.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["e1", "e4", "e5"]);
+
+    h.clock.advance(super::aggregates::AUDIT_RETENTION_SECS + 4);
+    let gone = h
+        .stores
+        .audit
+        .list_day("2026-01-01", &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(gone.items.is_empty(), "audit events expire after 90 days");
+}
+
+pub async fn rate_limit_counts_every_concurrent_hit(h: Harness) {
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let limits = h.stores.rate_limits.clone();
+            tokio::spawn(async move { limits.hit("register:192.0.2.1", 3600).await })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for task in tasks {
+        assert!(seen.insert(task.await.unwrap().unwrap()));
+    }
+    assert_eq!(seen, (1..=20).collect());
+    assert_eq!(
+        h.stores.rate_limits.hit("register:192.0.2.2", 3600).await.unwrap(),
+        1,
+        "keys count separately"
+    );
+    h.clock.advance(3600);
+    assert_eq!(
+        h.stores.rate_limits.hit("register:192.0.2.1", 3600).await.unwrap(),
+        1,
+        "a new window starts from one"
+    );
+}
+
+pub async fn cache_entries_expire_and_kinds_are_separate(h: Harness) {
+    let key = "https://client.example/metadata.json";
+    h.stores
+        .cache
+        .put(CacheKind::ClientMetadataDocument, key, "{\"a\":1}", 300)
+        .await
+        .unwrap();
+    let hit = h
+        .stores
+        .cache
+        .get(CacheKind::ClientMetadataDocument, key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hit.value, "{\"a\":1}");
+    assert_eq!(hit.stored_at, h.now());
+    assert_eq!(hit.expires_at, h.now() + 300);
+    assert_eq!(
+        h.stores.cache.get(CacheKind::CostExplorer, key).await.unwrap(),
+        None
+    );
+    h.clock.advance(300);
+    assert_eq!(
+        h.stores
+            .cache
+            .get(CacheKind::ClientMetadataDocument, key)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Instantiates every contract case for one backend as `#[tokio::test]`s in module `$name`.
+macro_rules! contract_suite {
+    ($name:ident, $backend:expr) => {
+        mod $name {
+            use super::*;
+            use $crate::store::contract::{self, Harness};
+
+            async fn harness() -> Harness {
+                Harness::new($backend)
+            }
+
+            $crate::store::contract::contract_suite!(@cases
+                clients_crud,
+                clients_list_in_registration_order_across_pages,
+                clients_expire,
+                pending_authorizations_are_taken_once,
+                code_redemption_has_exactly_one_winner,
+                codes_are_kept_past_validity_to_detect_replay_then_vanish,
+                grants_rotate_and_revoke,
+                concurrent_rotations_leave_one_successor,
+                grants_list_per_user_in_creation_order,
+                consents_per_user_and_client,
+                audit_events_by_day_and_by_client,
+                rate_limit_counts_every_concurrent_hit,
+                cache_entries_expire_and_kinds_are_separate
+            );
+        }
+    };
+    (@cases $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                contract::$case(harness().await).await;
+            }
+        )*
+    };
+}
+pub(crate) use contract_suite;

@@ -1,0 +1,402 @@
+//! Storage ports, one per aggregate of DESIGN section 6, and the records they keep.
+//!
+//! Every port is implemented once by [`ItemStore`] over the single-table item model
+//! ([`item::ItemBackend`]), which the DynamoDB and SQLite adapters provide. Secrets are never
+//! stored: codes, refresh tokens, client secrets and registration tokens appear only as SHA-256
+//! hashes. Ports return `Option`/`bool` for "absent" or "lost the race", so `?` carries only
+//! infrastructure failures.
+
+mod aggregates;
+pub mod dynamo;
+mod error;
+pub mod item;
+pub mod sqlite;
+
+#[cfg(test)]
+mod contract;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use aggregates::ItemStore;
+pub use error::StoreError;
+
+use crate::clock::Clock;
+use crate::oauth::client_metadata::ClientMetadata;
+
+/// A request for one page of a listing. The cursor is opaque: pass back what [`Page::next`] gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+impl PageRequest {
+    pub fn first(limit: usize) -> Self {
+        Self { after: None, limit }
+    }
+}
+
+/// One page of a listing in ascending time order; `next` is set when more items may follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// How a client came to be known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// RFC 7591 dynamic registration.
+    Dcr,
+    /// A Client ID Metadata Document (the client_id is an https URL).
+    Cimd,
+    /// Configured by an operator.
+    Static,
+}
+
+/// Whether a client may still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    Revoked,
+}
+
+/// A registered client (`CLIENT#<id>` / `CLIENT`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    pub client_id: String,
+    pub kind: ClientKind,
+    pub status: ClientStatus,
+    pub metadata: ClientMetadata,
+    /// SHA-256 (hex) of the client secret, for confidential clients.
+    pub secret_hash: Option<String>,
+    /// SHA-256 (hex) of the RFC 7592 registration access token.
+    pub registration_token_hash: Option<String>,
+    pub created_at: i64,
+    pub created_ip: Option<String>,
+    pub created_user_agent: Option<String>,
+    pub last_used_at: Option<i64>,
+    /// Bumped by every successful [`ClientStore::replace`]; the compare-and-set guard.
+    pub revision: u64,
+    /// Unused dynamic clients expire; use renews this.
+    pub expires_at: Option<i64>,
+}
+
+/// An authorization request waiting for consent and the upstream login (`AUTHREQ#<id>`).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub resource: String,
+    pub state: Option<String>,
+    /// Nonce sent to the upstream identity provider and expected back in its ID token.
+    pub upstream_nonce: String,
+    /// PKCE verifier for the upstream leg (a secret: never logged).
+    pub upstream_verifier: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("id", &self.id)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .field("upstream_verifier", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An issued authorization code, keyed by the SHA-256 of the code (`CODE#<sha256>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub resource: String,
+    pub sub: String,
+    pub groups: Vec<String>,
+    pub issued_at: i64,
+    /// The code is redeemable until this instant (60 s after issue). The item itself is kept a
+    /// little longer so that a replay can still be recognised and its grant revoked.
+    pub valid_until: i64,
+}
+
+/// The outcome of presenting a code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redemption {
+    /// This caller redeemed the code; no other caller ever will.
+    First(CodeRecord),
+    /// The code had already been redeemed (a replay).
+    Replayed(CodeRecord),
+}
+
+/// Whether a grant's refresh tokens still work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Active,
+    Revoked,
+}
+
+/// A refresh-token family (`GRANT#<id>`), listed per user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub grant_id: String,
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    pub resource: String,
+    pub groups: Vec<String>,
+    /// SHA-256 (hex) of the current refresh token's secret.
+    pub refresh_hash: String,
+    /// SHA-256 (hex) of the refresh token it replaced, for the retry grace window.
+    pub previous_refresh_hash: Option<String>,
+    pub rotated_at: Option<i64>,
+    /// Bumped by every rotation and by revocation; the compare-and-set guard.
+    pub version: u64,
+    pub status: GrantStatus,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// A user's recorded approval of a client (`USER#<sub>` / `CONSENT#<client_id>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    pub granted_at: i64,
+}
+
+/// One audit event (`AUDIT#<yyyy-mm-dd>` / `<ts>#<id>`), also listed per client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: String,
+    /// Epoch milliseconds.
+    pub at_ms: i64,
+    /// What happened, e.g. `client.registered`.
+    pub kind: String,
+    pub client_id: Option<String>,
+    pub sub: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Map<String, Value>,
+}
+
+/// What a cache entry holds; each kind has its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheKind {
+    /// Fetched Client ID Metadata Documents.
+    ClientMetadataDocument,
+    /// Cost Explorer responses.
+    CostExplorer,
+}
+
+/// A cached value with the instant it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedValue {
+    pub value: String,
+    pub stored_at: i64,
+    pub expires_at: i64,
+}
+
+/// Registered clients.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Stores a new client; `false` if the client_id is already taken (nothing written).
+    async fn create(&self, client: &ClientRecord) -> Result<bool, StoreError>;
+    /// Reads a live client.
+    async fn get(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// Replaces the client if its stored `revision` still equals `client.revision`, storing it
+    /// with the revision incremented. `false` if it changed meanwhile or is gone.
+    async fn replace(&self, client: &ClientRecord) -> Result<bool, StoreError>;
+    /// Deletes the client; `false` if there was none.
+    async fn delete(&self, client_id: &str) -> Result<bool, StoreError>;
+    /// Lists clients by registration time, oldest first.
+    async fn list(&self, page: &PageRequest) -> Result<Page<ClientRecord>, StoreError>;
+}
+
+/// Authorization requests between `/authorize` and `/callback`.
+#[async_trait]
+pub trait PendingAuthorizationStore: Send + Sync {
+    /// Stores a new pending request; `false` if its id is taken.
+    async fn put(&self, request: &PendingAuthorization) -> Result<bool, StoreError>;
+    /// Reads a live pending request without consuming it (the consent step).
+    async fn get(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Removes and returns the request: of concurrent callers exactly one gets it, so an upstream
+    /// callback can be completed once only.
+    async fn take(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+}
+
+/// Authorization codes.
+#[async_trait]
+pub trait AuthorizationCodeStore: Send + Sync {
+    /// Stores a new code; `false` if the hash is already present.
+    async fn put(&self, code: &CodeRecord) -> Result<bool, StoreError>;
+    /// Marks the code redeemed. Of any number of concurrent callers exactly one gets
+    /// [`Redemption::First`]; later ones get [`Redemption::Replayed`] while the item is kept.
+    /// `None` for an unknown code. Validity (`valid_until`) is the caller's check.
+    async fn redeem(&self, code_hash: &str) -> Result<Option<Redemption>, StoreError>;
+}
+
+/// Refresh-token families.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a new grant; `false` if its id is taken.
+    async fn create(&self, grant: &GrantRecord) -> Result<bool, StoreError>;
+    /// Reads a live grant (revoked ones included: check `status`).
+    async fn get(&self, grant_id: &str) -> Result<Option<GrantRecord>, StoreError>;
+    /// Rotates the refresh token of an active grant still at `expected_version`: the current hash
+    /// becomes the previous one, `new_refresh_hash` the current, `groups` are replaced and the
+    /// version is bumped. Returns the new state to exactly one of concurrent callers with the
+    /// same `expected_version`; `None` to the others and for a revoked or absent grant.
+    async fn rotate(
+        &self,
+        grant_id: &str,
+        expected_version: u64,
+        new_refresh_hash: &str,
+        groups: &[String],
+    ) -> Result<Option<GrantRecord>, StoreError>;
+    /// Revokes the grant (whatever its version); `false` if it was absent or already revoked.
+    async fn revoke(&self, grant_id: &str) -> Result<bool, StoreError>;
+    /// Lists a user's grants by creation time, oldest first.
+    async fn list_for_user(
+        &self,
+        sub: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GrantRecord>, StoreError>;
+}
+
+/// Consents recorded per (user, client).
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Records (or replaces) the user's consent for the client.
+    async fn put(&self, consent: &ConsentRecord) -> Result<(), StoreError>;
+    async fn get(&self, sub: &str, client_id: &str) -> Result<Option<ConsentRecord>, StoreError>;
+    /// Withdraws a consent; `false` if there was none.
+    async fn delete(&self, sub: &str, client_id: &str) -> Result<bool, StoreError>;
+    /// Lists a user's consents ordered by client_id.
+    async fn list_for_user(
+        &self,
+        sub: &str,
+        page: &PageRequest,
+    ) -> Result<Page<ConsentRecord>, StoreError>;
+}
+
+/// The audit trail (kept 90 days).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Events of one UTC day (`yyyy-mm-dd`), oldest first.
+    async fn list_day(&self, day: &str, page: &PageRequest)
+    -> Result<Page<AuditEvent>, StoreError>;
+    /// Events concerning one client, oldest first.
+    async fn list_for_client(
+        &self,
+        client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError>;
+}
+
+/// Fixed-window request counters.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Counts one hit for `key` in the current window of `window_secs` and returns the hits in
+    /// that window so far, this one included. Concurrent hits are all counted.
+    async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError>;
+}
+
+/// Bounded caches kept in the store (CIMD documents, Cost Explorer answers).
+#[async_trait]
+pub trait CacheStore: Send + Sync {
+    /// Reads a live entry; `key` is hashed before use.
+    async fn get(&self, kind: CacheKind, key: &str) -> Result<Option<CachedValue>, StoreError>;
+    /// Stores an entry for `ttl_secs`.
+    async fn put(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
+}
+
+/// Every port, as the routers use them.
+#[derive(Clone)]
+pub struct Stores {
+    pub clients: Arc<dyn ClientStore>,
+    pub pending: Arc<dyn PendingAuthorizationStore>,
+    pub codes: Arc<dyn AuthorizationCodeStore>,
+    pub grants: Arc<dyn GrantStore>,
+    pub consents: Arc<dyn ConsentStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub rate_limits: Arc<dyn RateLimitStore>,
+    pub cache: Arc<dyn CacheStore>,
+}
+
+impl Stores {
+    /// All ports over one backend.
+    pub fn new(backend: Arc<dyn item::ItemBackend>, clock: Arc<dyn Clock>) -> Self {
+        let store = Arc::new(ItemStore::new(backend, clock));
+        Self {
+            clients: store.clone(),
+            pending: store.clone(),
+            codes: store.clone(),
+            grants: store.clone(),
+            consents: store.clone(),
+            audit: store.clone(),
+            rate_limits: store.clone(),
+            cache: store,
+        }
+    }
+}
+
+/// Opens the configured backend: the SQLite file (its folder created if needed, mode 0700) or
+/// the DynamoDB table (the AWS SDK's standard configuration chain, `AWS_ENDPOINT_URL` included).
+pub async fn connect(
+    config: &crate::config::StoreConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Stores, StoreError> {
+    let backend: Arc<dyn item::ItemBackend> = match config {
+        crate::config::StoreConfig::Sqlite { path } => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir)?;
+            }
+            let path = path.clone();
+            let backend = tokio::task::spawn_blocking(move || sqlite::SqliteBackend::open(&path))
+                .await
+                .map_err(|_| StoreError::Unavailable("sqlite open task failed".into()))??;
+            Arc::new(backend)
+        }
+        crate::config::StoreConfig::Dynamo { table } => {
+            Arc::new(dynamo::DynamoBackend::from_env(table).await)
+        }
+    };
+    Ok(Stores::new(backend, clock))
+}
+
+/// Creates a directory (and parents) readable only by this user.
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {}", dir.display(), e.kind())))
+}

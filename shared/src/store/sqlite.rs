@@ -1,0 +1,335 @@
+//! The embedded adapter: the single-table item model in one SQLite file (WAL mode), with
+//! schema migrations applied at open. Conditional writes run inside immediate transactions, so
+//! of concurrent writers exactly one sees the condition hold.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::{Map, Value};
+
+use super::StoreError;
+use super::item::{Condition, Index, Item, ItemBackend};
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE items (
+    pk         TEXT    NOT NULL,
+    sk         TEXT    NOT NULL,
+    gsi1pk     TEXT,
+    gsi1sk     TEXT,
+    expires_at INTEGER,
+    attrs      TEXT    NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX items_expires ON items (expires_at) WHERE expires_at IS NOT NULL;
+"#];
+
+/// The SQLite item backend. One connection guarded by a mutex; every call runs on the blocking
+/// pool so the async runtime never waits on disk.
+#[derive(Clone)]
+pub struct SqliteBackend {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|e| unavailable("open", &e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| unavailable("enable WAL", &e))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| unavailable("set synchronous", &e))?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database (tests and throwaway runs).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| unavailable("open", &e))?;
+        Self::init(conn)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| unavailable("set busy timeout", &e))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("sqlite connection poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable("sqlite task failed".into()))?
+    }
+
+    /// Deletes expired items; returns how many. Reads ignore them anyway.
+    pub async fn purge_expired(&self, now: i64) -> Result<usize, StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                params![now],
+            )
+            .map_err(|e| unavailable("purge", &e))
+        })
+        .await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| unavailable("begin migration", &e))?;
+    let applied: i64 = tx
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|e| unavailable("read schema version", &e))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Unavailable(format!(
+            "database schema version {applied} is newer than this program ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.execute_batch(sql)
+            .map_err(|e| unavailable("apply migration", &e))?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .map_err(|e| unavailable("record schema version", &e))?;
+    }
+    tx.commit().map_err(|e| unavailable("commit migration", &e))
+}
+
+fn unavailable(what: &str, error: &rusqlite::Error) -> StoreError {
+    let code = match error {
+        rusqlite::Error::SqliteFailure(e, _) => format!("{:?}", e.code),
+        _ => "error".to_owned(),
+    };
+    StoreError::Unavailable(format!("sqlite {what}: {code}"))
+}
+
+const SELECT: &str = "SELECT pk, sk, gsi1pk, gsi1sk, expires_at, attrs FROM items";
+
+fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Item, String)> {
+    let gsi1pk: Option<String> = row.get(2)?;
+    let gsi1sk: Option<String> = row.get(3)?;
+    let item = Item {
+        pk: row.get(0)?,
+        sk: row.get(1)?,
+        gsi1: gsi1pk.zip(gsi1sk),
+        expires_at: row.get(4)?,
+        attrs: Map::new(),
+    };
+    Ok((item, row.get(5)?))
+}
+
+fn parse(item: (Item, String)) -> Result<Item, StoreError> {
+    let (mut item, attrs) = item;
+    match serde_json::from_str(&attrs) {
+        Ok(Value::Object(map)) => {
+            item.attrs = map;
+            Ok(item)
+        }
+        _ => Err(StoreError::corrupt(item.pk, "attributes are not a JSON object")),
+    }
+}
+
+fn live(item: Option<(Item, String)>, now: i64) -> Result<Option<Item>, StoreError> {
+    match item {
+        Some(raw) if !raw.0.is_expired(now) => parse(raw).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn read(conn: &Connection, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+    let raw = conn
+        .query_row(
+            &format!("{SELECT} WHERE pk = ?1 AND sk = ?2"),
+            params![pk, sk],
+            row_to_item,
+        )
+        .optional()
+        .map_err(|e| unavailable("get", &e))?;
+    live(raw, now)
+}
+
+#[async_trait]
+impl ItemBackend for SqliteBackend {
+    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.with(move |conn| read(conn, &pk, &sk, now)).await
+    }
+
+    async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {
+        let item = item.clone();
+        let attrs = Value::Object(item.attrs.clone()).to_string();
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| unavailable("begin", &e))?;
+            let holds = match &condition {
+                Condition::Always => true,
+                Condition::Absent => read(&tx, &item.pk, &item.sk, now)?.is_none(),
+                Condition::Equals(name, value) => read(&tx, &item.pk, &item.sk, now)?
+                    .is_some_and(|stored| stored.attrs.get(*name) == Some(value)),
+            };
+            if !holds {
+                return Ok(false);
+            }
+            let (gsi1pk, gsi1sk) = item.gsi1.clone().unzip();
+            tx.execute(
+                "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, expires_at, attrs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![item.pk, item.sk, gsi1pk, gsi1sk, item.expires_at, attrs],
+            )
+            .map_err(|e| unavailable("put", &e))?;
+            tx.commit().map_err(|e| unavailable("commit", &e))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn take(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| unavailable("begin", &e))?;
+            let found = read(&tx, &pk, &sk, now)?;
+            tx.execute(
+                "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk],
+            )
+            .map_err(|e| unavailable("delete", &e))?;
+            tx.commit().map_err(|e| unavailable("commit", &e))?;
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn query(
+        &self,
+        index: Index,
+        partition: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (pcol, scol) = match index {
+            Index::Primary => ("pk", "sk"),
+            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+        };
+        let partition = partition.to_owned();
+        let prefix = prefix.to_owned();
+        let after = after.unwrap_or("").to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            // `substr(..) = prefix` rather than LIKE: keys may contain `%` and `_`.
+            let sql = format!(
+                "{SELECT} WHERE {pcol} = ?1 AND substr({scol}, 1, length(?2)) = ?2
+                 AND {scol} > ?3 AND (expires_at IS NULL OR expires_at > ?4)
+                 ORDER BY {scol} LIMIT ?5"
+            );
+            let mut stmt = conn
+                .prepare_cached(&sql)
+                .map_err(|e| unavailable("prepare query", &e))?;
+            let rows = stmt
+                .query_map(params![partition, prefix, after, now, limit], row_to_item)
+                .map_err(|e| unavailable("query", &e))?;
+            rows.map(|row| row.map_err(|e| unavailable("read row", &e)).and_then(parse))
+                .collect()
+        })
+        .await
+    }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| unavailable("begin", &e))?;
+            let count = read(&tx, &pk, &sk, now)?
+                .and_then(|item| item.attrs.get("count").and_then(Value::as_u64))
+                .unwrap_or(0)
+                .saturating_add(1);
+            let mut attrs = Map::new();
+            attrs.insert("count".into(), Value::from(count));
+            tx.execute(
+                "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, expires_at, attrs)
+                 VALUES (?1, ?2, NULL, NULL, ?3, ?4)",
+                params![pk, sk, expires_at, Value::Object(attrs).to_string()],
+            )
+            .map_err(|e| unavailable("increment", &e))?;
+            tx.commit().map_err(|e| unavailable("commit", &e))?;
+            Ok(count)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::contract::contract_suite;
+
+    contract_suite!(
+        contract_sqlite_memory,
+        Arc::new(SqliteBackend::in_memory().unwrap())
+    );
+    contract_suite!(contract_sqlite_file, {
+        let dir = std::env::temp_dir().join(format!("smcp-contract-{}", crate::secret::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Arc::new(SqliteBackend::open(&dir.join("state.db")).unwrap())
+    });
+
+    #[test]
+    fn migrations_are_idempotent_on_reopen() {
+        let dir = std::env::temp_dir().join(format!("smcp-mig-{}", crate::secret::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        drop(SqliteBackend::open(&path).unwrap());
+        drop(SqliteBackend::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        assert_eq!(mode, "wal");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn purge_removes_only_expired_items() {
+        let backend = SqliteBackend::in_memory().unwrap();
+        let mut old = Item::new("A", "1");
+        old.expires_at = Some(10);
+        let keep = Item::new("A", "2");
+        assert!(backend.put(&old, Condition::Always, 0).await.unwrap());
+        assert!(backend.put(&keep, Condition::Always, 0).await.unwrap());
+        assert_eq!(backend.purge_expired(10).await.unwrap(), 1);
+        assert!(backend.get("A", "2", 10).await.unwrap().is_some());
+    }
+}
