@@ -2,15 +2,20 @@
 //! inside `serverless-mcp serve`.
 
 mod endpoints;
+mod error;
+mod extract;
+mod flows;
 mod state;
 
 use axum::Router;
 
-pub use state::AppState;
+pub use error::OAuthError;
+pub use state::{AppState, signer};
 
 /// The whole authorization server.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(endpoints::metadata::router())
+        .merge(endpoints::jwks::router())
         .with_state(state)
 }

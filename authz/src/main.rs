@@ -24,11 +24,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = shared::telemetry::observe(authz::app(authz::AppState {
-        config,
-        stores,
-        clock,
-    }));
+    let signer = match authz::signer(&config).await {
+        Ok(signer) => signer,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the signing key");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = shared::telemetry::observe(authz::app(authz::AppState::new(
+        config, stores, clock, signer,
+    )));
     match lambda_http::run(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -62,11 +62,15 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("store: {e}"))?;
 
-    let authz = authz::app(authz::AppState {
-        config: config.clone(),
-        stores: stores.clone(),
-        clock: clock.clone(),
-    });
+    let signer = authz::signer(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let authz = authz::app(authz::AppState::new(
+        config.clone(),
+        stores.clone(),
+        clock.clone(),
+        signer,
+    ));
     let mcp = mcp::app(mcp::AppState {
         config: config.clone(),
     });
@@ -88,7 +92,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     println!("  data dir: {}", config.data_dir.display());
     tracing::info!(%local, "listening");
 
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server stopped: {}", e.kind()))?;

@@ -53,8 +53,30 @@ pub mod keys {
     pub const LOG_FORMAT: &str = "SMCP_LOG_FORMAT";
     /// `tracing` filter directives, e.g. `info,authz=debug`.
     pub const LOG_FILTER: &str = "RUST_LOG";
+    pub const ACCESS_TOKEN_TTL: &str = "SMCP_ACCESS_TOKEN_TTL";
+    pub const REFRESH_TOKEN_TTL: &str = "SMCP_REFRESH_TOKEN_TTL";
+    pub const SIGNING_KEY: &str = "SMCP_SIGNING_KEY";
+    pub const REGISTER_RATE_LIMIT: &str = "SMCP_REGISTER_RATE_LIMIT";
+    pub const REGISTER_RATE_EXEMPT: &str = "SMCP_REGISTER_RATE_EXEMPT";
+    pub const CLIENT_IDLE_DAYS: &str = "SMCP_CLIENT_IDLE_DAYS";
     /// Set by the Lambda runtime; selects JSON logs by default.
     pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";
+}
+
+/// Where access tokens are signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningKeyConfig {
+    /// An RSA-2048 key generated on first start and kept as PEM in the data dir.
+    Local,
+    /// An AWS KMS asymmetric key (RSA_2048, SIGN_VERIFY), by key id, ARN or alias.
+    Kms { key_id: String },
+}
+
+/// A fixed-window request limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u64,
+    pub window_secs: u64,
 }
 
 /// Settings shared by both servers.
@@ -70,6 +92,18 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `tracing` filter directives (default `info`).
     pub log_filter: String,
+    /// Access token lifetime in seconds (60..=3600, default 3600).
+    pub access_token_ttl: i64,
+    /// Refresh token family lifetime in seconds (default 30 days).
+    pub refresh_token_ttl: i64,
+    pub signing_key: SigningKeyConfig,
+    /// Registrations allowed per source address and window.
+    pub register_rate_limit: RateLimit,
+    /// Source ranges exempt from the registration limit (e.g. a shared egress range).
+    pub register_rate_exempt: Vec<ipnet::IpNet>,
+    /// Dynamically registered clients never used expire this many days after registration;
+    /// each use renews the period.
+    pub client_idle_days: i64,
 }
 
 impl Config {
@@ -119,6 +153,45 @@ impl Config {
         let log_filter = get(keys::LOG_FILTER).unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|_| ConfigError::new(keys::LOG_FILTER, format!("{log_filter:?} is not a valid filter")))?;
+        let access_token_ttl = int_in(&get, keys::ACCESS_TOKEN_TTL, 3600, 60, 3600)?;
+        let refresh_token_ttl =
+            int_in(&get, keys::REFRESH_TOKEN_TTL, 30 * 86_400, 300, 365 * 86_400)?;
+        let signing_key = match get(keys::SIGNING_KEY).as_deref() {
+            None | Some("local") => SigningKeyConfig::Local,
+            Some(other) => match other.strip_prefix("kms:") {
+                Some(key_id) if !key_id.is_empty() => SigningKeyConfig::Kms {
+                    key_id: key_id.to_owned(),
+                },
+                _ => {
+                    return Err(ConfigError::new(
+                        keys::SIGNING_KEY,
+                        format!("{other:?} is neither \"local\" nor \"kms:<key id, ARN or alias>\""),
+                    ));
+                }
+            },
+        };
+        let register_rate_limit = match get(keys::REGISTER_RATE_LIMIT) {
+            None => RateLimit {
+                max: 300,
+                window_secs: 3600,
+            },
+            Some(raw) => parse_rate(&raw)
+                .ok_or_else(|| ConfigError::new(keys::REGISTER_RATE_LIMIT, format!("{raw:?} is not <count>/<seconds>, e.g. 300/3600")))?,
+        };
+        let register_rate_exempt = match get(keys::REGISTER_RATE_EXEMPT) {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|cidr| {
+                    cidr.parse::<ipnet::IpNet>()
+                        .or_else(|_| cidr.parse::<IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| ConfigError::new(keys::REGISTER_RATE_EXEMPT, format!("{cidr:?} is not an address or CIDR range")))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let client_idle_days = int_in(&get, keys::CLIENT_IDLE_DAYS, 30, 1, 3650)?;
         Ok(Self {
             issuer,
             resource,
@@ -126,6 +199,12 @@ impl Config {
             data_dir,
             log_format,
             log_filter,
+            access_token_ttl,
+            refresh_token_ttl,
+            signing_key,
+            register_rate_limit,
+            register_rate_exempt,
+            client_idle_days,
         })
     }
 
@@ -148,6 +227,33 @@ impl Config {
             Err(_) => String::new(),
         }
     }
+}
+
+/// An integer setting within bounds, or its default when unset.
+fn int_in(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match get(key) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Ok(v),
+            _ => Err(ConfigError::new(
+                key,
+                format!("{raw:?} is not a whole number from {min} to {max}"),
+            )),
+        },
+    }
+}
+
+fn parse_rate(raw: &str) -> Option<RateLimit> {
+    let (max, window) = raw.split_once('/')?;
+    let max = max.trim().parse().ok()?;
+    let window_secs = window.trim().parse().ok().filter(|w| *w > 0)?;
+    Some(RateLimit { max, window_secs })
 }
 
 /// Whether an http URL is allowed for this host: loopback only.
@@ -320,6 +426,44 @@ mod tests {
             let err = load(pairs).expect_err(what);
             assert_eq!(err.setting, *setting, "{what}");
             assert!(err.to_string().starts_with(setting), "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn authz_settings_parse_and_are_bounded() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            (keys::ACCESS_TOKEN_TTL, "600"),
+            (keys::SIGNING_KEY, "kms:alias/mcp-signing"),
+            (keys::REGISTER_RATE_LIMIT, "10/60"),
+            (keys::REGISTER_RATE_EXEMPT, "160.79.104.0/21, 2001:db8::1"),
+        ]);
+        let config = load(&pairs).unwrap();
+        assert_eq!(config.access_token_ttl, 600);
+        assert_eq!(
+            config.signing_key,
+            SigningKeyConfig::Kms {
+                key_id: "alias/mcp-signing".into()
+            }
+        );
+        assert_eq!(
+            config.register_rate_limit,
+            RateLimit {
+                max: 10,
+                window_secs: 60
+            }
+        );
+        assert_eq!(config.register_rate_exempt.len(), 2);
+        for (key, bad) in [
+            (keys::ACCESS_TOKEN_TTL, "7200"),
+            (keys::SIGNING_KEY, "kms:"),
+            (keys::REGISTER_RATE_LIMIT, "10 per minute"),
+            (keys::REGISTER_RATE_EXEMPT, "10.0.0.0/33"),
+            (keys::CLIENT_IDLE_DAYS, "0"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((key, bad));
+            assert_eq!(load(&pairs).unwrap_err().setting, key, "{bad}");
         }
     }
 

@@ -1,3 +1,4 @@
 //! HTTP endpoints; each module exports its `router()`.
 
+pub mod jwks;
 pub mod metadata;

@@ -417,7 +417,7 @@ mod tests {
             ("missing jti", forge(&header(), &without(claims(), "jti")).await, VerifyError::MissingClaim("jti")),
             ("exp as a string", forge(&header(), &with(claims(), "exp", json!("soon"))).await, VerifyError::Malformed),
             ("tampered payload", tampered, VerifyError::BadSignature),
-            ("truncated signature", valid.get(..valid.len() - 4).unwrap().to_owned(), VerifyError::BadSignature),
+            ("truncated signature", valid.get(..valid.len() - 6).unwrap().to_owned(), VerifyError::BadSignature),
             ("garbage", "garbage".to_owned(), VerifyError::Malformed),
             ("empty", String::new(), VerifyError::Malformed),
             ("three empty parts", "..".to_owned(), VerifyError::Malformed),

@@ -13,12 +13,15 @@ use sha2::{Digest as _, Sha256};
 use super::{KeyError, SignError, Signer};
 use crate::token::jwks::Jwk;
 
-/// Signs through KMS `Sign`.
+/// The largest message KMS `Sign` accepts with `MessageType` RAW.
+const MAX_RAW_MESSAGE_LEN: usize = 4096;
+
+/// Signs through KMS `Sign` with RSASSA_PKCS1_V1_5_SHA_256.
 ///
-/// The message is sent as a SHA-256 `DIGEST` computed here rather than `RAW`: KMS caps a raw
-/// message at 4096 bytes, which a token with many groups can exceed, and the digest keeps the
-/// token's contents (user id, groups) out of the request. KMS applies the same
-/// PKCS#1 v1.5 DigestInfo encoding either way, so the signature is a plain RS256 signature.
+/// The signing input goes to KMS as a `RAW` message, which KMS hashes with SHA-256 itself. KMS
+/// refuses raw messages over 4096 bytes, which a token with many groups can exceed; such inputs
+/// are hashed here and sent as a `DIGEST`. KMS applies the same PKCS#1 v1.5 DigestInfo encoding
+/// to both, so either way the result is a plain RS256 signature over the signing input.
 pub struct KmsSigner {
     client: Client,
     key_id: String,
@@ -80,13 +83,18 @@ impl Signer for KmsSigner {
     }
 
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignError> {
-        let digest = Sha256::digest(signing_input);
+        let (message, message_type) = if signing_input.len() <= MAX_RAW_MESSAGE_LEN {
+            (Blob::new(signing_input), MessageType::Raw)
+        } else {
+            let digest = Sha256::digest(signing_input);
+            (Blob::new(digest.as_slice()), MessageType::Digest)
+        };
         let out = self
             .client
             .sign()
             .key_id(&self.key_id)
-            .message(Blob::new(digest.as_slice()))
-            .message_type(MessageType::Digest)
+            .message(message)
+            .message_type(message_type)
             .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
             .send()
             .await
@@ -110,5 +118,227 @@ fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
         SdkError::DispatchFailure(_) => "unreachable".to_owned(),
         SdkError::ResponseError(_) => "unreadable response".to_owned(),
         _ => err.code().unwrap_or("unknown error").to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+    use aws_smithy_types::body::SdkBody;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::token::{AccessTokenVerifier, JwkSet, TokenIssuer, VerificationKeys};
+
+    const ISS: &str = "https://as.example.com";
+    const AUD: &str = "https://mcp.example.com/mcp";
+    const NOW: i64 = 1_800_000_000;
+
+    fn config() -> aws_sdk_kms::config::Builder {
+        aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+    }
+
+    /// A client for the moto server that the test runner starts.
+    fn moto_client() -> Client {
+        let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") else {
+            panic!(
+                "AWS_ENDPOINT_URL is not set: run the tests through tests/run.sh, which starts moto"
+            );
+        };
+        Client::from_conf(config().endpoint_url(endpoint).build())
+    }
+
+    async fn create_rsa_signing_key(client: &Client) -> String {
+        client
+            .create_key()
+            .key_spec(KeySpec::Rsa2048)
+            .key_usage(KeyUsageType::SignVerify)
+            .description("shared::token tests")
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap()
+            .key_id
+    }
+
+    #[tokio::test]
+    async fn kms_minted_tokens_verify_against_its_jwks() {
+        let client = moto_client();
+        let key_id = create_rsa_signing_key(&client).await;
+        let signer = Arc::new(KmsSigner::new(client, key_id).await.unwrap());
+        let jwks = signer.public_jwks();
+        assert_eq!(jwks.len(), 1);
+        assert_eq!(jwks[0].kid, signer.kid());
+        assert_eq!(jwks[0].n.len(), 342, "a 2048-bit modulus");
+
+        let issuer = TokenIssuer::new(signer.clone(), ISS, AUD, 3600);
+        let groups = vec!["finance".to_owned()];
+        let (token, minted) = issuer
+            .mint("user-1", "client-1", "costs:read", &groups, NOW)
+            .await
+            .unwrap();
+        let published: JwkSet =
+            serde_json::from_str(&serde_json::to_string(&issuer.jwks()).unwrap()).unwrap();
+        let keys = VerificationKeys::from_jwks(&published);
+        let verified = AccessTokenVerifier::new(ISS, AUD)
+            .verify(token.expose(), &keys, NOW)
+            .unwrap();
+        assert_eq!(verified, minted);
+    }
+
+    #[tokio::test]
+    async fn kms_errors_carry_the_error_code() {
+        let client = moto_client();
+        let missing = KmsSigner::new(client.clone(), "alias/no-such-key".to_owned()).await;
+        assert_eq!(
+            missing.unwrap_err(),
+            KeyError::Unavailable("kms get-public-key: NotFoundException".to_owned())
+        );
+
+        let key_id = create_rsa_signing_key(&client).await;
+        let signer = KmsSigner::new(client, key_id).await.unwrap();
+        let gone = KmsSigner {
+            key_id: "00000000-0000-0000-0000-000000000000".to_owned(),
+            ..signer
+        };
+        assert_eq!(
+            gone.sign(b"header.payload").await,
+            Err(SignError::Unavailable("kms sign: NotFoundException".to_owned()))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_kms_is_unavailable() {
+        let client = Client::from_conf(
+            config()
+                .endpoint_url("http://127.0.0.1:9")
+                .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+                .build(),
+        );
+        let err = KmsSigner::new(client, "any".to_owned()).await.unwrap_err();
+        assert_eq!(
+            err,
+            KeyError::Unavailable("kms get-public-key: unreachable".to_owned())
+        );
+    }
+
+    fn kms_request(operation: &str) -> http::Request<SdkBody> {
+        http::Request::builder()
+            .method("POST")
+            .uri("https://kms.us-east-1.amazonaws.com/")
+            .header("x-amz-target", format!("TrentService.{operation}"))
+            .body(SdkBody::empty())
+            .unwrap()
+    }
+
+    fn kms_response(status: u16, body: &Value) -> http::Response<SdkBody> {
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(SdkBody::from(body.to_string()))
+            .unwrap()
+    }
+
+    /// moto treats every `Sign` message as RAW, so the DIGEST path is checked against the shapes
+    /// in the KMS API reference (GetPublicKey, Sign, and an error response).
+    #[tokio::test]
+    async fn large_inputs_are_signed_as_a_sha256_digest() {
+        let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).unwrap();
+        let spki = private.to_public_key().to_public_key_der().unwrap();
+        let pkcs8 = private.to_pkcs8_der().unwrap();
+        let key_pair = RsaKeyPair::from_pkcs8(pkcs8.as_bytes()).unwrap();
+        let input = "a".repeat(MAX_RAW_MESSAGE_LEN + 1);
+        let mut signature = vec![0; key_pair.public_modulus_len()];
+        key_pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
+            .unwrap();
+
+        let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let public_key = json!({
+            "CustomerMasterKeySpec": "RSA_2048",
+            "KeyId": arn,
+            "KeySpec": "RSA_2048",
+            "KeyUsage": "SIGN_VERIFY",
+            "PublicKey": STANDARD.encode(spki.as_bytes()),
+            "SigningAlgorithms": [
+                "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384",
+                "RSASSA_PKCS1_V1_5_SHA_512", "RSASSA_PSS_SHA_256",
+                "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"
+            ]
+        });
+        let signed = json!({
+            "KeyId": arn,
+            "Signature": STANDARD.encode(&signature),
+            "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256"
+        });
+        let disabled = json!({
+            "__type": "KMSInvalidStateException",
+            "message": format!("{arn} is disabled.")
+        });
+        let replay = StaticReplayClient::new(vec![
+            ReplayEvent::new(kms_request("GetPublicKey"), kms_response(200, &public_key)),
+            ReplayEvent::new(kms_request("Sign"), kms_response(200, &signed)),
+            ReplayEvent::new(kms_request("Sign"), kms_response(400, &disabled)),
+        ]);
+        let client = Client::from_conf(config().http_client(replay.clone()).build());
+
+        let signer = KmsSigner::new(client, arn.to_owned()).await.unwrap();
+        let got = signer.sign(input.as_bytes()).await.unwrap();
+        assert_eq!(got, signature);
+        let keys = VerificationKeys::from_jwks(&JwkSet {
+            keys: signer.public_jwks(),
+        });
+        let verified = jsonwebtoken::crypto::verify(
+            &URL_SAFE_NO_PAD.encode(&got),
+            input.as_bytes(),
+            keys.get(signer.kid()).unwrap(),
+            jsonwebtoken::Algorithm::RS256,
+        );
+        assert_eq!(verified.ok(), Some(true));
+
+        assert_eq!(
+            signer.sign(b"header.payload").await,
+            Err(SignError::Unavailable(
+                "kms sign: KMSInvalidStateException".to_owned()
+            ))
+        );
+
+        let bodies: Vec<Value> = replay
+            .actual_requests()
+            .map(|r| serde_json::from_slice(r.body().bytes().unwrap()).unwrap())
+            .collect();
+        assert_eq!(bodies.len(), 3);
+        assert_eq!(bodies[0], json!({ "KeyId": arn }));
+        assert_eq!(
+            bodies[1],
+            json!({
+                "KeyId": arn,
+                "Message": STANDARD.encode(Sha256::digest(input.as_bytes())),
+                "MessageType": "DIGEST",
+                "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256"
+            })
+        );
+        assert_eq!(
+            bodies[2],
+            json!({
+                "KeyId": arn,
+                "Message": STANDARD.encode(b"header.payload"),
+                "MessageType": "RAW",
+                "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256"
+            })
+        );
     }
 }

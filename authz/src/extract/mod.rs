@@ -1,0 +1,4 @@
+//! Request extractors that turn HTTP details into validated inputs or OAuth errors.
+
+pub mod client_addr;
+pub mod form;

