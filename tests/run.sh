@@ -50,7 +50,7 @@ wait_http() { # url seconds
 # --- moto server (DynamoDB, Cognito admin API, KMS, Cost Explorer) ---
 moto_port="$(free_port)"
 log "starting moto on 127.0.0.1:$moto_port"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" > "$work/moto.log" 2>&1 &
+"$venv/bin/python" tests/moto_server.py 127.0.0.1 "$moto_port" > "$work/moto.log" 2>&1 &
 pids+=("$!")
 if ! wait_http "http://127.0.0.1:$moto_port/moto-api/" 60; then
   echo "moto did not start; its log:" >&2

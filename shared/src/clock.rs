@@ -38,7 +38,8 @@ impl ManualClock {
     }
 
     pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs.saturating_mul(1000), Ordering::SeqCst);
+        self.0
+            .fetch_add(secs.saturating_mul(1000), Ordering::SeqCst);
     }
 }
 

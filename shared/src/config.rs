@@ -59,6 +59,22 @@ pub mod keys {
     pub const REGISTER_RATE_LIMIT: &str = "SMCP_REGISTER_RATE_LIMIT";
     pub const REGISTER_RATE_EXEMPT: &str = "SMCP_REGISTER_RATE_EXEMPT";
     pub const CLIENT_IDLE_DAYS: &str = "SMCP_CLIENT_IDLE_DAYS";
+    /// Upstream login: `embedded` (default; built-in login page) or `cognito`.
+    pub const LOGIN: &str = "SMCP_LOGIN";
+    pub const COGNITO_REGION: &str = "SMCP_COGNITO_REGION";
+    pub const COGNITO_USER_POOL_ID: &str = "SMCP_COGNITO_USER_POOL_ID";
+    /// The managed-login domain, e.g. `https://auth.example.com` or
+    /// `https://<prefix>.auth.<region>.amazoncognito.com`.
+    pub const COGNITO_DOMAIN: &str = "SMCP_COGNITO_DOMAIN";
+    pub const COGNITO_CLIENT_ID: &str = "SMCP_COGNITO_CLIENT_ID";
+    pub const COGNITO_CLIENT_SECRET: &str = "SMCP_COGNITO_CLIENT_SECRET";
+    /// OIDC discovery document [default: the user pool's, derived from region and pool id].
+    pub const COGNITO_DISCOVERY_URL: &str = "SMCP_COGNITO_DISCOVERY_URL";
+    /// Key for signing consent and CSRF cookies: 32+ bytes, base64url. Default: a key file in
+    /// the data dir (created on first start), else a per-process key.
+    pub const COOKIE_KEY: &str = "SMCP_COOKIE_KEY";
+    /// Seconds during which the refresh token just replaced is answered without revoking.
+    pub const REFRESH_GRACE: &str = "SMCP_REFRESH_GRACE";
     /// Set by the Lambda runtime; selects JSON logs by default.
     pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";
 }
@@ -70,6 +86,38 @@ pub enum SigningKeyConfig {
     Local,
     /// An AWS KMS asymmetric key (RSA_2048, SIGN_VERIFY), by key id, ARN or alias.
     Kms { key_id: String },
+}
+
+/// The Cognito user pool and its confidential app client (DESIGN section 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CognitoConfig {
+    pub region: String,
+    pub user_pool_id: String,
+    /// Managed-login origin, no trailing slash.
+    pub domain: String,
+    pub client_id: String,
+    pub client_secret: crate::secret::Secret,
+    /// The OIDC discovery document URL.
+    pub discovery_url: String,
+}
+
+impl CognitoConfig {
+    /// The ID token issuer of the pool (`https://cognito-idp.<region>.amazonaws.com/<pool id>`).
+    pub fn pool_issuer(&self) -> String {
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.region, self.user_pool_id
+        )
+    }
+}
+
+/// Who logs users in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginConfig {
+    /// The built-in login page over users kept (argon2-hashed) in the store.
+    Embedded,
+    /// Cognito managed login (OIDC code flow with PKCE and nonce).
+    Cognito(CognitoConfig),
 }
 
 /// A fixed-window request limit.
@@ -104,6 +152,11 @@ pub struct Config {
     /// Dynamically registered clients never used expire this many days after registration;
     /// each use renews the period.
     pub client_idle_days: i64,
+    pub login: LoginConfig,
+    /// Explicit cookie-signing key (decoded), if configured.
+    pub cookie_key: Option<crate::secret::Secret>,
+    /// Grace window for the refresh token just replaced, in seconds (0..=300, default 60).
+    pub refresh_grace_secs: i64,
 }
 
 impl Config {
@@ -126,8 +179,9 @@ impl Config {
                 path: data_dir.join("state.db"),
             },
             "dynamodb" => {
-                let table =
-                    get(keys::TABLE).ok_or_else(|| ConfigError::new(keys::TABLE, "not set (required with SMCP_STORE=dynamodb)"))?;
+                let table = get(keys::TABLE).ok_or_else(|| {
+                    ConfigError::new(keys::TABLE, "not set (required with SMCP_STORE=dynamodb)")
+                })?;
                 validate_table_name(&table)?;
                 StoreConfig::Dynamo { table }
             }
@@ -151,11 +205,20 @@ impl Config {
             None => LogFormat::Pretty,
         };
         let log_filter = get(keys::LOG_FILTER).unwrap_or_else(|| "info".into());
-        tracing_subscriber::EnvFilter::try_new(&log_filter)
-            .map_err(|_| ConfigError::new(keys::LOG_FILTER, format!("{log_filter:?} is not a valid filter")))?;
+        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|_| {
+            ConfigError::new(
+                keys::LOG_FILTER,
+                format!("{log_filter:?} is not a valid filter"),
+            )
+        })?;
         let access_token_ttl = int_in(&get, keys::ACCESS_TOKEN_TTL, 3600, 60, 3600)?;
-        let refresh_token_ttl =
-            int_in(&get, keys::REFRESH_TOKEN_TTL, 30 * 86_400, 300, 365 * 86_400)?;
+        let refresh_token_ttl = int_in(
+            &get,
+            keys::REFRESH_TOKEN_TTL,
+            30 * 86_400,
+            300,
+            365 * 86_400,
+        )?;
         let signing_key = match get(keys::SIGNING_KEY).as_deref() {
             None | Some("local") => SigningKeyConfig::Local,
             Some(other) => match other.strip_prefix("kms:") {
@@ -165,7 +228,9 @@ impl Config {
                 _ => {
                     return Err(ConfigError::new(
                         keys::SIGNING_KEY,
-                        format!("{other:?} is neither \"local\" nor \"kms:<key id, ARN or alias>\""),
+                        format!(
+                            "{other:?} is neither \"local\" nor \"kms:<key id, ARN or alias>\""
+                        ),
                     ));
                 }
             },
@@ -175,8 +240,12 @@ impl Config {
                 max: 300,
                 window_secs: 3600,
             },
-            Some(raw) => parse_rate(&raw)
-                .ok_or_else(|| ConfigError::new(keys::REGISTER_RATE_LIMIT, format!("{raw:?} is not <count>/<seconds>, e.g. 300/3600")))?,
+            Some(raw) => parse_rate(&raw).ok_or_else(|| {
+                ConfigError::new(
+                    keys::REGISTER_RATE_LIMIT,
+                    format!("{raw:?} is not <count>/<seconds>, e.g. 300/3600"),
+                )
+            })?,
         };
         let register_rate_exempt = match get(keys::REGISTER_RATE_EXEMPT) {
             None => Vec::new(),
@@ -187,11 +256,37 @@ impl Config {
                 .map(|cidr| {
                     cidr.parse::<ipnet::IpNet>()
                         .or_else(|_| cidr.parse::<IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| ConfigError::new(keys::REGISTER_RATE_EXEMPT, format!("{cidr:?} is not an address or CIDR range")))
+                        .map_err(|_| {
+                            ConfigError::new(
+                                keys::REGISTER_RATE_EXEMPT,
+                                format!("{cidr:?} is not an address or CIDR range"),
+                            )
+                        })
                 })
                 .collect::<Result<_, _>>()?,
         };
         let client_idle_days = int_in(&get, keys::CLIENT_IDLE_DAYS, 30, 1, 3650)?;
+        let login = parse_login(&get)?;
+        let cookie_key = match get(keys::COOKIE_KEY) {
+            None => None,
+            Some(raw) => {
+                use base64::Engine as _;
+                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(raw.trim().trim_end_matches('='))
+                    .ok()
+                    .filter(|k| k.len() >= 32)
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            keys::COOKIE_KEY,
+                            "must be at least 32 bytes, base64url-encoded",
+                        )
+                    })?;
+                Some(crate::secret::Secret::new(
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(decoded),
+                ))
+            }
+        };
+        let refresh_grace_secs = int_in(&get, keys::REFRESH_GRACE, 60, 0, 300)?;
         Ok(Self {
             issuer,
             resource,
@@ -205,6 +300,9 @@ impl Config {
             register_rate_limit,
             register_rate_exempt,
             client_idle_days,
+            login,
+            cookie_key,
+            refresh_grace_secs,
         })
     }
 
@@ -316,6 +414,59 @@ fn parse_resource(raw: &str) -> Result<String, ConfigError> {
     Ok(raw.to_owned())
 }
 
+fn parse_login(get: &impl Fn(&str) -> Option<String>) -> Result<LoginConfig, ConfigError> {
+    match get(keys::LOGIN).as_deref() {
+        None | Some("embedded") => Ok(LoginConfig::Embedded),
+        Some("cognito") => {
+            let need = |key: &'static str| {
+                get(key).ok_or_else(|| {
+                    ConfigError::new(key, "not set (required with SMCP_LOGIN=cognito)")
+                })
+            };
+            let region = need(keys::COGNITO_REGION)?;
+            if !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(ConfigError::new(
+                    keys::COGNITO_REGION,
+                    format!("{region:?} is not an AWS region"),
+                ));
+            }
+            let user_pool_id = need(keys::COGNITO_USER_POOL_ID)?;
+            if !user_pool_id.starts_with(&format!("{region}_")) {
+                return Err(ConfigError::new(
+                    keys::COGNITO_USER_POOL_ID,
+                    format!("{user_pool_id:?} is not a pool id of region {region} (<region>_<id>)"),
+                ));
+            }
+            let domain = need(keys::COGNITO_DOMAIN)?;
+            let domain_url = parse_absolute(keys::COGNITO_DOMAIN, domain.trim_end_matches('/'))?;
+            let domain = domain_url.as_str().trim_end_matches('/').to_owned();
+            let client_id = need(keys::COGNITO_CLIENT_ID)?;
+            let client_secret = crate::secret::Secret::new(need(keys::COGNITO_CLIENT_SECRET)?);
+            let discovery_url = match get(keys::COGNITO_DISCOVERY_URL) {
+                Some(url) => parse_absolute(keys::COGNITO_DISCOVERY_URL, &url)?.to_string(),
+                None => format!(
+                    "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}/.well-known/openid-configuration"
+                ),
+            };
+            Ok(LoginConfig::Cognito(CognitoConfig {
+                region,
+                user_pool_id,
+                domain,
+                client_id,
+                client_secret,
+                discovery_url,
+            }))
+        }
+        Some(other) => Err(ConfigError::new(
+            keys::LOGIN,
+            format!("unknown login {other:?} (expected \"embedded\" or \"cognito\")"),
+        )),
+    }
+}
+
 fn validate_table_name(name: &str) -> Result<(), ConfigError> {
     let ok = (3..=255).contains(&name.len())
         && name
@@ -375,15 +526,25 @@ mod tests {
     #[test]
     fn each_bad_setting_is_named() {
         let cases: &[(&str, &[(&str, &str)], &str)] = &[
-            ("missing issuer", &[(keys::RESOURCE, "https://m/mcp")], keys::ISSUER),
+            (
+                "missing issuer",
+                &[(keys::RESOURCE, "https://m/mcp")],
+                keys::ISSUER,
+            ),
             (
                 "http issuer off loopback",
-                &[(keys::ISSUER, "http://auth.example.com"), (keys::RESOURCE, "https://m/mcp")],
+                &[
+                    (keys::ISSUER, "http://auth.example.com"),
+                    (keys::RESOURCE, "https://m/mcp"),
+                ],
                 keys::ISSUER,
             ),
             (
                 "trailing slash",
-                &[(keys::ISSUER, "https://auth.example.com/"), (keys::RESOURCE, "https://m/mcp")],
+                &[
+                    (keys::ISSUER, "https://auth.example.com/"),
+                    (keys::RESOURCE, "https://m/mcp"),
+                ],
                 keys::ISSUER,
             ),
             (
@@ -393,17 +554,28 @@ mod tests {
             ),
             (
                 "resource with fragment",
-                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp#x")],
+                &[
+                    (keys::ISSUER, "https://a"),
+                    (keys::RESOURCE, "https://m/mcp#x"),
+                ],
                 keys::RESOURCE,
             ),
             (
                 "unknown store",
-                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp"), (keys::STORE, "redis")],
+                &[
+                    (keys::ISSUER, "https://a"),
+                    (keys::RESOURCE, "https://m/mcp"),
+                    (keys::STORE, "redis"),
+                ],
                 keys::STORE,
             ),
             (
                 "dynamo without table",
-                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp"), (keys::STORE, "dynamodb")],
+                &[
+                    (keys::ISSUER, "https://a"),
+                    (keys::RESOURCE, "https://m/mcp"),
+                    (keys::STORE, "dynamodb"),
+                ],
                 keys::TABLE,
             ),
             (
@@ -418,7 +590,11 @@ mod tests {
             ),
             (
                 "bad log format",
-                &[(keys::ISSUER, "https://a"), (keys::RESOURCE, "https://m/mcp"), (keys::LOG_FORMAT, "xml")],
+                &[
+                    (keys::ISSUER, "https://a"),
+                    (keys::RESOURCE, "https://m/mcp"),
+                    (keys::LOG_FORMAT, "xml"),
+                ],
                 keys::LOG_FORMAT,
             ),
         ];
@@ -469,10 +645,85 @@ mod tests {
 
     #[test]
     fn loopback_http_is_allowed() {
-        for issuer in ["http://127.0.0.1:8080", "http://localhost:9", "http://[::1]:8080"] {
-            let config = load(&[(keys::ISSUER, issuer), (keys::RESOURCE, "http://127.0.0.1:8080/mcp")]);
+        for issuer in [
+            "http://127.0.0.1:8080",
+            "http://localhost:9",
+            "http://[::1]:8080",
+        ] {
+            let config = load(&[
+                (keys::ISSUER, issuer),
+                (keys::RESOURCE, "http://127.0.0.1:8080/mcp"),
+            ]);
             assert!(config.is_ok(), "{issuer}");
         }
+    }
+
+    #[test]
+    fn login_cookie_key_and_grace_settings() {
+        let config = load(&BASE).unwrap();
+        assert_eq!(config.login, LoginConfig::Embedded);
+        assert_eq!(config.cookie_key, None);
+        assert_eq!(config.refresh_grace_secs, 60);
+
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            (keys::LOGIN, "cognito"),
+            (keys::COGNITO_REGION, "eu-west-1"),
+            (keys::COGNITO_USER_POOL_ID, "eu-west-1_AbC123"),
+            (keys::COGNITO_DOMAIN, "https://login.example.com/"),
+            (keys::COGNITO_CLIENT_ID, "client"),
+            (keys::COGNITO_CLIENT_SECRET, "secret"),
+            (
+                keys::COOKIE_KEY,
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+            ),
+            (keys::REFRESH_GRACE, "0"),
+        ]);
+        let config = load(&pairs).unwrap();
+        let LoginConfig::Cognito(cognito) = &config.login else {
+            panic!("cognito expected");
+        };
+        assert_eq!(cognito.domain, "https://login.example.com");
+        assert_eq!(
+            cognito.discovery_url,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            cognito.pool_issuer(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+        );
+        assert_eq!(format!("{:?}", cognito.client_secret), "[redacted]");
+        assert!(config.cookie_key.is_some());
+        assert_eq!(config.refresh_grace_secs, 0);
+
+        for (key, bad) in [
+            (keys::LOGIN, "ldap"),
+            (keys::COOKIE_KEY, "c2hvcnQ"),
+            (keys::REFRESH_GRACE, "3600"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((key, bad));
+            assert_eq!(load(&pairs).unwrap_err().setting, key, "{bad}");
+        }
+        let mut missing = BASE.to_vec();
+        missing.extend([
+            (keys::LOGIN, "cognito"),
+            (keys::COGNITO_REGION, "eu-west-1"),
+        ]);
+        assert_eq!(
+            load(&missing).unwrap_err().setting,
+            keys::COGNITO_USER_POOL_ID
+        );
+        let mut wrong_pool = BASE.to_vec();
+        wrong_pool.extend([
+            (keys::LOGIN, "cognito"),
+            (keys::COGNITO_REGION, "eu-west-1"),
+            (keys::COGNITO_USER_POOL_ID, "us-east-1_X"),
+        ]);
+        assert_eq!(
+            load(&wrong_pool).unwrap_err().setting,
+            keys::COGNITO_USER_POOL_ID
+        );
     }
 
     #[test]

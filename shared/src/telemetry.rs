@@ -35,24 +35,25 @@ pub fn init(format: LogFormat, filter: &str) {
 
 /// Adds request ids and the request span to a router.
 pub fn observe(router: Router) -> Router {
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", MatchedPath::as_str);
-        let request_id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            route,
-            request_id,
-        )
-    })
-    .on_response(DefaultOnResponse::new().level(Level::INFO));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            let request_id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                route,
+                request_id,
+            )
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
     router
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)

@@ -1,4 +1,7 @@
 //! Validated OAuth types shared by the authorization server and the resource server.
 
 pub mod client_metadata;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod requested_scope;
 pub mod scope;

@@ -9,11 +9,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::item::{Condition, Index, Item, ItemBackend};
+use super::{AccessTokenDenylist, LoginUser, LoginUserStore};
 use super::{
     AuditEvent, AuditStore, AuthorizationCodeStore, CacheKind, CacheStore, CachedValue,
     ClientRecord, ClientStore, CodeRecord, ConsentRecord, ConsentStore, GrantRecord, GrantStatus,
-    GrantStore, Page, PageRequest, PendingAuthorization, PendingAuthorizationStore,
-    RateLimitStore, Redemption, StoreError,
+    GrantStore, Page, PageRequest, PendingAuthorization, PendingAuthorizationStore, RateLimitStore,
+    Redemption, StoreError,
 };
 use crate::clock::{Clock, rfc3339, utc_day};
 use crate::secret::sha256_hex;
@@ -395,13 +396,8 @@ impl AuditStore for ItemStore {
         client_id: &str,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError> {
-        self.list(
-            Index::Gsi1,
-            &format!("AUDIT#CLIENT#{client_id}"),
-            "",
-            page,
-        )
-        .await
+        self.list(Index::Gsi1, &format!("AUDIT#CLIENT#{client_id}"), "", page)
+            .await
     }
 }
 
@@ -423,7 +419,10 @@ fn cache_key(kind: CacheKind, key: &str) -> (String, String) {
         CacheKind::ClientMetadataDocument => "CIMD",
         CacheKind::CostExplorer => "CECACHE",
     };
-    (format!("{name}#{}", sha256_hex(key.as_bytes())), name.into())
+    (
+        format!("{name}#{}", sha256_hex(key.as_bytes())),
+        name.into(),
+    )
 }
 
 #[async_trait]
@@ -464,5 +463,64 @@ impl CacheStore for ItemStore {
             .put(&item, Condition::Always, now)
             .await
             .map(drop)
+    }
+}
+
+fn login_key(username: &str) -> (String, String) {
+    (format!("LOGIN#{username}"), "LOGIN".into())
+}
+
+fn login_item(user: &LoginUser) -> Result<Item, StoreError> {
+    let (pk, sk) = login_key(&user.username);
+    encode(pk, sk, Some(("LOGINS".into(), user.username.clone())), user)
+}
+
+#[async_trait]
+impl LoginUserStore for ItemStore {
+    async fn create(&self, user: &LoginUser) -> Result<bool, StoreError> {
+        let item = login_item(user)?;
+        self.backend.put(&item, Condition::Absent, self.now()).await
+    }
+
+    async fn get(&self, username: &str) -> Result<Option<LoginUser>, StoreError> {
+        let (pk, sk) = login_key(username);
+        self.get_record(&pk, &sk).await
+    }
+
+    async fn update(&self, user: &LoginUser) -> Result<bool, StoreError> {
+        let item = login_item(user)?;
+        let guard = Condition::Equals("username", Value::from(user.username.clone()));
+        self.backend.put(&item, guard, self.now()).await
+    }
+
+    async fn any(&self) -> Result<bool, StoreError> {
+        let found = self
+            .backend
+            .query(Index::Gsi1, "LOGINS", "", None, 1, self.now())
+            .await?;
+        Ok(!found.is_empty())
+    }
+}
+
+fn denied_key(jti: &str) -> (String, String) {
+    (format!("REVOKED#{jti}"), "REVOKED".into())
+}
+
+#[async_trait]
+impl AccessTokenDenylist for ItemStore {
+    async fn deny(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        let (pk, sk) = denied_key(jti);
+        let mut item = Item::new(pk, sk);
+        item.expires_at = Some(expires_at);
+        item.attrs.insert("jti".into(), Value::from(jti));
+        self.backend
+            .put(&item, Condition::Always, self.now())
+            .await
+            .map(drop)
+    }
+
+    async fn is_denied(&self, jti: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = denied_key(jti);
+        Ok(self.backend.get(&pk, &sk, self.now()).await?.is_some())
     }
 }

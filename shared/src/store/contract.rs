@@ -179,6 +179,7 @@ pub async fn pending_authorizations_are_taken_once(h: Harness) {
         state: Some("xyz".into()),
         upstream_nonce: "nonce".into(),
         upstream_verifier: "verifier".into(),
+        consented: false,
         created_at: h.now(),
         expires_at: h.now() + 600,
     };
@@ -503,13 +504,21 @@ pub async fn rate_limit_counts_every_concurrent_hit(h: Harness) {
     }
     assert_eq!(seen, (1..=20).collect());
     assert_eq!(
-        h.stores.rate_limits.hit("register:192.0.2.2", 3600).await.unwrap(),
+        h.stores
+            .rate_limits
+            .hit("register:192.0.2.2", 3600)
+            .await
+            .unwrap(),
         1,
         "keys count separately"
     );
     h.clock.advance(3600);
     assert_eq!(
-        h.stores.rate_limits.hit("register:192.0.2.1", 3600).await.unwrap(),
+        h.stores
+            .rate_limits
+            .hit("register:192.0.2.1", 3600)
+            .await
+            .unwrap(),
         1,
         "a new window starts from one"
     );
@@ -533,7 +542,11 @@ pub async fn cache_entries_expire_and_kinds_are_separate(h: Harness) {
     assert_eq!(hit.stored_at, h.now());
     assert_eq!(hit.expires_at, h.now() + 300);
     assert_eq!(
-        h.stores.cache.get(CacheKind::CostExplorer, key).await.unwrap(),
+        h.stores
+            .cache
+            .get(CacheKind::CostExplorer, key)
+            .await
+            .unwrap(),
         None
     );
     h.clock.advance(300);
@@ -544,6 +557,68 @@ pub async fn cache_entries_expire_and_kinds_are_separate(h: Harness) {
             .await
             .unwrap(),
         None
+    );
+}
+
+pub async fn login_users_create_update_and_exist(h: Harness) {
+    assert!(!h.stores.login_users.any().await.unwrap());
+    let user = LoginUser {
+        username: "alice".into(),
+        sub: "alice".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        groups: vec!["finance".into()],
+        enabled: true,
+        created_at: h.now(),
+    };
+    assert!(h.stores.login_users.create(&user).await.unwrap());
+    assert!(
+        !h.stores.login_users.create(&user).await.unwrap(),
+        "username taken"
+    );
+    assert!(h.stores.login_users.any().await.unwrap());
+    assert_eq!(
+        h.stores.login_users.get("alice").await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(h.stores.login_users.get("bob").await.unwrap(), None);
+    let disabled = LoginUser {
+        enabled: false,
+        ..user.clone()
+    };
+    assert!(h.stores.login_users.update(&disabled).await.unwrap());
+    assert_eq!(
+        h.stores.login_users.get("alice").await.unwrap(),
+        Some(disabled)
+    );
+    let ghost = LoginUser {
+        username: "ghost".into(),
+        ..user
+    };
+    assert!(
+        !h.stores.login_users.update(&ghost).await.unwrap(),
+        "update never creates"
+    );
+    assert_eq!(h.stores.login_users.get("ghost").await.unwrap(), None);
+}
+
+pub async fn denied_access_tokens_until_expiry(h: Harness) {
+    assert!(!h.stores.denylist.is_denied("jti-1").await.unwrap());
+    h.stores
+        .denylist
+        .deny("jti-1", h.now() + 100)
+        .await
+        .unwrap();
+    h.stores
+        .denylist
+        .deny("jti-1", h.now() + 100)
+        .await
+        .unwrap();
+    assert!(h.stores.denylist.is_denied("jti-1").await.unwrap());
+    assert!(!h.stores.denylist.is_denied("jti-2").await.unwrap());
+    h.clock.advance(100);
+    assert!(
+        !h.stores.denylist.is_denied("jti-1").await.unwrap(),
+        "the entry goes when the token would have expired"
     );
 }
 
@@ -571,7 +646,9 @@ macro_rules! contract_suite {
                 consents_per_user_and_client,
                 audit_events_by_day_and_by_client,
                 rate_limit_counts_every_concurrent_hit,
-                cache_entries_expire_and_kinds_are_separate
+                cache_entries_expire_and_kinds_are_separate,
+                login_users_create_update_and_exist,
+                denied_access_tokens_until_expiry
             );
         }
     };

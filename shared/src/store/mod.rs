@@ -102,6 +102,10 @@ pub struct PendingAuthorization {
     pub upstream_nonce: String,
     /// PKCE verifier for the upstream leg (a secret: never logged).
     pub upstream_verifier: String,
+    /// Set once the user approved the client on the consent page (or the browser's signed
+    /// approval cookie covered it): only a consented request may go on to the upstream login.
+    #[serde(default)]
+    pub consented: bool,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -115,6 +119,7 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("scope", &self.scope)
             .field("resource", &self.resource)
             .field("upstream_verifier", &"[redacted]")
+            .field("consented", &self.consented)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
@@ -337,6 +342,53 @@ pub trait CacheStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// A user of the embedded login (`LOGIN#<username>` / `LOGIN`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginUser {
+    pub username: String,
+    /// The stable user id put in tokens (`sub`).
+    pub sub: String,
+    /// Argon2id PHC string; never the password.
+    pub password_hash: String,
+    pub groups: Vec<String>,
+    pub enabled: bool,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for LoginUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginUser")
+            .field("username", &self.username)
+            .field("sub", &self.sub)
+            .field("password_hash", &"[redacted]")
+            .field("groups", &self.groups)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Users of the embedded login page.
+#[async_trait]
+pub trait LoginUserStore: Send + Sync {
+    /// Stores a new user; `false` if the username is taken (nothing written).
+    async fn create(&self, user: &LoginUser) -> Result<bool, StoreError>;
+    async fn get(&self, username: &str) -> Result<Option<LoginUser>, StoreError>;
+    /// Replaces an existing user (password, groups, enabled); `false` if there is none.
+    async fn update(&self, user: &LoginUser) -> Result<bool, StoreError>;
+    /// Whether any user exists (first start creates a dev user when none does).
+    async fn any(&self) -> Result<bool, StoreError>;
+}
+
+/// Revoked access tokens (`REVOKED#<jti>` / `REVOKED`), kept until the token would have
+/// expired anyway; the resource server consults it.
+#[async_trait]
+pub trait AccessTokenDenylist: Send + Sync {
+    /// Denies the token with `jti` until `expires_at` (epoch seconds). Idempotent.
+    async fn deny(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Whether the token with `jti` was revoked (and has not yet expired).
+    async fn is_denied(&self, jti: &str) -> Result<bool, StoreError>;
+}
+
 /// Every port, as the routers use them.
 #[derive(Clone)]
 pub struct Stores {
@@ -348,6 +400,8 @@ pub struct Stores {
     pub audit: Arc<dyn AuditStore>,
     pub rate_limits: Arc<dyn RateLimitStore>,
     pub cache: Arc<dyn CacheStore>,
+    pub login_users: Arc<dyn LoginUserStore>,
+    pub denylist: Arc<dyn AccessTokenDenylist>,
 }
 
 impl Stores {
@@ -362,7 +416,9 @@ impl Stores {
             consents: store.clone(),
             audit: store.clone(),
             rate_limits: store.clone(),
-            cache: store,
+            cache: store.clone(),
+            login_users: store.clone(),
+            denylist: store,
         }
     }
 }
@@ -398,5 +454,7 @@ pub fn create_private_dir(dir: &std::path::Path) -> Result<(), StoreError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {}", dir.display(), e.kind())))
+        .map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {}", dir.display(), e.kind()))
+        })
 }

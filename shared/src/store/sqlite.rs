@@ -143,7 +143,10 @@ fn parse(item: (Item, String)) -> Result<Item, StoreError> {
             item.attrs = map;
             Ok(item)
         }
-        _ => Err(StoreError::corrupt(item.pk, "attributes are not a JSON object")),
+        _ => Err(StoreError::corrupt(
+            item.pk,
+            "attributes are not a JSON object",
+        )),
     }
 }
 
@@ -297,7 +300,8 @@ mod tests {
         Arc::new(SqliteBackend::in_memory().unwrap())
     );
     contract_suite!(contract_sqlite_file, {
-        let dir = std::env::temp_dir().join(format!("smcp-contract-{}", crate::secret::random_id()));
+        let dir =
+            std::env::temp_dir().join(format!("smcp-contract-{}", crate::secret::random_id()));
         std::fs::create_dir_all(&dir).unwrap();
         Arc::new(SqliteBackend::open(&dir.join("state.db")).unwrap())
     });

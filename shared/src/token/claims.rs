@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn scopes_split_on_spaces() {
         let c = claims(" costs:read  costs:resources ");
-        assert_eq!(c.scopes().collect::<Vec<_>>(), ["costs:read", "costs:resources"]);
+        assert_eq!(
+            c.scopes().collect::<Vec<_>>(),
+            ["costs:read", "costs:resources"]
+        );
         assert!(c.has_scope("costs:read"));
         assert!(!c.has_scope("costs"));
         assert_eq!(claims("").scopes().count(), 0);

@@ -97,9 +97,7 @@ impl TokenIssuer {
         let payload = serde_json::to_vec(&claims)
             .map_err(|_| SignError::Failed("encoding the token claims failed"))?;
 
-        let mut token = String::with_capacity(
-            (header.len() + payload.len()) * 4 / 3 + 350 + 2,
-        );
+        let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 350 + 2);
         URL_SAFE_NO_PAD.encode_string(&header, &mut token);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);

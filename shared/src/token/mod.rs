@@ -30,10 +30,8 @@ pub(crate) mod test_support {
 
     impl TempDir {
         pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "shared-token-test-{}",
-                crate::secret::random_id()
-            ));
+            let path = std::env::temp_dir()
+                .join(format!("shared-token-test-{}", crate::secret::random_id()));
             std::fs::create_dir_all(&path).unwrap();
             Self(path)
         }

@@ -194,7 +194,9 @@ impl AccessTokenVerifier {
             iss,
             sub: raw.sub.ok_or(VerifyError::MissingClaim("sub"))?,
             aud: self.audience.clone(),
-            client_id: raw.client_id.ok_or(VerifyError::MissingClaim("client_id"))?,
+            client_id: raw
+                .client_id
+                .ok_or(VerifyError::MissingClaim("client_id"))?,
             scope: raw.scope,
             iat,
             exp,
@@ -330,39 +332,93 @@ mod tests {
         let groups = vec!["finance".to_owned(), "ops".to_owned()];
         let (token, minted) = f
             .issuer
-            .mint("user-1", "client-1", "costs:read costs:resources", &groups, NOW)
+            .mint(
+                "user-1",
+                "client-1",
+                "costs:read costs:resources",
+                &groups,
+                NOW,
+            )
             .await
             .unwrap();
         assert_eq!(minted.exp, NOW + LIFETIME);
         assert_eq!(minted.iat, NOW);
         assert_eq!(minted.jti.len(), 22);
 
-        let verified = verifier().verify(token.expose(), &f.keys, NOW + 10).unwrap();
+        let verified = verifier()
+            .verify(token.expose(), &f.keys, NOW + 10)
+            .unwrap();
         assert_eq!(verified, minted);
-        assert_eq!(verified.scopes().collect::<Vec<_>>(), ["costs:read", "costs:resources"]);
+        assert_eq!(
+            verified.scopes().collect::<Vec<_>>(),
+            ["costs:read", "costs:resources"]
+        );
 
         let header_b64 = token.expose().split('.').next().unwrap();
         let header: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).unwrap()).unwrap();
-        assert_eq!(header, json!({ "alg": "RS256", "typ": "at+jwt", "kid": f.signer.kid() }));
+        assert_eq!(
+            header,
+            json!({ "alg": "RS256", "typ": "at+jwt", "kid": f.signer.kid() })
+        );
         assert_eq!(format!("{token:?}"), "[redacted]");
 
-        let (other, _) = f.issuer.mint("user-1", "client-1", "", &[], NOW).await.unwrap();
-        assert_ne!(other.expose(), token.expose(), "jti makes every token unique");
+        let (other, _) = f
+            .issuer
+            .mint("user-1", "client-1", "", &[], NOW)
+            .await
+            .unwrap();
+        assert_ne!(
+            other.expose(),
+            token.expose(),
+            "jti makes every token unique"
+        );
     }
 
     #[tokio::test]
     async fn accepted_variants() {
         let f = fixture();
         let cases = [
-            ("forged with the valid header and claims", header(), claims()),
-            ("typ in upper case", with(header(), "typ", json!("AT+JWT")), claims()),
-            ("typ as a full media type", with(header(), "typ", json!("application/at+jwt")), claims()),
-            ("aud as an array containing the resource", header(), with(claims(), "aud", json!(["https://other.example", AUD]))),
-            ("nbf in the past", header(), with(claims(), "nbf", json!(NOW - 10))),
-            ("nbf within the leeway", header(), with(claims(), "nbf", json!(NOW + 30))),
-            ("expired within the leeway", header(), with(claims(), "exp", json!(NOW - 29))),
-            ("no groups or scope", header(), without(without(claims(), "groups"), "scope")),
+            (
+                "forged with the valid header and claims",
+                header(),
+                claims(),
+            ),
+            (
+                "typ in upper case",
+                with(header(), "typ", json!("AT+JWT")),
+                claims(),
+            ),
+            (
+                "typ as a full media type",
+                with(header(), "typ", json!("application/at+jwt")),
+                claims(),
+            ),
+            (
+                "aud as an array containing the resource",
+                header(),
+                with(claims(), "aud", json!(["https://other.example", AUD])),
+            ),
+            (
+                "nbf in the past",
+                header(),
+                with(claims(), "nbf", json!(NOW - 10)),
+            ),
+            (
+                "nbf within the leeway",
+                header(),
+                with(claims(), "nbf", json!(NOW + 30)),
+            ),
+            (
+                "expired within the leeway",
+                header(),
+                with(claims(), "exp", json!(NOW - 29)),
+            ),
+            (
+                "no groups or scope",
+                header(),
+                without(without(claims(), "groups"), "scope"),
+            ),
         ];
         for (description, header, claims) in cases {
             let token = forge(&header, &claims).await;
@@ -384,54 +440,209 @@ mod tests {
         );
         let tampered = format!(
             "{valid_header}.{}.{valid_signature}",
-            b64(&with(claims(), "scope", json!("costs:read costs:resources")))
+            b64(&with(
+                claims(),
+                "scope",
+                json!("costs:read costs:resources")
+            ))
         );
-        let unsigned = format!("{}.{}.", b64(&with(header(), "alg", json!("none"))), b64(&claims()));
+        let unsigned = format!(
+            "{}.{}.",
+            b64(&with(header(), "alg", json!("none"))),
+            b64(&claims())
+        );
 
         let cases: Vec<(&str, String, VerifyError)> = vec![
-            ("unknown kid", forge(&with(header(), "kid", json!("other-key")), &claims()).await, VerifyError::UnknownKey("other-key".into())),
-            ("missing kid", forge(&without(header(), "kid"), &claims()).await, VerifyError::MissingKeyId),
-            ("alg none without signature", unsigned, VerifyError::UnsupportedAlgorithm),
-            ("alg none with an RS256 signature", forge(&with(header(), "alg", json!("none")), &claims()).await, VerifyError::UnsupportedAlgorithm),
-            ("HS256 keyed with the public key PEM", forge_hs256(&pem, &claims()), VerifyError::UnsupportedAlgorithm),
-            ("HS256 keyed with the modulus bytes", forge_hs256(&n, &claims()), VerifyError::UnsupportedAlgorithm),
-            ("RS512 header", forge(&with(header(), "alg", json!("RS512")), &claims()).await, VerifyError::UnsupportedAlgorithm),
-            ("alg in lower case", forge(&with(header(), "alg", json!("rs256")), &claims()).await, VerifyError::UnsupportedAlgorithm),
-            ("typ JWT", forge(&with(header(), "typ", json!("JWT")), &claims()).await, VerifyError::WrongType),
-            ("typ id token style", forge(&with(header(), "typ", json!("application/jwt")), &claims()).await, VerifyError::WrongType),
-            ("missing typ", forge(&without(header(), "typ"), &claims()).await, VerifyError::WrongType),
-            ("critical header extension", forge(&with(header(), "crit", json!(["exp"])), &claims()).await, VerifyError::Malformed),
-            ("expired beyond the leeway", forge(&header(), &with(claims(), "exp", json!(NOW - 30))).await, VerifyError::Expired),
-            ("nbf in the future", forge(&header(), &with(claims(), "nbf", json!(NOW + 31))).await, VerifyError::NotYetValid),
-            ("iat in the future", forge(&header(), &with(claims(), "iat", json!(NOW + 120))).await, VerifyError::NotYetValid),
-            ("wrong iss", forge(&header(), &with(claims(), "iss", json!("https://evil.example"))).await, VerifyError::WrongIssuer),
-            ("iss with a trailing slash", forge(&header(), &with(claims(), "iss", json!(format!("{ISS}/")))).await, VerifyError::WrongIssuer),
-            ("wrong aud", forge(&header(), &with(claims(), "aud", json!("https://other.example/mcp"))).await, VerifyError::WrongAudience),
-            ("aud array without the resource", forge(&header(), &with(claims(), "aud", json!(["https://other.example/mcp"]))).await, VerifyError::WrongAudience),
-            ("missing aud", forge(&header(), &without(claims(), "aud")).await, VerifyError::MissingClaim("aud")),
-            ("missing iss", forge(&header(), &without(claims(), "iss")).await, VerifyError::MissingClaim("iss")),
-            ("missing exp", forge(&header(), &without(claims(), "exp")).await, VerifyError::MissingClaim("exp")),
-            ("missing iat", forge(&header(), &without(claims(), "iat")).await, VerifyError::MissingClaim("iat")),
-            ("missing sub", forge(&header(), &without(claims(), "sub")).await, VerifyError::MissingClaim("sub")),
-            ("missing client_id", forge(&header(), &without(claims(), "client_id")).await, VerifyError::MissingClaim("client_id")),
-            ("missing jti", forge(&header(), &without(claims(), "jti")).await, VerifyError::MissingClaim("jti")),
-            ("exp as a string", forge(&header(), &with(claims(), "exp", json!("soon"))).await, VerifyError::Malformed),
+            (
+                "unknown kid",
+                forge(&with(header(), "kid", json!("other-key")), &claims()).await,
+                VerifyError::UnknownKey("other-key".into()),
+            ),
+            (
+                "missing kid",
+                forge(&without(header(), "kid"), &claims()).await,
+                VerifyError::MissingKeyId,
+            ),
+            (
+                "alg none without signature",
+                unsigned,
+                VerifyError::UnsupportedAlgorithm,
+            ),
+            (
+                "alg none with an RS256 signature",
+                forge(&with(header(), "alg", json!("none")), &claims()).await,
+                VerifyError::UnsupportedAlgorithm,
+            ),
+            (
+                "HS256 keyed with the public key PEM",
+                forge_hs256(&pem, &claims()),
+                VerifyError::UnsupportedAlgorithm,
+            ),
+            (
+                "HS256 keyed with the modulus bytes",
+                forge_hs256(&n, &claims()),
+                VerifyError::UnsupportedAlgorithm,
+            ),
+            (
+                "RS512 header",
+                forge(&with(header(), "alg", json!("RS512")), &claims()).await,
+                VerifyError::UnsupportedAlgorithm,
+            ),
+            (
+                "alg in lower case",
+                forge(&with(header(), "alg", json!("rs256")), &claims()).await,
+                VerifyError::UnsupportedAlgorithm,
+            ),
+            (
+                "typ JWT",
+                forge(&with(header(), "typ", json!("JWT")), &claims()).await,
+                VerifyError::WrongType,
+            ),
+            (
+                "typ id token style",
+                forge(&with(header(), "typ", json!("application/jwt")), &claims()).await,
+                VerifyError::WrongType,
+            ),
+            (
+                "missing typ",
+                forge(&without(header(), "typ"), &claims()).await,
+                VerifyError::WrongType,
+            ),
+            (
+                "critical header extension",
+                forge(&with(header(), "crit", json!(["exp"])), &claims()).await,
+                VerifyError::Malformed,
+            ),
+            (
+                "expired beyond the leeway",
+                forge(&header(), &with(claims(), "exp", json!(NOW - 30))).await,
+                VerifyError::Expired,
+            ),
+            (
+                "nbf in the future",
+                forge(&header(), &with(claims(), "nbf", json!(NOW + 31))).await,
+                VerifyError::NotYetValid,
+            ),
+            (
+                "iat in the future",
+                forge(&header(), &with(claims(), "iat", json!(NOW + 120))).await,
+                VerifyError::NotYetValid,
+            ),
+            (
+                "wrong iss",
+                forge(
+                    &header(),
+                    &with(claims(), "iss", json!("https://evil.example")),
+                )
+                .await,
+                VerifyError::WrongIssuer,
+            ),
+            (
+                "iss with a trailing slash",
+                forge(&header(), &with(claims(), "iss", json!(format!("{ISS}/")))).await,
+                VerifyError::WrongIssuer,
+            ),
+            (
+                "wrong aud",
+                forge(
+                    &header(),
+                    &with(claims(), "aud", json!("https://other.example/mcp")),
+                )
+                .await,
+                VerifyError::WrongAudience,
+            ),
+            (
+                "aud array without the resource",
+                forge(
+                    &header(),
+                    &with(claims(), "aud", json!(["https://other.example/mcp"])),
+                )
+                .await,
+                VerifyError::WrongAudience,
+            ),
+            (
+                "missing aud",
+                forge(&header(), &without(claims(), "aud")).await,
+                VerifyError::MissingClaim("aud"),
+            ),
+            (
+                "missing iss",
+                forge(&header(), &without(claims(), "iss")).await,
+                VerifyError::MissingClaim("iss"),
+            ),
+            (
+                "missing exp",
+                forge(&header(), &without(claims(), "exp")).await,
+                VerifyError::MissingClaim("exp"),
+            ),
+            (
+                "missing iat",
+                forge(&header(), &without(claims(), "iat")).await,
+                VerifyError::MissingClaim("iat"),
+            ),
+            (
+                "missing sub",
+                forge(&header(), &without(claims(), "sub")).await,
+                VerifyError::MissingClaim("sub"),
+            ),
+            (
+                "missing client_id",
+                forge(&header(), &without(claims(), "client_id")).await,
+                VerifyError::MissingClaim("client_id"),
+            ),
+            (
+                "missing jti",
+                forge(&header(), &without(claims(), "jti")).await,
+                VerifyError::MissingClaim("jti"),
+            ),
+            (
+                "exp as a string",
+                forge(&header(), &with(claims(), "exp", json!("soon"))).await,
+                VerifyError::Malformed,
+            ),
             ("tampered payload", tampered, VerifyError::BadSignature),
-            ("truncated signature", valid.get(..valid.len() - 6).unwrap().to_owned(), VerifyError::BadSignature),
+            (
+                "truncated signature",
+                valid.get(..valid.len() - 6).unwrap().to_owned(),
+                VerifyError::BadSignature,
+            ),
             ("garbage", "garbage".to_owned(), VerifyError::Malformed),
             ("empty", String::new(), VerifyError::Malformed),
             ("three empty parts", "..".to_owned(), VerifyError::Malformed),
             ("four parts", format!("{valid}.x"), VerifyError::Malformed),
-            ("header not base64url", format!("!!.{}", valid.split_once('.').unwrap().1), VerifyError::Malformed),
-            ("header not JSON", format!("{}.{}", URL_SAFE_NO_PAD.encode("not json"), valid.split_once('.').unwrap().1), VerifyError::Malformed),
-            ("signature not base64url", format!("{}.***", valid.rsplit_once('.').unwrap().0), VerifyError::Malformed),
-            ("oversized", format!("{valid}{}", "A".repeat(MAX_TOKEN_LEN)), VerifyError::Malformed),
+            (
+                "header not base64url",
+                format!("!!.{}", valid.split_once('.').unwrap().1),
+                VerifyError::Malformed,
+            ),
+            (
+                "header not JSON",
+                format!(
+                    "{}.{}",
+                    URL_SAFE_NO_PAD.encode("not json"),
+                    valid.split_once('.').unwrap().1
+                ),
+                VerifyError::Malformed,
+            ),
+            (
+                "signature not base64url",
+                format!("{}.***", valid.rsplit_once('.').unwrap().0),
+                VerifyError::Malformed,
+            ),
+            (
+                "oversized",
+                format!("{valid}{}", "A".repeat(MAX_TOKEN_LEN)),
+                VerifyError::Malformed,
+            ),
         ];
         for (description, token, expected) in cases {
             let result = verifier().verify(&token, &f.keys, NOW);
             assert_eq!(result, Err(expected), "{description}");
             let text = result.unwrap_err().to_string();
-            assert!(!text.contains("eyJ") && text.len() < 80, "{description}: {text}");
+            assert!(
+                !text.contains("eyJ") && text.len() < 80,
+                "{description}: {text}"
+            );
         }
     }
 
@@ -439,7 +650,10 @@ mod tests {
     async fn an_empty_key_set_reports_the_unknown_kid() {
         let token = forge(&header(), &claims()).await;
         let result = verifier().verify(&token, &VerificationKeys::default(), NOW);
-        assert_eq!(result, Err(VerifyError::UnknownKey(fixture().signer.kid().to_owned())));
+        assert_eq!(
+            result,
+            Err(VerifyError::UnknownKey(fixture().signer.kid().to_owned()))
+        );
     }
 
     #[tokio::test]
@@ -458,7 +672,10 @@ mod tests {
         let dir = TempDir::new();
         let old_signer = Arc::new(LocalSigner::load_or_create(dir.path()).unwrap());
         let old_issuer = TokenIssuer::new(old_signer.clone(), ISS, AUD, LIFETIME);
-        let (old_token, _) = old_issuer.mint("u", "c", "costs:read", &[], NOW).await.unwrap();
+        let (old_token, _) = old_issuer
+            .mint("u", "c", "costs:read", &[], NOW)
+            .await
+            .unwrap();
 
         let new_signer = Arc::new(LocalSigner::rotate(dir.path()).unwrap());
         let new_issuer = TokenIssuer::new(new_signer.clone(), ISS, AUD, LIFETIME);
@@ -470,13 +687,18 @@ mod tests {
         // As the resource server would see it: fetched over HTTP as JSON.
         let fetched: JwkSet = serde_json::from_str(&serde_json::to_string(&jwks).unwrap()).unwrap();
         let keys = VerificationKeys::from_jwks(&fetched);
-        let (new_token, _) = new_issuer.mint("u", "c", "costs:read", &[], NOW).await.unwrap();
+        let (new_token, _) = new_issuer
+            .mint("u", "c", "costs:read", &[], NOW)
+            .await
+            .unwrap();
         assert!(verifier().verify(old_token.expose(), &keys, NOW).is_ok());
         assert!(verifier().verify(new_token.expose(), &keys, NOW).is_ok());
 
         // A second rotation drops the oldest key.
         let newest = LocalSigner::rotate(dir.path()).unwrap();
-        let keys = VerificationKeys::from_jwks(&JwkSet { keys: newest.public_jwks() });
+        let keys = VerificationKeys::from_jwks(&JwkSet {
+            keys: newest.public_jwks(),
+        });
         assert_eq!(
             verifier().verify(old_token.expose(), &keys, NOW),
             Err(VerifyError::UnknownKey(old_signer.kid().to_owned()))

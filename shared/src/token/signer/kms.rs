@@ -37,7 +37,9 @@ impl KmsSigner {
             .key_id(&key_id)
             .send()
             .await
-            .map_err(|e| KeyError::Unavailable(format!("kms get-public-key: {}", error_code(&e))))?;
+            .map_err(|e| {
+                KeyError::Unavailable(format!("kms get-public-key: {}", error_code(&e)))
+            })?;
         if !out
             .signing_algorithms()
             .contains(&SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
@@ -101,7 +103,9 @@ impl Signer for KmsSigner {
             .map_err(|e| SignError::Unavailable(format!("kms sign: {}", error_code(&e))))?;
         out.signature
             .map(Blob::into_inner)
-            .ok_or(SignError::Unavailable("kms sign: no signature returned".to_owned()))
+            .ok_or(SignError::Unavailable(
+                "kms sign: no signature returned".to_owned(),
+            ))
     }
 
     fn public_jwks(&self) -> Vec<Jwk> {
@@ -216,7 +220,9 @@ mod tests {
         };
         assert_eq!(
             gone.sign(b"header.payload").await,
-            Err(SignError::Unavailable("kms sign: NotFoundException".to_owned()))
+            Err(SignError::Unavailable(
+                "kms sign: NotFoundException".to_owned()
+            ))
         );
     }
 
@@ -263,7 +269,12 @@ mod tests {
         let input = "a".repeat(MAX_RAW_MESSAGE_LEN + 1);
         let mut signature = vec![0; key_pair.public_modulus_len()];
         key_pair
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
             .unwrap();
 
         let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
