@@ -14,8 +14,12 @@ log() { printf '== %s\n' "$*" >&2; }
 pids=()
 cleanup() {
   local status=$?
+  set +e
   for pid in "${pids[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
   done
   exit "$status"
 }

@@ -35,7 +35,9 @@ pub enum OAuthError {
     /// A registration access token (RFC 7592) or bearer credential was missing or wrong.
     InvalidToken(Description),
     /// Too many requests from one source; retry after the given seconds.
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// A dependency (store, upstream, key service) is unavailable; nothing was issued.
     TemporarilyUnavailable,
     /// A bug or an unexpected state; the cause is logged where it happened.

@@ -6,6 +6,9 @@ mod error;
 mod extract;
 mod flows;
 mod state;
+#[cfg(test)]
+mod test_support;
+pub mod upstream;
 
 use axum::Router;
 
@@ -17,5 +20,12 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(endpoints::metadata::router())
         .merge(endpoints::jwks::router())
+        .merge(endpoints::register::router())
+        .merge(endpoints::authorize::router())
+        .merge(endpoints::consent::router())
+        .merge(endpoints::login::router())
+        .merge(endpoints::callback::router())
+        .merge(endpoints::token::router())
+        .merge(endpoints::revoke::router())
         .with_state(state)
 }

@@ -7,12 +7,27 @@ use shared::config::{Config, SigningKeyConfig};
 use shared::store::Stores;
 use shared::token::{KeyError, KmsSigner, LocalSigner, Signer, TokenIssuer};
 
+use crate::flows::client_id_metadata::DocumentFetcher;
+use crate::flows::signing::SigningKey;
+use crate::upstream::local::LocalLogin;
+use crate::upstream::{IdentityProvider, UserDirectory};
+
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub stores: Stores,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenIssuer>,
+    /// Who logs users in (embedded page or Cognito).
+    pub upstream: Arc<dyn IdentityProvider>,
+    /// Who says at refresh time whether a user still exists and is enabled.
+    pub directory: Arc<dyn UserDirectory>,
+    /// The embedded login, when it is the identity provider (its pages are served then).
+    pub local_login: Option<Arc<LocalLogin>>,
+    /// MAC key of consent cookies, CSRF tokens and embedded-login assertions.
+    pub cookie_key: Arc<SigningKey>,
+    /// Fetches Client ID Metadata Documents (SSRF-guarded).
+    pub documents: Arc<DocumentFetcher>,
 }
 
 impl AppState {
@@ -29,12 +44,31 @@ impl AppState {
             config.resource.clone(),
             config.access_token_ttl,
         ));
+        let cookie_key = Arc::new(SigningKey::load(&config));
+        let upstream = crate::upstream::from_config(&config, &stores, &clock, &cookie_key);
         Self {
             config,
             stores,
             clock,
             tokens,
+            upstream: upstream.provider,
+            directory: upstream.directory,
+            local_login: upstream.local,
+            cookie_key,
+            documents: Arc::new(DocumentFetcher::new()),
         }
+    }
+
+    /// The same state with another identity provider and directory (tests, custom set-ups).
+    pub fn with_upstream(
+        mut self,
+        upstream: Arc<dyn IdentityProvider>,
+        directory: Arc<dyn UserDirectory>,
+    ) -> Self {
+        self.upstream = upstream;
+        self.directory = directory;
+        self.local_login = None;
+        self
     }
 
     pub fn now(&self) -> i64 {

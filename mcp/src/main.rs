@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use shared::clock::{Clock, SystemClock};
 use shared::config::Config;
 
 #[tokio::main]
@@ -15,8 +16,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let settings = match mcp::McpSettings::from_env(&config) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     shared::telemetry::init(config.log_format, &config.log_filter);
-    let app = shared::telemetry::observe(mcp::app(mcp::AppState { config }));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = match shared::store::connect(&config.store, clock.clone()).await {
+        Ok(stores) => stores,
+        Err(e) => {
+            eprintln!("store: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = mcp::AppState::from_env_aws(config, settings, &stores, clock).await;
+    let app = shared::telemetry::observe(mcp::app(state));
     match lambda_http::run_with_streaming_response(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,10 +1,225 @@
-//! What every handler can reach.
+//! What every handler can reach, and the MCP server's own settings (read through the same
+//! lookup function as [`Config`], validated at start-up).
 
 use std::sync::Arc;
 
-use shared::config::Config;
+use shared::clock::Clock;
+use shared::config::{Config, ConfigError};
+use shared::store::Stores;
+use url::Url;
+
+use crate::access::AccountScopes;
+use crate::auth::{Authenticator, HttpJwks, JwksSource};
+use crate::cost::CostSource;
+use crate::cost::metered::{Meter, MeterSettings};
+use crate::cost::sample::SampleCostSource;
+use crate::tools::ToolContext;
+
+/// Names of the MCP server's settings (environment variables).
+pub mod keys {
+    /// JSON object: upstream group → list of linked account ids (`"*"` = all accounts).
+    pub const ACCOUNT_SCOPES: &str = "SMCP_ACCOUNT_SCOPES";
+    /// How long identical Cost Explorer answers are reused (seconds; default 3600, 0 = off).
+    pub const COST_CACHE_TTL: &str = "SMCP_COST_CACHE_TTL_SECS";
+    /// Cost Explorer calls per user per UTC day (default 200, 0 = unlimited).
+    pub const COST_DAILY_BUDGET: &str = "SMCP_COST_DAILY_BUDGET";
+    /// `sample` (embedded organisation, default) or `aws` (Cost Explorer).
+    pub const COST_SOURCE: &str = "SMCP_COST_SOURCE";
+    /// Extra allowed `Host` values, comma-separated (the resource URL's host is always allowed).
+    pub const ALLOWED_HOSTS: &str = "SMCP_ALLOWED_HOSTS";
+    /// Extra allowed `Origin` values, comma-separated (the resource URL's origin always is).
+    pub const ALLOWED_ORIGINS: &str = "SMCP_ALLOWED_ORIGINS";
+}
+
+/// Where cost data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostSourceKind {
+    Sample,
+    Aws,
+}
+
+/// Settings of the MCP server beyond the shared [`Config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpSettings {
+    pub account_scopes: AccountScopes,
+    pub meter: MeterSettings,
+    pub cost_source: CostSourceKind,
+    /// `Host` header values accepted on `/mcp` (`host` or `host:port`).
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` header values accepted on `/mcp` (absent `Origin` is accepted).
+    pub allowed_origins: Vec<String>,
+}
+
+fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        problem: problem.into(),
+    }
+}
+
+impl McpSettings {
+    /// Defaults for `config`: no account mapping, 1 h cache, 200 calls a day, sample data, and the
+    /// resource URL's host and origin.
+    pub fn defaults(config: &Config) -> Self {
+        let (host, origin) = resource_host_and_origin(&config.resource);
+        Self {
+            account_scopes: AccountScopes::default(),
+            meter: MeterSettings::default(),
+            cost_source: CostSourceKind::Sample,
+            allowed_hosts: host.into_iter().collect(),
+            allowed_origins: origin.into_iter().collect(),
+        }
+    }
+
+    pub fn from_env(config: &Config) -> Result<Self, ConfigError> {
+        Self::from_lookup(config, |key| std::env::var(key).ok())
+    }
+
+    /// Reads the settings through `lookup`; empty values count as unset.
+    pub fn from_lookup(
+        config: &Config,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let mut settings = Self::defaults(config);
+        if let Some(json) = get(keys::ACCOUNT_SCOPES) {
+            settings.account_scopes =
+                AccountScopes::parse_json(&json).map_err(|p| invalid(keys::ACCOUNT_SCOPES, p))?;
+        }
+        let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
+            get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| invalid(key, format!("{v:?} is not a whole number")))
+                })
+                .transpose()
+        };
+        if let Some(ttl) = number(keys::COST_CACHE_TTL)? {
+            settings.meter.cache_ttl_secs = ttl;
+        }
+        if let Some(budget) = number(keys::COST_DAILY_BUDGET)? {
+            settings.meter.daily_call_budget = budget;
+        }
+        settings.cost_source = match get(keys::COST_SOURCE).as_deref() {
+            None | Some("sample") => CostSourceKind::Sample,
+            Some("aws") => CostSourceKind::Aws,
+            Some(other) => {
+                return Err(invalid(
+                    keys::COST_SOURCE,
+                    format!("unknown source {other:?} (expected \"sample\" or \"aws\")"),
+                ));
+            }
+        };
+        let list = |key: &str| -> Vec<String> {
+            get(key)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        settings.allowed_hosts.extend(list(keys::ALLOWED_HOSTS));
+        for origin in list(keys::ALLOWED_ORIGINS) {
+            if Url::parse(&origin).is_err() {
+                return Err(invalid(
+                    keys::ALLOWED_ORIGINS,
+                    format!("{origin:?} is not an origin like https://app.example.com"),
+                ));
+            }
+            settings.allowed_origins.push(origin);
+        }
+        Ok(settings)
+    }
+}
+
+/// `host[:port]` and the serialized origin of the resource URL.
+fn resource_host_and_origin(resource: &str) -> (Option<String>, Option<String>) {
+    let Ok(url) = Url::parse(resource) else {
+        return (None, None);
+    };
+    let host = url.host_str().map(|h| match url.port() {
+        Some(port) => format!("{h}:{port}"),
+        None => h.to_owned(),
+    });
+    (host, Some(url.origin().ascii_serialization()))
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    pub settings: Arc<McpSettings>,
+    pub(crate) tools: Arc<ToolContext>,
+    pub(crate) auth: Arc<Authenticator>,
+}
+
+impl AppState {
+    /// Any cost source; the cache and budget apply when the source is metered.
+    pub fn new(
+        config: Arc<Config>,
+        settings: McpSettings,
+        stores: &Stores,
+        clock: Arc<dyn Clock>,
+        jwks: Arc<dyn JwksSource>,
+        cost: Arc<dyn CostSource>,
+    ) -> Self {
+        let meter = cost.is_metered().then(|| {
+            Meter::new(
+                stores.cache.clone(),
+                stores.rate_limits.clone(),
+                clock.clone(),
+                settings.meter,
+            )
+        });
+        let tools = Arc::new(ToolContext::new(
+            cost,
+            meter,
+            settings.account_scopes.clone(),
+            clock.clone(),
+        ));
+        let auth = Arc::new(Authenticator::new(
+            &config,
+            jwks,
+            clock,
+            stores.denylist.clone(),
+        ));
+        Self {
+            config,
+            settings: Arc::new(settings),
+            tools,
+            auth,
+        }
+    }
+
+    /// The embedded defaults: sample cost data, keys read in-process (`serve`).
+    pub fn embedded(
+        config: Arc<Config>,
+        settings: McpSettings,
+        stores: &Stores,
+        clock: Arc<dyn Clock>,
+        jwks: Arc<dyn JwksSource>,
+    ) -> Self {
+        let cost = Arc::new(SampleCostSource::new(clock.clone()));
+        Self::new(config, settings, stores, clock, jwks, cost)
+    }
+
+    /// The AWS deployment: keys fetched from the issuer's metadata, and cost data from Cost
+    /// Explorer (or the sample, as `settings.cost_source` says), with the SDK's standard
+    /// configuration chain (`AWS_ENDPOINT_URL` included).
+    pub async fn from_env_aws(
+        config: Arc<Config>,
+        settings: McpSettings,
+        stores: &Stores,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let jwks: Arc<dyn JwksSource> = Arc::new(HttpJwks::new(&config.issuer));
+        let cost: Arc<dyn CostSource> = match settings.cost_source {
+            CostSourceKind::Aws => Arc::new(crate::cost::aws::AwsCostSource::from_env().await),
+            CostSourceKind::Sample => Arc::new(SampleCostSource::new(clock.clone())),
+        };
+        Self::new(config, settings, stores, clock, jwks, cost)
+    }
 }

@@ -26,6 +26,9 @@ enum AdminCommand {
     /// Refresh-token grants.
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// Users of the embedded login.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Audit events of one UTC day (yyyy-mm-dd) or of one client.
     Audit {
         #[arg(long, conflicts_with = "client", required_unless_present = "client")]
@@ -46,6 +49,17 @@ enum ClientsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password (at least 12 characters) is read from standard input.
+    Add {
+        name: String,
+        /// Groups the user belongs to (repeatable), used for account scoping.
+        #[arg(long)]
+        group: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum GrantsCommand {
     /// A user's grants, oldest first.
     List {
@@ -62,7 +76,9 @@ pub async fn run(args: AdminArgs) -> Result<(), String> {
     let config = Config::from_lookup(|key| match key {
         keys::DATA_DIR => Some(data_dir.clone()),
         keys::ISSUER => std::env::var(key).ok().or(Some("http://127.0.0.1".into())),
-        keys::RESOURCE => std::env::var(key).ok().or(Some("http://127.0.0.1/mcp".into())),
+        keys::RESOURCE => std::env::var(key)
+            .ok()
+            .or(Some("http://127.0.0.1/mcp".into())),
         _ => std::env::var(key).ok(),
     })
     .map_err(|e| e.to_string())?;
@@ -109,7 +125,11 @@ async fn execute(stores: &Stores, command: AdminCommand) -> Result<(), String> {
         AdminCommand::Grants(GrantsCommand::List { user }) => {
             let mut page = PageRequest::first(100);
             loop {
-                let listed = stores.grants.list_for_user(&user, &page).await.map_err(fail)?;
+                let listed = stores
+                    .grants
+                    .list_for_user(&user, &page)
+                    .await
+                    .map_err(fail)?;
                 for grant in &listed.items {
                     print_json(grant);
                 }
@@ -126,6 +146,18 @@ async fn execute(stores: &Stores, command: AdminCommand) -> Result<(), String> {
             } else {
                 Err(format!("no active grant {grant_id:?}"))
             }
+        }
+        AdminCommand::Users(UsersCommand::Add { name, group }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| format!("reading the password from standard input: {}", e.kind()))?;
+            let password = shared::secret::Secret::new(password.trim_end_matches(['\r', '\n']));
+            authz::upstream::local::add_user(stores, &name, &password, group, SystemClock.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&json!({"added": name}));
+            Ok(())
         }
         AdminCommand::Audit { day, client } => {
             let mut page = PageRequest::first(100);

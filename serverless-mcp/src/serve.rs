@@ -28,12 +28,13 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// Flags (and their environment variables, which clap already read) layered over the
-    /// environment for every other setting.
-    pub fn config(&self) -> Result<Config, String> {
+    /// environment for every other setting; issuer and resource default to `listening`, the
+    /// address actually bound (so `--addr 127.0.0.1:0` works).
+    pub fn config(&self, listening: SocketAddr) -> Result<Config, String> {
         let issuer = self
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.addr));
+            .unwrap_or_else(|| format!("http://{listening}"));
         let resource = self
             .resource
             .clone()
@@ -54,7 +55,16 @@ impl ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    let config = Arc::new(args.config()?);
+    // Validate before binding, so a bad setting is reported even when the port is taken.
+    args.config(args.addr)?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("--addr {}: cannot listen: {}", args.addr, e.kind()))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("--addr {}: {}", args.addr, e.kind()))?;
+    let config = Arc::new(args.config(local)?);
+    let mcp_settings = mcp::McpSettings::from_env(&config).map_err(|e| e.to_string())?;
     shared::telemetry::init(config.log_format, &config.log_filter);
     shared::store::create_private_dir(&config.data_dir).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -62,43 +72,53 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("store: {e}"))?;
 
-    let signer = authz::signer(&config)
-        .await
-        .map_err(|e| e.to_string())?;
-    let authz = authz::app(authz::AppState::new(
+    let dev_login = match config.login {
+        shared::config::LoginConfig::Embedded => {
+            authz::upstream::local::ensure_dev_user(&stores, clock.now())
+                .await
+                .map_err(|e| format!("creating the dev user: {e}"))?
+        }
+        _ => None,
+    };
+    let signer = authz::signer(&config).await.map_err(|e| e.to_string())?;
+    let authz_state = authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer);
+    // One process: the resource server reads the signing keys in-process, no HTTP round trip.
+    let tokens = authz_state.tokens.clone();
+    let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
+    let mcp = mcp::app(mcp::AppState::embedded(
         config.clone(),
-        stores.clone(),
+        mcp_settings,
+        &stores,
         clock.clone(),
-        signer,
+        jwks,
     ));
-    let mcp = mcp::app(mcp::AppState {
-        config: config.clone(),
-    });
+    let authz = authz::app(authz_state);
     let app = shared::telemetry::observe(authz.merge(mcp));
 
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| format!("--addr {}: cannot listen: {}", args.addr, e.kind()))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| format!("--addr {}: {}", args.addr, e.kind()))?;
     println!("serverless-mcp listening on http://{local}");
-    println!("  MCP server URL (paste into your MCP client): {}", config.resource);
+    println!(
+        "  MCP server URL (paste into your MCP client): {}",
+        config.resource
+    );
     println!("  authorization server: {}", config.issuer);
     println!(
         "  metadata: {}",
         config.issuer_url("/.well-known/oauth-authorization-server")
     );
     println!("  data dir: {}", config.data_dir.display());
+    if let Some((name, password)) = dev_login {
+        // Shown once, on the first start; scripts read this line.
+        println!("login: username={name} password={}", password.expose());
+    }
     tracing::info!(%local, "listening");
 
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server stopped: {}", e.kind()))?;
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server stopped: {}", e.kind()))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -53,16 +53,15 @@ impl std::fmt::Display for Secret {
 
 /// SHA-256 in lower-case hex.
 pub fn sha256_hex(data: &[u8]) -> String {
+    use std::fmt::Write as _;
     let digest = Sha256::digest(data);
     let mut out = String::with_capacity(64);
     for byte in digest {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{byte:02x}");
     }
     out
 }
-
-const HEX: [u8; 16] = *b"0123456789abcdef";
 
 /// Equality whose running time does not depend on where the inputs differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -59,9 +59,15 @@ impl AuthorizationServerMetadata {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/.well-known/oauth-authorization-server/{*path}", get(metadata_for_path))
+        .route(
+            "/.well-known/oauth-authorization-server/{*path}",
+            get(metadata_for_path),
+        )
         .route("/.well-known/openid-configuration", get(metadata))
-        .route("/.well-known/openid-configuration/{*path}", get(metadata_for_path))
+        .route(
+            "/.well-known/openid-configuration/{*path}",
+            get(metadata_for_path),
+        )
         .layer(CorsLayer::permissive().allow_credentials(false))
 }
 

@@ -2,8 +2,8 @@
 //! `invalid_request` (RFC 6749 §3.2, §4.1.3) instead of axum's plain-text 4xx. Duplicate
 //! parameters are refused, as RFC 6749 §3.1 requires.
 
-use axum::extract::{FromRequest, Request};
 use axum::Form;
+use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use crate::error::OAuthError;
@@ -28,9 +28,7 @@ where
 fn describe(rejection: &axum::extract::rejection::FormRejection) -> &'static str {
     use axum::extract::rejection::FormRejection as R;
     match rejection {
-        R::InvalidFormContentType(_) => {
-            "the body must be application/x-www-form-urlencoded"
-        }
+        R::InvalidFormContentType(_) => "the body must be application/x-www-form-urlencoded",
         R::FailedToDeserializeForm(_) | R::FailedToDeserializeFormBody(_) => {
             "the form has a malformed or repeated parameter"
         }

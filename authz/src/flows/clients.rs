@@ -3,14 +3,26 @@
 
 use shared::store::{ClientRecord, ClientStatus};
 
-use crate::error::OAuthError;
 use crate::AppState;
+use crate::error::OAuthError;
+use crate::flows::client_id_metadata::is_document_url;
 
-/// The live, active client for `client_id`, or `None` when there is no such client.
-/// Infrastructure failures are errors (`temporarily_unavailable`).
-pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
+/// The live, active client for `client_id`, or `None` when there is no such client. A document
+/// URL that cannot be fetched or is invalid is `invalid_client` with the reason. Infrastructure
+/// failures are errors (`temporarily_unavailable`).
+pub async fn resolve(
+    state: &AppState,
+    client_id: &str,
+) -> Result<Option<ClientRecord>, OAuthError> {
     if client_id.is_empty() || client_id.len() > 2048 {
         return Ok(None);
+    }
+    if is_document_url(client_id) {
+        return state
+            .documents
+            .resolve(&state.stores, client_id, state.now())
+            .await
+            .map(Some);
     }
     let client = state.stores.clients.get(client_id).await?;
     Ok(client.filter(|c| c.status == ClientStatus::Active))
@@ -19,6 +31,9 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<ClientR
 /// Records that the client was used and renews the expiry of a dynamically registered client.
 /// Losing a race with another writer is fine: the other write renewed it too.
 pub async fn touch(state: &AppState, client: &ClientRecord) -> Result<(), OAuthError> {
+    if client.kind == shared::store::ClientKind::Cimd {
+        return Ok(());
+    }
     let now = state.now();
     // Write at most once a minute per client to keep the hot path cheap.
     if client.last_used_at.is_some_and(|at| now - at < 60) {

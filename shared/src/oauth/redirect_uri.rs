@@ -63,20 +63,12 @@ pub fn validate(raw: &str) -> Result<(), RedirectUriError> {
         return Err(RedirectUriError::ForbiddenScheme(shown()));
     }
     match scheme {
-        "https" => {
-            if url.host().is_none() {
-                return Err(RedirectUriError::NoHost(shown()));
-            }
-        }
-        "http" => {
-            if !is_loopback(&url) {
-                return Err(RedirectUriError::InsecureHttp(shown()));
-            }
-        }
-        // Private-use schemes of native apps (RFC 8252 §7.1), e.g. `com.example.app:/cb`.
-        _ => {}
+        "https" if url.host().is_none() => Err(RedirectUriError::NoHost(shown())),
+        "http" if !is_loopback(&url) => Err(RedirectUriError::InsecureHttp(shown())),
+        // https with a host, http on loopback, and private-use schemes of native apps
+        // (RFC 8252 §7.1, e.g. `com.example.app:/cb`).
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether the URL's host is a loopback address or `localhost`.

@@ -29,10 +29,11 @@ impl GrantedScope {
                 _ => Self(vec![COSTS_READ]),
             });
         }
-        if let Some(allowed) = allowed {
-            if let Some(missing) = asked.iter().find(|s| !allowed.contains(s)) {
-                return Err(ScopeNotRegistered(missing));
-            }
+        if let Some(missing) = allowed
+            .as_ref()
+            .and_then(|allowed| asked.iter().find(|s| !allowed.contains(s)))
+        {
+            return Err(ScopeNotRegistered(missing));
         }
         Ok(Self(asked))
     }

@@ -626,6 +626,7 @@ pub async fn denied_access_tokens_until_expiry(h: Harness) {
 macro_rules! contract_suite {
     ($name:ident, $backend:expr) => {
         mod $name {
+            #[allow(unused_imports)]
             use super::*;
             use $crate::store::contract::{self, Harness};
 

@@ -105,6 +105,12 @@ impl VerificationKeys {
     }
 }
 
+impl From<&JwkSet> for VerificationKeys {
+    fn from(set: &JwkSet) -> Self {
+        Self::from_jwks(set)
+    }
+}
+
 impl std::fmt::Debug for VerificationKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerificationKeys")

@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
+use jsonwebtoken::crypto::aws_lc;
 use serde::Deserialize;
 
 use super::claims::AccessClaims;
@@ -151,16 +152,16 @@ impl AccessTokenVerifier {
         let signing_input = token
             .get(..signing_input_len)
             .ok_or(VerifyError::Malformed)?;
-        match jsonwebtoken::crypto::verify(
-            signature_b64,
-            signing_input.as_bytes(),
-            key,
-            Algorithm::RS256,
-        ) {
-            Ok(true) => {}
-            Ok(false) => return Err(VerifyError::BadSignature),
-            Err(_) => return Err(VerifyError::Malformed),
-        }
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .map_err(|_| VerifyError::Malformed)?;
+        // The aws-lc provider by name rather than jsonwebtoken's process-wide default, which
+        // panics if feature unification ever enables a second crypto backend.
+        let verifier = (aws_lc::DEFAULT_PROVIDER.verifier_factory)(&Algorithm::RS256, key)
+            .map_err(|_| VerifyError::BadSignature)?;
+        verifier
+            .verify(signing_input.as_bytes(), &signature)
+            .map_err(|_| VerifyError::BadSignature)?;
 
         let claims: RawClaims = decode_json(payload_b64)?;
         self.check_claims(claims, now)
@@ -173,7 +174,7 @@ impl AccessTokenVerifier {
         }
         let for_us = match raw.aud.ok_or(VerifyError::MissingClaim("aud"))? {
             Audience::One(aud) => aud == self.audience,
-            Audience::Many(auds) => auds.iter().any(|aud| *aud == self.audience),
+            Audience::Many(auds) => auds.contains(&self.audience),
         };
         if !for_us {
             return Err(VerifyError::WrongAudience);

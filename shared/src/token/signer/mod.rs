@@ -15,7 +15,8 @@ use super::jwks::Jwk;
 #[async_trait]
 pub trait Signer: Send + Sync {
     /// The current key's id (its RFC 7638 thumbprint); tokens signed by [`Signer::sign`] carry
-    /// it in their header.
+    /// it in their header. It does not change for the signer's lifetime: a rotated key is a new
+    /// signer.
     fn kid(&self) -> &str;
 
     /// The RS256 signature of `signing_input` (`base64url(header).base64url(payload)`) made with

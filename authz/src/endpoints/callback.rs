@@ -1,0 +1,36 @@
+//! `GET /callback`: where the upstream login returns (the embedded login page too).
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use tracing::instrument;
+
+use super::page;
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::extract::client_addr::Caller;
+use crate::flows::callback::{self, CallbackOutcome, CallbackParams};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/callback", get(handle))
+}
+
+#[instrument(skip_all)]
+async fn handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<CallbackParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = query else {
+        return page::error_page(&OAuthError::invalid_request(
+            "the login response is malformed",
+        ));
+    };
+    match callback::complete(&state, params, &page::source(&caller)).await {
+        Ok(CallbackOutcome::Redirect(location)) => page::redirect(StatusCode::FOUND, &location),
+        Ok(CallbackOutcome::Page(error)) | Err(error) => page::error_page(&error),
+    }
+}

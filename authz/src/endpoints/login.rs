@@ -1,0 +1,123 @@
+//! The embedded login page (`GET`/`POST /login`), served only when the embedded login is the
+//! identity provider.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use shared::secret::Secret;
+use tracing::instrument;
+
+use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::extract::client_addr::Caller;
+use crate::flows::login::{self, LoginOutcome, LoginView};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/login", get(show).post(submit))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    view: &'a LoginView,
+    action: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    request: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+pub struct LoginForm {
+    request: Option<String>,
+    csrf: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn render(state: &AppState, view: &LoginView, status: StatusCode) -> Response {
+    let action = state.config.issuer_url("/login");
+    page::html(
+        status,
+        &LoginPage {
+            view,
+            action: &action,
+        },
+    )
+}
+
+#[instrument(skip_all)]
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Response {
+    if state.local_login.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Some(request) = query.ok().and_then(|Query(q)| q.request) else {
+        return page::error_page(&OAuthError::invalid_request("the login link is malformed"));
+    };
+    let pending = match login::pending_for_login(&state, &request).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            return page::error_page(&OAuthError::invalid_request(
+                "this authorization request is unknown, expired or not approved",
+            ));
+        }
+        Err(error) => return page::error_page(&error),
+    };
+    let cookies = Cookies::for_config(&state.config);
+    let (nonce, fresh) = cookies.browser_nonce(&headers);
+    let view = login::view(&state, &pending, &nonce).await;
+    let mut response = render(&state, &view, StatusCode::OK);
+    if fresh {
+        cookies.set(&mut response, Cookie::Csrf, &nonce, CSRF_COOKIE_SECS);
+    }
+    response
+}
+
+#[instrument(skip_all)]
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    if state.local_login.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Ok(Form(form)) = form else {
+        return page::error_page(&OAuthError::invalid_request("the login form is malformed"));
+    };
+    let (Some(request), Some(csrf), Some(username), Some(password)) =
+        (form.request, form.csrf, form.username, form.password)
+    else {
+        return page::error_page(&OAuthError::invalid_request("the login form is incomplete"));
+    };
+    let password = Secret::new(password);
+    let cookies = Cookies::for_config(&state.config);
+    let nonce = cookies.read(&headers, Cookie::Csrf).unwrap_or_default();
+    let outcome = login::submit(
+        &state,
+        &request,
+        &csrf,
+        &username,
+        &password,
+        &nonce,
+        &page::source(&caller),
+    )
+    .await;
+    match outcome {
+        Ok(LoginOutcome::Redirect(location)) => page::redirect(StatusCode::SEE_OTHER, &location),
+        Ok(LoginOutcome::Retry(view)) => render(&state, &view, StatusCode::UNAUTHORIZED),
+        Ok(LoginOutcome::Page(error)) | Err(error) => page::error_page(&error),
+    }
+}

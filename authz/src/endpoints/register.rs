@@ -1,0 +1,500 @@
+//! `POST /register` (RFC 7591 §3) and `GET`/`PUT`/`DELETE /register/{client_id}` (RFC 7592 §2),
+//! with the body cap and per-address limit of DESIGN's abuse limits.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::Value;
+use shared::secret::Secret;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::AppState;
+use crate::error::{OAuthError, no_store};
+use crate::extract::client_addr::Caller;
+use crate::flows::registration::{self, Registered};
+
+/// Largest accepted registration body.
+pub const MAX_BODY: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any);
+    Router::new()
+        .route("/register", post(register))
+        .route(
+            "/register/{client_id}",
+            axum::routing::get(read).put(update).delete(delete),
+        )
+        .layer(cors)
+}
+
+/// A JSON object body of at most [`MAX_BODY`] bytes; anything else is `invalid_client_metadata`.
+pub struct MetadataBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for MetadataBody {
+    type Rejection = OAuthError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let body: Body = request.into_body();
+        let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
+            OAuthError::invalid_client_metadata(format!(
+                "the request body exceeds {MAX_BODY} bytes"
+            ))
+        })?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            OAuthError::invalid_client_metadata("the request body is not valid JSON")
+        })?;
+        Ok(Self(value))
+    }
+}
+
+/// The RFC 6750 bearer credential of an RFC 7592 request.
+fn bearer(headers: &HeaderMap) -> Option<Secret> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| Secret::new(token.trim()))
+}
+
+fn answer(state: &AppState, status: StatusCode, registered: &Registered) -> Response {
+    let mut response = (
+        status,
+        Json(registration::client_information(state, registered)),
+    )
+        .into_response();
+    no_store(response.headers_mut());
+    let location = state
+        .config
+        .issuer_url(&format!("/register/{}", registered.client.client_id));
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&location)
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+#[tracing::instrument(skip_all)]
+async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    MetadataBody(body): MetadataBody,
+) -> Result<Response, OAuthError> {
+    registration::check_rate(&state, &caller).await?;
+    let metadata = registration::validate_metadata(&body)?;
+    let registered = registration::register(&state, metadata, &caller).await?;
+    Ok(answer(&state, StatusCode::CREATED, &registered))
+}
+
+#[tracing::instrument(skip_all)]
+async fn read(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, OAuthError> {
+    let client = registration::authenticate(&state, &client_id, bearer(&headers).as_ref()).await?;
+    let registered = Registered {
+        client,
+        client_secret: None,
+        registration_access_token: None,
+    };
+    Ok(answer(&state, StatusCode::OK, &registered))
+}
+
+#[tracing::instrument(skip_all)]
+async fn update(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+    MetadataBody(body): MetadataBody,
+) -> Result<Response, OAuthError> {
+    let client = registration::authenticate(&state, &client_id, bearer(&headers).as_ref()).await?;
+    let registered = registration::update(&state, client, &body, &caller).await?;
+    Ok(answer(&state, StatusCode::OK, &registered))
+}
+
+#[tracing::instrument(skip_all)]
+async fn delete(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, OAuthError> {
+    let client = registration::authenticate(&state, &client_id, bearer(&headers).as_ref()).await?;
+    registration::delete(&state, &client, &caller).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use http_body_util::BodyExt as _;
+    use serde_json::json;
+    use shared::config::keys;
+    use shared::store::PageRequest;
+    use tower::ServiceExt as _;
+
+    use crate::test_support::{TestApp, test_app, test_app_with};
+
+    use super::*;
+
+    const CLAUDE: &str = r#"{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"token_endpoint_auth_method":"client_secret_post","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"client_name":"Claude"}"#;
+
+    fn request(method: &str, uri: &str, body: impl Into<Body>, from: &str) -> Request {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::USER_AGENT, "test-agent/1.0")
+            .body(body.into())
+            .unwrap();
+        let addr: SocketAddr = format!("{from}:40000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(addr));
+        request
+    }
+
+    async fn send(app: &TestApp, request: Request) -> (StatusCode, HeaderMap, Value) {
+        let response = crate::app(app.state.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, headers, body)
+    }
+
+    async fn register(app: &TestApp, body: &str) -> (StatusCode, HeaderMap, Value) {
+        send(
+            app,
+            request("POST", "/register", body.to_owned(), "192.0.2.10"),
+        )
+        .await
+    }
+
+    async fn stored_clients(app: &TestApp) -> usize {
+        app.state
+            .stores
+            .clients
+            .list(&PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .len()
+    }
+
+    #[tokio::test]
+    async fn claude_registration_is_accepted_on_both_hosts() {
+        for host in ["claude.ai", "claude.com"] {
+            let app = test_app();
+            let body = CLAUDE.replace("claude.ai", host);
+            let (status, headers, info) = register(&app, &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{host}: {info}");
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+            let client_id = info["client_id"].as_str().unwrap();
+            let secret = info["client_secret"].as_str().unwrap();
+            let token = info["registration_access_token"].as_str().unwrap();
+            assert_eq!(secret.len(), 43);
+            assert_eq!(info["client_secret_expires_at"], 0);
+            assert_eq!(info["client_id_issued_at"], crate::test_support::T0);
+            assert_eq!(info["client_name"], "Claude");
+            assert_eq!(info["token_endpoint_auth_method"], "client_secret_post");
+            assert_eq!(
+                info["redirect_uris"],
+                json!([format!("https://{host}/api/mcp/auth_callback")])
+            );
+            assert_eq!(
+                info["registration_client_uri"],
+                format!("https://auth.example.com/register/{client_id}")
+            );
+            // Only hashes are stored, and they match what was handed out.
+            let stored = app
+                .state
+                .stores
+                .clients
+                .get(client_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(Secret::new(secret).matches(stored.secret_hash.as_deref().unwrap()));
+            assert!(Secret::new(token).matches(stored.registration_token_hash.as_deref().unwrap()));
+            assert_ne!(stored.secret_hash.as_deref(), Some(secret));
+            assert_eq!(stored.created_ip.as_deref(), Some("192.0.2.10"));
+            assert_eq!(stored.created_user_agent.as_deref(), Some("test-agent/1.0"));
+            assert_eq!(
+                stored.expires_at,
+                Some(crate::test_support::T0 + 30 * 86_400),
+                "unused clients expire"
+            );
+            let audit = app
+                .state
+                .stores
+                .audit
+                .list_for_client(client_id, &PageRequest::first(10))
+                .await
+                .unwrap();
+            assert_eq!(audit.items.len(), 1);
+            assert_eq!(audit.items[0].kind, "client.registered");
+            assert_eq!(audit.items[0].source_ip.as_deref(), Some("192.0.2.10"));
+        }
+    }
+
+    #[tokio::test]
+    async fn public_and_native_clients_get_no_secret() {
+        let app = test_app();
+        let (status, _, info) = register(
+            &app,
+            r#"{"redirect_uris":["http://127.0.0.1:6274/oauth/callback","com.example.app:/cb"],
+                "token_endpoint_auth_method":"none","application_type":"native",
+                "scope":"costs:read claudeai","client_name":"Inspector"}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{info}");
+        assert!(info.get("client_secret").is_none());
+        assert!(info.get("client_secret_expires_at").is_none());
+        assert_eq!(info["application_type"], "native");
+        assert_eq!(
+            info["scope"], "costs:read",
+            "unknown scope values are dropped"
+        );
+        assert_eq!(info["grant_types"], json!(["authorization_code"]));
+    }
+
+    #[tokio::test]
+    async fn bad_metadata_is_refused_and_nothing_is_stored() {
+        let many: Vec<String> = (0..11).map(|i| format!("https://a.example/{i}")).collect();
+        let too_many = json!({"redirect_uris": many}).to_string();
+        let oversized = json!({
+            "redirect_uris": ["https://a.example/cb"],
+            "client_name": "x".repeat(MAX_BODY),
+        })
+        .to_string();
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("javascript scheme", json!({"redirect_uris": ["javascript:alert(1)"]}).to_string(), "invalid_redirect_uri"),
+            ("data scheme", json!({"redirect_uris": ["data:text/html,hi"]}).to_string(), "invalid_redirect_uri"),
+            ("file scheme", json!({"redirect_uris": ["file:///etc/passwd"]}).to_string(), "invalid_redirect_uri"),
+            ("fragment", json!({"redirect_uris": ["https://a.example/cb#x"]}).to_string(), "invalid_redirect_uri"),
+            ("userinfo", json!({"redirect_uris": ["https://u:p@a.example/cb"]}).to_string(), "invalid_redirect_uri"),
+            ("http off loopback", json!({"redirect_uris": ["http://a.example/cb"]}).to_string(), "invalid_redirect_uri"),
+            ("no redirect uris", json!({"client_name": "x"}).to_string(), "invalid_redirect_uri"),
+            ("too many redirect uris", too_many, "invalid_redirect_uri"),
+            ("long redirect uri", json!({"redirect_uris": [format!("https://a.example/{}", "a".repeat(2048))]}).to_string(), "invalid_redirect_uri"),
+            ("body over the cap", oversized, "invalid_client_metadata"),
+            ("not JSON", "redirect_uris=https://a".to_owned(), "invalid_client_metadata"),
+            ("JSON array", "[]".to_owned(), "invalid_client_metadata"),
+            ("redirect_uris as string", json!({"redirect_uris": "https://a.example/cb"}).to_string(), "invalid_client_metadata"),
+            ("client_name as number", json!({"redirect_uris": ["https://a.example/cb"], "client_name": 7}).to_string(), "invalid_client_metadata"),
+            ("unknown auth method", json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt"}).to_string(), "invalid_client_metadata"),
+            ("implicit grant", json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["implicit"]}).to_string(), "invalid_client_metadata"),
+            ("token response type", json!({"redirect_uris": ["https://a.example/cb"], "response_types": ["token"]}).to_string(), "invalid_client_metadata"),
+            ("bad application_type", json!({"redirect_uris": ["https://a.example/cb"], "application_type": "tv"}).to_string(), "invalid_client_metadata"),
+            ("javascript client_uri", json!({"redirect_uris": ["https://a.example/cb"], "client_uri": "javascript:alert(1)"}).to_string(), "invalid_client_metadata"),
+        ];
+        let app = test_app();
+        for (what, body, code) in cases {
+            let (status, headers, answer) = register(&app, &body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
+            assert_eq!(answer["error"], code, "{what}");
+            assert!(
+                answer["error_description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{what}"
+            );
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        }
+        assert_eq!(stored_clients(&app).await, 0);
+    }
+
+    #[tokio::test]
+    async fn registration_flood_is_limited_per_address_except_exempt_ranges() {
+        let app = test_app_with(&[
+            (keys::REGISTER_RATE_LIMIT, "3/600"),
+            (keys::REGISTER_RATE_EXEMPT, "160.79.104.0/21"),
+        ]);
+        for i in 0..3 {
+            let (status, _, _) =
+                send(&app, request("POST", "/register", CLAUDE, "198.51.100.1")).await;
+            assert_eq!(status, StatusCode::CREATED, "attempt {i}");
+        }
+        let (status, headers, body) =
+            send(&app, request("POST", "/register", CLAUDE, "198.51.100.1")).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body["error"], "too_many_requests");
+        let retry: u64 = headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=600).contains(&retry), "{retry}");
+        assert_eq!(
+            stored_clients(&app).await,
+            3,
+            "the refused registration stored nothing"
+        );
+
+        let (status, _, _) = send(&app, request("POST", "/register", CLAUDE, "198.51.100.2")).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "another address has its own budget"
+        );
+        for _ in 0..5 {
+            let (status, _, _) =
+                send(&app, request("POST", "/register", CLAUDE, "160.79.105.9")).await;
+            assert_eq!(status, StatusCode::CREATED, "exempt range");
+        }
+        app.clock.advance(600);
+        let (status, _, _) = send(&app, request("POST", "/register", CLAUDE, "198.51.100.1")).await;
+        assert_eq!(status, StatusCode::CREATED, "a new window");
+    }
+
+    fn with_token(mut request: Request, token: &str) -> Request {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        request
+    }
+
+    #[tokio::test]
+    async fn client_configuration_endpoint_needs_the_registration_token() {
+        let app = test_app();
+        let (_, _, info) = register(&app, CLAUDE).await;
+        let client_id = info["client_id"].as_str().unwrap();
+        let token = info["registration_access_token"].as_str().unwrap();
+        let uri = format!("/register/{client_id}");
+        let other = register(&app, CLAUDE).await.2;
+        let other_token = other["registration_access_token"].as_str().unwrap();
+
+        for (what, token) in [
+            ("wrong token", "x".repeat(43)),
+            ("other client's token", other_token.to_owned()),
+        ] {
+            for method in ["GET", "DELETE"] {
+                let (status, headers, body) = send(
+                    &app,
+                    with_token(request(method, &uri, Body::empty(), "192.0.2.1"), &token),
+                )
+                .await;
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{what} {method}");
+                assert_eq!(body["error"], "invalid_token");
+                assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+            }
+            let update =
+                json!({"client_id": client_id, "redirect_uris": ["https://evil.example/cb"]});
+            let (status, _, _) = send(
+                &app,
+                with_token(
+                    request("PUT", &uri, update.to_string(), "192.0.2.1"),
+                    &token,
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{what} PUT");
+        }
+        let (status, _, _) = send(&app, request("GET", &uri, Body::empty(), "192.0.2.1")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "no token");
+        let stored = app
+            .state
+            .stores
+            .clients
+            .get(client_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.metadata.redirect_uris,
+            ["https://claude.ai/api/mcp/auth_callback"]
+        );
+
+        let (status, _, read) = send(
+            &app,
+            with_token(request("GET", &uri, Body::empty(), "192.0.2.1"), token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(read["client_id"], client_id);
+        assert!(
+            read.get("client_secret").is_none(),
+            "the secret is shown once only"
+        );
+
+        let update = json!({
+            "client_id": client_id,
+            "redirect_uris": ["https://claude.com/api/mcp/auth_callback"],
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "client_name": "Claude (renamed)",
+        });
+        app.clock.advance(1);
+        let (status, _, updated) = send(
+            &app,
+            with_token(request("PUT", &uri, update.to_string(), "192.0.2.1"), token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{updated}");
+        assert_eq!(updated["client_name"], "Claude (renamed)");
+        let stored = app
+            .state
+            .stores
+            .clients
+            .get(client_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.metadata.redirect_uris,
+            ["https://claude.com/api/mcp/auth_callback"]
+        );
+        assert!(
+            stored.secret_hash.is_some(),
+            "still confidential, same secret"
+        );
+
+        app.clock.advance(1);
+        let (status, _, _) = send(
+            &app,
+            with_token(request("DELETE", &uri, Body::empty(), "192.0.2.1"), token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(app.state.stores.clients.get(client_id).await.unwrap(), None);
+        let (status, _, _) = send(
+            &app,
+            with_token(request("GET", &uri, Body::empty(), "192.0.2.1"), token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let kinds: Vec<String> = app
+            .state
+            .stores
+            .audit
+            .list_for_client(client_id, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            ["client.registered", "client.updated", "client.deleted"]
+        );
+    }
+}

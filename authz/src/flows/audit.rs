@@ -1,0 +1,41 @@
+//! Audit events for the authorization flows (DESIGN section 6). Never carries a token, code,
+//! secret or password. A failed audit write is logged and does not fail the request.
+
+use serde_json::{Map, Value};
+use shared::secret::random_id;
+use shared::store::AuditEvent;
+
+use crate::AppState;
+
+/// Who made the request.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn record(
+    state: &AppState,
+    kind: &str,
+    client_id: Option<&str>,
+    sub: Option<&str>,
+    source: &Source,
+    detail: &[(&str, &str)],
+) {
+    let event = AuditEvent {
+        id: random_id(),
+        at_ms: state.clock.now_ms(),
+        kind: kind.to_owned(),
+        client_id: client_id.map(str::to_owned),
+        sub: sub.map(str::to_owned),
+        source_ip: source.ip.clone(),
+        user_agent: source.user_agent.clone(),
+        detail: detail
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect::<Map<_, _>>(),
+    };
+    if let Err(error) = state.stores.audit.append(&event).await {
+        tracing::warn!(%error, kind, "audit event not written");
+    }
+}

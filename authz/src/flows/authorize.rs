@@ -1,0 +1,264 @@
+//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 8707 §2, OAuth 2.1 §4.1):
+//! validation in the order that decides how an error is answered (an HTML page until
+//! client_id and redirect_uri are trusted, a redirect to the client after), then the pending
+//! request that consent and the upstream login continue.
+
+use serde::Deserialize;
+use shared::oauth::pkce::{CodeChallenge, PkceError};
+use shared::oauth::redirect_uri::matches_registered;
+use shared::oauth::requested_scope::GrantedScope;
+use shared::secret::random_id;
+use shared::store::{ClientRecord, PendingAuthorization};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::flows::clients;
+
+/// How long a pending authorization waits for consent and login.
+pub const PENDING_TTL_SECS: i64 = 600;
+/// Longest `state` value kept (it is echoed back to the client).
+const MAX_STATE_LEN: usize = 2048;
+
+/// The query of `GET /authorize`, as sent.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizationParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub resource: Option<String>,
+}
+
+/// Where an error goes (STYLE: the redirect-vs-render rule).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthorizeError {
+    /// client_id or redirect_uri is not trusted: show a page, never redirect.
+    Render(OAuthError),
+    /// Back to the client's verified redirect_uri with `error`, `state` and `iss`.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+impl From<OAuthError> for AuthorizeError {
+    /// Infrastructure failures before anything is trusted are shown as a page.
+    fn from(error: OAuthError) -> Self {
+        Self::Render(error)
+    }
+}
+
+/// A fully validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: ClientRecord,
+    pub redirect_uri: String,
+    pub scope: GrantedScope,
+    pub resource: String,
+    pub state: Option<String>,
+    pub code_challenge: CodeChallenge,
+}
+
+/// Validates the request. Errors before client and redirect URI are verified are `Render`.
+pub async fn validate(
+    state: &AppState,
+    params: AuthorizationParams,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let render = |d: &'static str| AuthorizeError::Render(OAuthError::invalid_request(d));
+    let client_id = params
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| render("client_id is required"))?;
+    let client = clients::resolve(state, client_id)
+        .await?
+        .ok_or_else(|| render("unknown client_id"))?;
+    let redirect_uri = params
+        .redirect_uri
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| render("redirect_uri is required"))?;
+    if !client
+        .metadata
+        .redirect_uris
+        .iter()
+        .any(|registered| matches_registered(&redirect_uri, registered))
+    {
+        return Err(render("redirect_uri is not registered for this client"));
+    }
+
+    // From here on, errors go back to the client.
+    let client_state = params.state.filter(|s| !s.is_empty());
+    let redirect = |error: OAuthError| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: client_state.clone(),
+        error,
+    };
+    if client_state
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_STATE_LEN)
+    {
+        return Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state: None,
+            error: OAuthError::invalid_request("state is too long"),
+        });
+    }
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => {
+            return Err(redirect(OAuthError::invalid_request(
+                "response_type is required",
+            )));
+        }
+        Some(_) => {
+            return Err(redirect(OAuthError::UnsupportedResponseType(
+                "only response_type=code is supported".into(),
+            )));
+        }
+    }
+    if !client.metadata.grant_types.is_empty()
+        && !client
+            .metadata
+            .grant_types
+            .iter()
+            .any(|g| g == "authorization_code")
+    {
+        return Err(redirect(OAuthError::UnauthorizedClient(
+            "the client is not registered for the authorization_code grant".into(),
+        )));
+    }
+    let code_challenge = CodeChallenge::parse(
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    )
+    .map_err(|e| {
+        redirect(OAuthError::invalid_request(match e {
+            PkceError::MissingChallenge => "code_challenge is required (PKCE)",
+            PkceError::UnsupportedMethod => "code_challenge_method must be S256",
+            _ => "code_challenge is malformed",
+        }))
+    })?;
+    let resource = match params.resource.as_deref() {
+        None | Some("") => state.config.resource.clone(),
+        Some(r) if r == state.config.resource => r.to_owned(),
+        Some(_) => {
+            return Err(redirect(OAuthError::InvalidTarget(
+                "resource must be this server's MCP resource".into(),
+            )));
+        }
+    };
+    let scope = GrantedScope::resolve(params.scope.as_deref(), client.metadata.scope.as_deref())
+        .map_err(|e| redirect(OAuthError::InvalidScope(e.to_string().into())))?;
+    Ok(AuthorizationRequest {
+        client,
+        redirect_uri,
+        scope,
+        resource,
+        state: client_state,
+        code_challenge,
+    })
+}
+
+/// Stores the pending request (`consented` when the browser's approval already covers it).
+pub async fn begin(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    consented: bool,
+) -> Result<PendingAuthorization, AuthorizeError> {
+    let now = state.now();
+    let pending = PendingAuthorization {
+        id: random_id(),
+        client_id: request.client.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.as_str().to_owned(),
+        scope: request.scope.to_scope_string(),
+        resource: request.resource.clone(),
+        state: request.state.clone(),
+        upstream_nonce: random_id(),
+        upstream_verifier: shared::oauth::pkce::CodeVerifier::generate()
+            .expose()
+            .to_owned(),
+        consented,
+        created_at: now,
+        expires_at: now + PENDING_TTL_SECS,
+    };
+    let stored = state
+        .stores
+        .pending
+        .put(&pending)
+        .await
+        .map_err(|e| redirect_for(request, OAuthError::from(e)))?;
+    if !stored {
+        return Err(redirect_for(request, OAuthError::ServerError));
+    }
+    Ok(pending)
+}
+
+/// Where the browser goes to log in for a consented pending request.
+pub async fn upstream_login(
+    state: &AppState,
+    pending: &PendingAuthorization,
+) -> Result<String, AuthorizeError> {
+    state.upstream.login_url(pending).await.map_err(|e| {
+        tracing::error!(error = %e, "upstream login unavailable");
+        AuthorizeError::Redirect {
+            redirect_uri: pending.redirect_uri.clone(),
+            state: pending.state.clone(),
+            error: OAuthError::TemporarilyUnavailable,
+        }
+    })
+}
+
+fn redirect_for(request: &AuthorizationRequest, error: OAuthError) -> AuthorizeError {
+    AuthorizeError::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        error,
+    }
+}
+
+/// The client's redirect URI with the given parameters appended (RFC 6749 §4.1.2, RFC 9207:
+/// `iss` on every response).
+pub fn redirect_with(
+    redirect_uri: &str,
+    issuer: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in params {
+                    query.append_pair(k, v);
+                }
+                if let Some(s) = state {
+                    query.append_pair("state", s);
+                }
+                query.append_pair("iss", issuer);
+            }
+            url.into()
+        }
+        Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+/// The error redirect for `error` (RFC 6749 §4.1.2.1).
+pub fn error_redirect(
+    redirect_uri: &str,
+    issuer: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+) -> String {
+    let description = error.description();
+    redirect_with(
+        redirect_uri,
+        issuer,
+        &[("error", error.code()), ("error_description", &description)],
+        state,
+    )
+}

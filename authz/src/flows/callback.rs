@@ -1,0 +1,177 @@
+//! The upstream login's return (`GET /callback`): the pending request is taken exactly once by
+//! its `state`, the upstream code exchanged, consent recorded for the now-known user, and our
+//! own authorization code (256-bit, stored hashed, 60 s, single use) issued to the client
+//! (RFC 6749 §4.1.2, RFC 9207 `iss`).
+
+use serde::Deserialize;
+use shared::secret::Secret;
+use shared::store::{CodeRecord, PendingAuthorization};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::flows::audit::{self, Source};
+use crate::flows::authorize::{error_redirect, redirect_with};
+use crate::flows::{clients, consent};
+use crate::upstream::UpstreamError;
+
+/// Authorization codes are redeemable this long.
+pub const CODE_TTL_SECS: i64 = 60;
+
+/// The query the upstream sends back.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackParams {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+}
+
+/// How the callback ends.
+#[derive(Debug)]
+pub enum CallbackOutcome {
+    /// Redirect the browser to the client (success or an error the client should see).
+    Redirect(String),
+    /// The state is unknown, expired or already used: an error page, no redirect.
+    Page(OAuthError),
+}
+
+pub async fn complete(
+    state: &AppState,
+    params: CallbackParams,
+    source: &Source,
+) -> Result<CallbackOutcome, OAuthError> {
+    let Some(id) = params.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
+        return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
+            "the login response has no state",
+        )));
+    };
+    let Some(pending) = state.stores.pending.take(&id).await? else {
+        return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
+            "this login response is unknown, expired or was already used",
+        )));
+    };
+    if !pending.consented {
+        return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
+            "this authorization request was not approved",
+        )));
+    }
+    let issuer = &state.config.issuer;
+    let fail = |error: OAuthError| {
+        CallbackOutcome::Redirect(error_redirect(
+            &pending.redirect_uri,
+            issuer,
+            &error,
+            pending.state.as_deref(),
+        ))
+    };
+    if let Some(upstream_error) = params.error {
+        let error = match upstream_error.as_str() {
+            "temporarily_unavailable" | "server_error" => OAuthError::TemporarilyUnavailable,
+            _ => OAuthError::AccessDenied("the login was cancelled or refused".into()),
+        };
+        audit::record(
+            state,
+            "login.failed",
+            Some(&pending.client_id),
+            None,
+            source,
+            &[("upstream_error", short(&upstream_error))],
+        )
+        .await;
+        return Ok(fail(error));
+    }
+    let Some(code) = params.code.filter(|c| !c.is_empty()) else {
+        return Ok(fail(OAuthError::AccessDenied(
+            "the login response carried no code".into(),
+        )));
+    };
+    let identity = match state.upstream.exchange(&code, &pending).await {
+        Ok(identity) => identity,
+        Err(UpstreamError::Rejected(why)) => {
+            tracing::warn!(why, "upstream login rejected");
+            audit::record(
+                state,
+                "login.failed",
+                Some(&pending.client_id),
+                None,
+                source,
+                &[("reason", why)],
+            )
+            .await;
+            return Ok(fail(OAuthError::AccessDenied(
+                "the login could not be verified".into(),
+            )));
+        }
+        Err(UpstreamError::Unavailable(why)) => {
+            tracing::error!(error = %why, "upstream login unavailable");
+            return Ok(fail(OAuthError::TemporarilyUnavailable));
+        }
+    };
+    // The client may have been deleted while the user was logging in.
+    if clients::resolve(state, &pending.client_id).await?.is_none() {
+        return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
+            "the client is no longer registered",
+        )));
+    }
+    audit::record(
+        state,
+        "login",
+        Some(&pending.client_id),
+        Some(&identity.sub),
+        source,
+        &[],
+    )
+    .await;
+    consent::record(state, &identity.sub, &pending).await?;
+    let code = issue_code(state, &pending, &identity.sub, &identity.groups).await?;
+    audit::record(
+        state,
+        "code.issued",
+        Some(&pending.client_id),
+        Some(&identity.sub),
+        source,
+        &[("scope", pending.scope.as_str())],
+    )
+    .await;
+    Ok(CallbackOutcome::Redirect(redirect_with(
+        &pending.redirect_uri,
+        issuer,
+        &[("code", code.expose())],
+        pending.state.as_deref(),
+    )))
+}
+
+async fn issue_code(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    sub: &str,
+    groups: &[String],
+) -> Result<Secret, OAuthError> {
+    let code = Secret::generate();
+    let now = state.now();
+    let record = CodeRecord {
+        code_hash: code.hash(),
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        scope: pending.scope.clone(),
+        resource: pending.resource.clone(),
+        sub: sub.to_owned(),
+        groups: groups.to_vec(),
+        issued_at: now,
+        valid_until: now + CODE_TTL_SECS,
+    };
+    if state.stores.codes.put(&record).await? {
+        Ok(code)
+    } else {
+        Err(OAuthError::ServerError)
+    }
+}
+
+/// An upstream error code, bounded and reduced to safe characters for the audit trail.
+fn short(value: &str) -> &str {
+    let end = value
+        .char_indices()
+        .find(|(i, c)| *i >= 64 || !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(value.len(), |(i, _)| i);
+    value.get(..end).unwrap_or("")
+}

@@ -1,0 +1,132 @@
+//! The embedded login page's form (DESIGN section 3): CSRF-checked against the browser and the
+//! consented pending request, rate-limited per source address, Argon2id-verified, then handed
+//! to `/callback` with a one-time assertion like an upstream code.
+
+use shared::secret::Secret;
+use shared::store::PendingAuthorization;
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::flows::audit::{self, Source};
+use crate::flows::consent::{csrf_ok, csrf_token};
+
+/// Failed or attempted logins allowed per source address and window.
+const LOGIN_LIMIT: u64 = 30;
+const LOGIN_WINDOW_SECS: u64 = 300;
+
+/// What the login page needs.
+#[derive(Debug, Clone)]
+pub struct LoginView {
+    pub request_id: String,
+    pub csrf_token: String,
+    pub client_name: String,
+    pub error: Option<&'static str>,
+}
+
+/// How a login attempt ends.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Off to `/callback` with the assertion.
+    Redirect(String),
+    /// Show the form again with a message.
+    Retry(LoginView),
+    /// The request cannot continue (unknown, not consented, bad form): an error page.
+    Page(OAuthError),
+}
+
+/// The pending request a login page is for: it must exist and be consented.
+pub async fn pending_for_login(
+    state: &AppState,
+    request_id: &str,
+) -> Result<Option<PendingAuthorization>, OAuthError> {
+    Ok(state
+        .stores
+        .pending
+        .get(request_id)
+        .await?
+        .filter(|p| p.consented))
+}
+
+pub async fn view(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    browser_nonce: &str,
+) -> LoginView {
+    let client_name = match crate::flows::clients::resolve(state, &pending.client_id).await {
+        Ok(Some(client)) => client.metadata.client_name.unwrap_or(client.client_id),
+        _ => pending.client_id.clone(),
+    };
+    LoginView {
+        request_id: pending.id.clone(),
+        csrf_token: csrf_token(&state.cookie_key, "login", pending, browser_nonce),
+        client_name,
+        error: None,
+    }
+}
+
+/// Checks the form and the credentials.
+pub async fn submit(
+    state: &AppState,
+    request_id: &str,
+    csrf: &str,
+    username: &str,
+    password: &Secret,
+    browser_nonce: &str,
+    source: &Source,
+) -> Result<LoginOutcome, OAuthError> {
+    let Some(local) = state.local_login.clone() else {
+        return Ok(LoginOutcome::Page(OAuthError::invalid_request(
+            "the embedded login is not enabled",
+        )));
+    };
+    let Some(pending) = pending_for_login(state, request_id).await? else {
+        return Ok(LoginOutcome::Page(OAuthError::invalid_request(
+            "this authorization request is unknown, expired or not approved",
+        )));
+    };
+    if !csrf_ok(
+        &state.cookie_key,
+        "login",
+        &pending,
+        &pending.client_id,
+        browser_nonce,
+        csrf,
+    ) {
+        return Ok(LoginOutcome::Page(OAuthError::invalid_request(
+            "the form is not valid for this request; start again",
+        )));
+    }
+    let key = format!("login:{}", source.ip.as_deref().unwrap_or("unknown"));
+    if state
+        .stores
+        .rate_limits
+        .hit(&key, LOGIN_WINDOW_SECS)
+        .await?
+        > LOGIN_LIMIT
+    {
+        return Err(OAuthError::RateLimited {
+            retry_after_secs: LOGIN_WINDOW_SECS,
+        });
+    }
+    let Some(user) = local.authenticate(username, password).await? else {
+        audit::record(
+            state,
+            "login.failed",
+            Some(&pending.client_id),
+            None,
+            source,
+            &[("reason", "wrong username or password")],
+        )
+        .await;
+        let mut again = view(state, &pending, browser_nonce).await;
+        again.error = Some("Wrong username or password.");
+        return Ok(LoginOutcome::Retry(again));
+    };
+    let assertion = local.assertion(&pending, &user);
+    let mut url = url::Url::parse(&state.config.issuer_url("/callback"))
+        .map_err(|_| OAuthError::ServerError)?;
+    url.query_pairs_mut()
+        .append_pair("code", &assertion)
+        .append_pair("state", &pending.id);
+    Ok(LoginOutcome::Redirect(url.into()))
+}

@@ -1,0 +1,144 @@
+//! The `refresh_token` grant (RFC 6749 §6, OAuth 2.1 §4.3, RFC 9700 §4.14.2): rotation on every
+//! use by compare-and-set on the grant; the token just replaced answers an error without
+//! revoking during a short grace window (a client that retried); any older token revokes the
+//! whole grant (reuse detection). The upstream user is checked at every refresh.
+
+use shared::oauth::requested_scope::GrantedScope;
+use shared::secret::Secret;
+use shared::store::{ClientRecord, GrantStatus};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::flows::audit::{self, Source};
+use crate::flows::authorization_code::{TokenResponse, grant_id_of, new_refresh_token};
+use crate::upstream::{UpstreamError, UserStatus};
+
+pub async fn refresh(
+    state: &AppState,
+    client: &ClientRecord,
+    refresh_token: &Secret,
+    scope: Option<&str>,
+    resource: Option<&str>,
+    source: &Source,
+) -> Result<TokenResponse, OAuthError> {
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
+    let grant_id = grant_id_of(refresh_token).ok_or_else(invalid)?;
+    let grant = state
+        .stores
+        .grants
+        .get(grant_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if grant.status != GrantStatus::Active || grant.client_id != client.client_id {
+        return Err(invalid());
+    }
+    if !refresh_token.matches(&grant.refresh_hash) {
+        let now = state.now();
+        let just_replaced = grant
+            .previous_refresh_hash
+            .as_deref()
+            .is_some_and(|previous| refresh_token.matches(previous))
+            && grant
+                .rotated_at
+                .is_some_and(|at| now - at <= state.config.refresh_grace_secs);
+        if just_replaced {
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was just replaced; use the newest one",
+            ));
+        }
+        let revoked = state.stores.grants.revoke(&grant.grant_id).await?;
+        tracing::warn!(revoked, "refresh token reuse detected; grant revoked");
+        audit::record(
+            state,
+            "refresh.reuse_detected",
+            Some(&client.client_id),
+            Some(&grant.sub),
+            source,
+            &[("grant_id", &grant.grant_id)],
+        )
+        .await;
+        return Err(invalid());
+    }
+    if resource.is_some_and(|r| r != grant.resource) {
+        return Err(OAuthError::InvalidTarget(
+            "resource differs from the original grant".into(),
+        ));
+    }
+    let granted = GrantedScope::from_stored(&grant.scope);
+    let issued_scope = match scope {
+        Some(requested) => granted.narrow(requested).ok_or_else(|| {
+            OAuthError::InvalidScope("the requested scope exceeds the original grant".into())
+        })?,
+        None => granted,
+    };
+
+    let groups = match state.directory.status(&grant.sub).await {
+        Ok(UserStatus::Active { groups }) => groups,
+        Ok(UserStatus::Gone) => {
+            state.stores.grants.revoke(&grant.grant_id).await?;
+            audit::record(
+                state,
+                "grant.revoked",
+                Some(&client.client_id),
+                Some(&grant.sub),
+                source,
+                &[("reason", "user disabled or deleted upstream")],
+            )
+            .await;
+            return Err(OAuthError::invalid_grant("the user is no longer active"));
+        }
+        Err(UpstreamError::Rejected(why)) => {
+            tracing::error!(why, "user directory refused the lookup");
+            return Err(OAuthError::TemporarilyUnavailable);
+        }
+        Err(UpstreamError::Unavailable(why)) => {
+            tracing::error!(error = %why, "user directory unavailable");
+            return Err(OAuthError::TemporarilyUnavailable);
+        }
+    };
+
+    let scope_string = issued_scope.to_scope_string();
+    let (access_token, claims) = state
+        .tokens
+        .mint(
+            &grant.sub,
+            &client.client_id,
+            &scope_string,
+            &groups,
+            state.now(),
+        )
+        .await?;
+    let next = new_refresh_token(&grant.grant_id);
+    let rotated = state
+        .stores
+        .grants
+        .rotate(&grant.grant_id, grant.version, &next.hash(), &groups)
+        .await?;
+    if rotated.is_none() {
+        // Another request with the same token rotated first: like the grace case, no revocation.
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was just replaced; use the newest one",
+        ));
+    }
+    crate::flows::clients::touch(state, client).await.ok();
+    audit::record(
+        state,
+        "token.refreshed",
+        Some(&client.client_id),
+        Some(&grant.sub),
+        source,
+        &[
+            ("grant_id", &grant.grant_id),
+            ("scope", &scope_string),
+            ("jti", &claims.jti),
+        ],
+    )
+    .await;
+    Ok(TokenResponse {
+        access_token: access_token.expose().to_owned(),
+        token_type: "Bearer",
+        expires_in: claims.exp - claims.iat,
+        scope: scope_string,
+        refresh_token: Some(next.expose().to_owned()),
+    })
+}

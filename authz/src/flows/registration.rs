@@ -1,0 +1,381 @@
+//! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592): metadata
+//! validation, secrets issued once and stored as hashes, the per-address registration limit,
+//! expiry of unused clients, and the audit trail.
+
+use serde_json::{Map, Value, json};
+use shared::oauth::client_metadata::ClientMetadata;
+use shared::oauth::{redirect_uri, scope};
+use shared::secret::{Secret, random_id};
+use shared::store::{AuditEvent, ClientKind, ClientRecord, ClientStatus};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::extract::client_addr::Caller;
+
+/// Longest accepted free-text value (client_name, software_version, ...).
+const MAX_TEXT: usize = 200;
+/// Most contacts accepted.
+const MAX_CONTACTS: usize = 10;
+
+const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+
+/// A successful registration: the stored client plus the secrets shown exactly once.
+#[derive(Debug)]
+pub struct Registered {
+    pub client: ClientRecord,
+    pub client_secret: Option<Secret>,
+    pub registration_access_token: Option<Secret>,
+}
+
+/// Validates RFC 7591 §2 metadata. Unknown members are ignored (§2); scope values this server
+/// does not define are dropped, as RFC 7591 §2 allows the server to replace requested values.
+pub fn validate_metadata(body: &Value) -> Result<ClientMetadata, OAuthError> {
+    let Value::Object(map) = body else {
+        return Err(OAuthError::invalid_client_metadata(
+            "the registration request must be a JSON object",
+        ));
+    };
+    let redirect_uris = string_array(map, "redirect_uris")?.unwrap_or_default();
+    if redirect_uris.is_empty() {
+        return Err(OAuthError::invalid_redirect_uri(
+            "redirect_uris must list at least one URI",
+        ));
+    }
+    if redirect_uris.len() > redirect_uri::MAX_COUNT {
+        return Err(OAuthError::invalid_redirect_uri(format!(
+            "at most {} redirect URIs may be registered",
+            redirect_uri::MAX_COUNT
+        )));
+    }
+    for uri in &redirect_uris {
+        redirect_uri::validate(uri).map_err(|e| OAuthError::invalid_redirect_uri(e.to_string()))?;
+    }
+
+    let token_endpoint_auth_method = string(map, "token_endpoint_auth_method", 64)?
+        .unwrap_or_else(|| "client_secret_basic".into());
+    if !AUTH_METHODS.contains(&token_endpoint_auth_method.as_str()) {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "token_endpoint_auth_method must be one of {}",
+            AUTH_METHODS.join(", ")
+        )));
+    }
+    let grant_types =
+        string_array(map, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
+    if let Some(other) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "grant type {other:?} is not supported (authorization_code, refresh_token)"
+        )));
+    }
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(OAuthError::invalid_client_metadata(
+            "grant_types must include authorization_code",
+        ));
+    }
+    let response_types =
+        string_array(map, "response_types")?.unwrap_or_else(|| vec!["code".into()]);
+    if response_types.iter().any(|r| r != "code") || response_types.is_empty() {
+        return Err(OAuthError::invalid_client_metadata(
+            "response_types must be [\"code\"]",
+        ));
+    }
+    let application_type = string(map, "application_type", 16)?;
+    if let Some(kind) = &application_type
+        && kind != "web"
+        && kind != "native"
+    {
+        return Err(OAuthError::invalid_client_metadata(
+            "application_type must be \"web\" or \"native\"",
+        ));
+    }
+    let scope = string(map, "scope", 1024)?.and_then(|requested| {
+        let kept: Vec<&str> = requested
+            .split(' ')
+            .filter(|s| scope::SUPPORTED.contains(s))
+            .collect();
+        (!kept.is_empty()).then(|| kept.join(" "))
+    });
+    let contacts = string_array(map, "contacts")?.unwrap_or_default();
+    if contacts.len() > MAX_CONTACTS || contacts.iter().any(|c| c.len() > MAX_TEXT) {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "contacts must be at most {MAX_CONTACTS} strings of at most {MAX_TEXT} characters"
+        )));
+    }
+    Ok(ClientMetadata {
+        redirect_uris,
+        token_endpoint_auth_method,
+        grant_types,
+        response_types,
+        client_name: string(map, "client_name", MAX_TEXT)?,
+        client_uri: web_uri(map, "client_uri")?,
+        logo_uri: web_uri(map, "logo_uri")?,
+        scope,
+        contacts,
+        tos_uri: web_uri(map, "tos_uri")?,
+        policy_uri: web_uri(map, "policy_uri")?,
+        software_id: string(map, "software_id", MAX_TEXT)?,
+        software_version: string(map, "software_version", MAX_TEXT)?,
+        application_type,
+    })
+}
+
+fn string(map: &Map<String, Value>, name: &str, max: usize) -> Result<Option<String>, OAuthError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(OAuthError::invalid_client_metadata(format!(
+            "{name} must be at most {max} characters"
+        ))),
+        Some(_) => Err(OAuthError::invalid_client_metadata(format!(
+            "{name} must be a string"
+        ))),
+    }
+}
+
+fn string_array(map: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, OAuthError> {
+    let wrong =
+        || OAuthError::invalid_client_metadata(format!("{name} must be an array of strings"));
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(wrong))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// A URI shown to users (client_uri, logo_uri, tos_uri, policy_uri): absolute https (http only
+/// on loopback), at most 2 KiB.
+fn web_uri(map: &Map<String, Value>, name: &str) -> Result<Option<String>, OAuthError> {
+    let Some(raw) = string(map, name, redirect_uri::MAX_LEN)? else {
+        return Ok(None);
+    };
+    let ok = url::Url::parse(&raw).is_ok_and(|u| {
+        u.username().is_empty()
+            && u.password().is_none()
+            && (u.scheme() == "https" || (u.scheme() == "http" && redirect_uri::is_loopback(&u)))
+    });
+    if ok {
+        Ok(Some(raw))
+    } else {
+        Err(OAuthError::invalid_client_metadata(format!(
+            "{name} must be an absolute https URL"
+        )))
+    }
+}
+
+/// Counts a registration attempt from the caller; `RateLimited` once the window's limit is
+/// spent. Exempt ranges (a shared egress such as Claude's) are not counted.
+pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthError> {
+    let Some(ip) = caller.ip else {
+        return Ok(());
+    };
+    if state
+        .config
+        .register_rate_exempt
+        .iter()
+        .any(|net| net.contains(&ip))
+    {
+        return Ok(());
+    }
+    let limit = state.config.register_rate_limit;
+    let hits = state
+        .stores
+        .rate_limits
+        .hit(&format!("register:{ip}"), limit.window_secs)
+        .await?;
+    if hits > limit.max {
+        let window = i64::try_from(limit.window_secs).unwrap_or(i64::MAX);
+        let retry = window - state.now().rem_euclid(window);
+        tracing::warn!(%ip, hits, "registration rate limit reached");
+        return Err(OAuthError::RateLimited {
+            retry_after_secs: u64::try_from(retry.max(1)).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+fn is_confidential(metadata: &ClientMetadata) -> bool {
+    metadata.token_endpoint_auth_method != "none"
+}
+
+/// Registers a new dynamic client.
+pub async fn register(
+    state: &AppState,
+    metadata: ClientMetadata,
+    caller: &Caller,
+) -> Result<Registered, OAuthError> {
+    let now = state.now();
+    let client_secret = is_confidential(&metadata).then(Secret::generate);
+    let registration_access_token = Secret::generate();
+    let client = ClientRecord {
+        client_id: random_id(),
+        kind: ClientKind::Dcr,
+        status: ClientStatus::Active,
+        metadata,
+        secret_hash: client_secret.as_ref().map(Secret::hash),
+        registration_token_hash: Some(registration_access_token.hash()),
+        created_at: now,
+        created_ip: caller.ip.map(|ip| ip.to_string()),
+        created_user_agent: caller.user_agent.clone(),
+        last_used_at: None,
+        revision: 0,
+        expires_at: Some(now + state.config.client_idle_days * 86_400),
+    };
+    if !state.stores.clients.create(&client).await? {
+        // 128 random bits collided: treat as a server fault rather than overwrite.
+        tracing::error!("client id collision");
+        return Err(OAuthError::ServerError);
+    }
+    audit(state, "client.registered", &client, caller).await;
+    tracing::info!(client_id = %client.client_id, "client registered");
+    Ok(Registered {
+        client,
+        client_secret,
+        registration_access_token: Some(registration_access_token),
+    })
+}
+
+/// The client the registration access token manages. Any mismatch (unknown client, wrong or
+/// missing token) is the same `invalid_token`, so existence does not leak.
+pub async fn authenticate(
+    state: &AppState,
+    client_id: &str,
+    token: Option<&Secret>,
+) -> Result<ClientRecord, OAuthError> {
+    let denied =
+        || OAuthError::InvalidToken("the registration access token is missing or invalid".into());
+    let token = token.ok_or_else(denied)?;
+    let client = state
+        .stores
+        .clients
+        .get(client_id)
+        .await?
+        .filter(|c| c.kind == ClientKind::Dcr && c.status == ClientStatus::Active)
+        .ok_or_else(denied)?;
+    match &client.registration_token_hash {
+        Some(hash) if token.matches(hash) => Ok(client),
+        _ => Err(denied()),
+    }
+}
+
+/// RFC 7592 §2.2: replaces the client's metadata. A client that becomes confidential gets a
+/// new secret; one that becomes public loses its secret.
+pub async fn update(
+    state: &AppState,
+    client: ClientRecord,
+    body: &Value,
+    caller: &Caller,
+) -> Result<Registered, OAuthError> {
+    if body.get("client_id").and_then(Value::as_str) != Some(client.client_id.as_str()) {
+        return Err(OAuthError::invalid_request(
+            "the body's client_id must equal the client being updated",
+        ));
+    }
+    let metadata = validate_metadata(body)?;
+    let client_secret = match (
+        is_confidential(&client.metadata),
+        is_confidential(&metadata),
+    ) {
+        (false, true) => Some(Secret::generate()),
+        _ => None,
+    };
+    let secret_hash = if is_confidential(&metadata) {
+        client_secret
+            .as_ref()
+            .map(Secret::hash)
+            .or(client.secret_hash.clone())
+    } else {
+        None
+    };
+    let updated = ClientRecord {
+        metadata,
+        secret_hash,
+        ..client
+    };
+    if !state.stores.clients.replace(&updated).await? {
+        return Err(OAuthError::invalid_request(
+            "the client changed meanwhile; read it again and retry",
+        ));
+    }
+    let stored = ClientRecord {
+        revision: updated.revision + 1,
+        ..updated
+    };
+    audit(state, "client.updated", &stored, caller).await;
+    Ok(Registered {
+        client: stored,
+        client_secret,
+        registration_access_token: None,
+    })
+}
+
+/// RFC 7592 §2.3: deletes the client.
+pub async fn delete(
+    state: &AppState,
+    client: &ClientRecord,
+    caller: &Caller,
+) -> Result<(), OAuthError> {
+    state.stores.clients.delete(&client.client_id).await?;
+    audit(state, "client.deleted", client, caller).await;
+    tracing::info!(client_id = %client.client_id, "client deleted");
+    Ok(())
+}
+
+/// The RFC 7591 §3.2.1 client information response body.
+pub fn client_information(state: &AppState, registered: &Registered) -> Value {
+    let client = &registered.client;
+    let mut body = match serde_json::to_value(&client.metadata) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    body.insert("client_id".into(), json!(client.client_id));
+    body.insert("client_id_issued_at".into(), json!(client.created_at));
+    if let Some(secret) = &registered.client_secret {
+        body.insert("client_secret".into(), json!(secret.expose()));
+    }
+    if is_confidential(&client.metadata) {
+        body.insert("client_secret_expires_at".into(), json!(0));
+    }
+    if let Some(token) = &registered.registration_access_token {
+        body.insert("registration_access_token".into(), json!(token.expose()));
+    }
+    body.insert(
+        "registration_client_uri".into(),
+        json!(
+            state
+                .config
+                .issuer_url(&format!("/register/{}", client.client_id))
+        ),
+    );
+    Value::Object(body)
+}
+
+/// Records an audit event; a failure to record is logged, not fatal to the request.
+async fn audit(state: &AppState, kind: &str, client: &ClientRecord, caller: &Caller) {
+    let mut detail = Map::new();
+    detail.insert("client_name".into(), json!(client.metadata.client_name));
+    detail.insert("redirect_uris".into(), json!(client.metadata.redirect_uris));
+    detail.insert(
+        "token_endpoint_auth_method".into(),
+        json!(client.metadata.token_endpoint_auth_method),
+    );
+    let event = AuditEvent {
+        id: random_id(),
+        at_ms: state.clock.now_ms(),
+        kind: kind.into(),
+        client_id: Some(client.client_id.clone()),
+        sub: None,
+        source_ip: caller.ip.map(|ip| ip.to_string()),
+        user_agent: caller.user_agent.clone(),
+        detail,
+    };
+    if let Err(e) = state.stores.audit.append(&event).await {
+        tracing::error!(error = %e, kind, "audit event not recorded");
+    }
+}

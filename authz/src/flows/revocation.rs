@@ -1,0 +1,82 @@
+//! Token revocation (RFC 7009): a refresh token revokes its whole grant; an access token is put
+//! on the denylist by `jti` until it would expire, where the resource server looks. Unknown,
+//! invalid or foreign tokens are answered like successes (RFC 7009 §2.2).
+
+use serde::Deserialize;
+use shared::secret::Secret;
+use shared::store::{ClientRecord, GrantStatus};
+use shared::token::{AccessTokenVerifier, VerificationKeys};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::flows::audit::{self, Source};
+use crate::flows::authorization_code::grant_id_of;
+
+/// The form of `POST /revoke`, as sent.
+#[derive(Default, Deserialize)]
+pub struct RevocationParams {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+pub async fn revoke(
+    state: &AppState,
+    client: &ClientRecord,
+    token: Option<String>,
+    source: &Source,
+) -> Result<(), OAuthError> {
+    let token = Secret::new(
+        token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?,
+    );
+    if let Some(grant_id) = grant_id_of(&token) {
+        let Some(grant) = state.stores.grants.get(grant_id).await? else {
+            return Ok(());
+        };
+        let presented_is_ours = token.matches(&grant.refresh_hash)
+            || grant
+                .previous_refresh_hash
+                .as_deref()
+                .is_some_and(|h| token.matches(h));
+        if grant.client_id == client.client_id
+            && grant.status == GrantStatus::Active
+            && presented_is_ours
+            && state.stores.grants.revoke(grant_id).await?
+        {
+            audit::record(
+                state,
+                "grant.revoked",
+                Some(&client.client_id),
+                Some(&grant.sub),
+                source,
+                &[("reason", "revoked by the client"), ("grant_id", grant_id)],
+            )
+            .await;
+        }
+        return Ok(());
+    }
+    let now = state.now();
+    let verifier =
+        AccessTokenVerifier::new(state.config.issuer.clone(), state.config.resource.clone());
+    let keys = VerificationKeys::from_jwks(&state.tokens.jwks());
+    let Ok(claims) = verifier.verify(token.expose(), &keys, now) else {
+        return Ok(());
+    };
+    if claims.client_id != client.client_id {
+        return Ok(());
+    }
+    state.stores.denylist.deny(&claims.jti, claims.exp).await?;
+    audit::record(
+        state,
+        "access_token.revoked",
+        Some(&client.client_id),
+        Some(&claims.sub),
+        source,
+        &[("jti", &claims.jti)],
+    )
+    .await;
+    Ok(())
+}

@@ -1,0 +1,391 @@
+//! SECURITY.md consent and callback lines: escaping, framing headers, CSRF binding, cookie
+//! skip, and the callback's state handling.
+
+use axum::http::StatusCode;
+use shared::store::PageRequest;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn consent_page_escapes_client_text_and_forbids_framing() {
+    let stand = Stand::new().await;
+    stand
+        .add_client_named(
+            "xss",
+            "none",
+            &["http://localhost:9999/cb"],
+            None,
+            "<script>alert(1)</script>Evil",
+        )
+        .await;
+    let reply = stand
+        .get(
+            &stand.authorize_url("xss", "http://localhost:9999/cb", &[]),
+            "",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        !reply.body.contains("<script>alert(1)</script>"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply
+            .body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;Evil")
+            || reply
+                .body
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt;Evil"),
+        "{}",
+        reply.body
+    );
+    let csp = reply.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"));
+    assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert!(
+        reply.body.contains("registered 10 minutes ago"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("localhost"), "localhost-only warning");
+    assert!(reply.body.contains("client.example"), "client_uri host");
+}
+
+#[tokio::test]
+async fn consent_post_without_valid_csrf_or_for_another_client_is_400_and_records_nothing() {
+    let stand = Stand::new().await;
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let request = page.hidden("request");
+    let csrf = page.hidden("csrf");
+    let cookie = browser.header();
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "no csrf",
+            vec![
+                ("request", &request),
+                ("client_id", PUBLIC),
+                ("decision", "approve"),
+            ],
+            &cookie,
+        ),
+        (
+            "wrong csrf",
+            vec![
+                ("request", &request),
+                ("client_id", PUBLIC),
+                ("csrf", "AAAA"),
+                ("decision", "approve"),
+            ],
+            &cookie,
+        ),
+        (
+            "other client_id",
+            vec![
+                ("request", &request),
+                ("client_id", CONFIDENTIAL),
+                ("csrf", &csrf),
+                ("decision", "approve"),
+            ],
+            &cookie,
+        ),
+        (
+            "no browser cookie",
+            vec![
+                ("request", &request),
+                ("client_id", PUBLIC),
+                ("csrf", &csrf),
+                ("decision", "approve"),
+            ],
+            "",
+        ),
+        (
+            "other browser",
+            vec![
+                ("request", &request),
+                ("client_id", PUBLIC),
+                ("csrf", &csrf),
+                ("decision", "approve"),
+            ],
+            "__Host-smcp_csrf=someoneelse",
+        ),
+    ];
+    for (what, form, cookie) in cases {
+        let headers: Vec<(&str, &str)> = if cookie.is_empty() {
+            vec![]
+        } else {
+            vec![("cookie", cookie)]
+        };
+        let reply = stand.post_form("/consent", &form, &headers).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}");
+        assert!(reply.set_cookies.is_empty(), "{what}: no approval cookie");
+        assert!(reply.header("location").is_none(), "{what}");
+    }
+    // Nothing recorded: the pending request is intact and not consented; no consent audit.
+    let pending = stand.stores.pending.get(&request).await.unwrap().unwrap();
+    assert!(!pending.consented);
+    let day = shared::clock::utc_day(T0);
+    let events = stand
+        .stores
+        .audit
+        .list_day(&day, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        events.items.iter().all(|e| !e.kind.starts_with("consent")),
+        "{events:?}"
+    );
+    // The right form still works.
+    let ok = stand.approve(&page, PUBLIC, &mut browser).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn approval_cookie_skips_the_page_for_that_client_only_and_is_host_prefixed() {
+    let stand = Stand::new().await;
+    let (_, browser) = stand.browser_flow(PUBLIC, REDIRECT, &[]).await;
+    assert!(
+        browser.header().contains("__Host-smcp_consent="),
+        "{}",
+        browser.header()
+    );
+    let again = stand
+        .get(
+            &stand.authorize_url(PUBLIC, REDIRECT, &[]),
+            &browser.header(),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::FOUND,
+        "approved client skips consent"
+    );
+    assert!(
+        again
+            .location()
+            .starts_with(&format!("{ISSUER}/login?request="))
+    );
+    let other = stand
+        .get(
+            &stand.authorize_url(CONFIDENTIAL, REDIRECT, &[]),
+            &browser.header(),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "another client still asks");
+    let wider = stand
+        .get(
+            &stand.authorize_url(PUBLIC, REDIRECT, &[("scope", "costs:read costs:resources")]),
+            &browser.header(),
+        )
+        .await;
+    assert_eq!(wider.status, StatusCode::OK, "a wider scope asks again");
+}
+
+#[tokio::test]
+async fn cookie_attributes_follow_the_issuer_scheme() {
+    let secure = Stand::new().await;
+    let page = secure
+        .get(&secure.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    let cookie = page.set_cookies.first().unwrap();
+    assert!(
+        cookie.starts_with("__Host-smcp_csrf=")
+            && cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain="), "{cookie}");
+
+    let loopback = Stand::with_issuer("http://127.0.0.1:8080").await;
+    let page = loopback
+        .get(
+            &loopback.authorize_url(PUBLIC, REDIRECT, &[("resource", "")]),
+            "",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let cookie = page.set_cookies.first().unwrap();
+    assert!(
+        cookie.starts_with("smcp_csrf=")
+            && !cookie.contains("Secure")
+            && !cookie.contains("Domain="),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn consent_denied_goes_back_with_access_denied() {
+    let stand = Stand::new().await;
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let reply = stand
+        .post_form(
+            "/consent",
+            &[
+                ("request", &page.hidden("request")),
+                ("client_id", PUBLIC),
+                ("csrf", &page.hidden("csrf")),
+                ("decision", "deny"),
+            ],
+            &[("cookie", &browser.header())],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let back = reply.location_url();
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st-123"));
+    assert_eq!(param(&back, "iss").as_deref(), Some(ISSUER));
+}
+
+#[tokio::test]
+async fn login_requires_a_consented_request() {
+    let stand = Stand::new().await;
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    // The pre-consent id cannot be used to skip the consent page.
+    let reply = stand
+        .get(&format!("/login?request={}", page.hidden("request")), "")
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let callback = stand
+        .get(
+            &format!("/callback?state={}&code=x", page.hidden("request")),
+            "",
+        )
+        .await;
+    assert_eq!(callback.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn wrong_password_shows_the_form_again_and_issues_nothing() {
+    let stand = Stand::new().await;
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    let login_path = consent.location().replace(ISSUER, "");
+    let form = stand.get(&login_path, &browser.header()).await;
+    let reply = stand
+        .post_form(
+            "/login",
+            &[
+                ("request", &form.hidden("request")),
+                ("csrf", &form.hidden("csrf")),
+                ("username", USER),
+                ("password", "wrong password!!"),
+            ],
+            &[("cookie", &browser.header())],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(reply.body.contains("Wrong username or password"));
+    assert!(reply.header("location").is_none());
+}
+
+#[tokio::test]
+async fn callback_with_unknown_expired_or_replayed_state_is_an_error_page() {
+    let stand = Stand::new().await;
+    // A real login response, captured before the browser follows it.
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    let form = stand
+        .get(&consent.location().replace(ISSUER, ""), &browser.header())
+        .await;
+    let submitted = stand
+        .post_form(
+            "/login",
+            &[
+                ("request", &form.hidden("request")),
+                ("csrf", &form.hidden("csrf")),
+                ("username", USER),
+                ("password", PASSWORD),
+            ],
+            &[("cookie", &browser.header())],
+        )
+        .await;
+    let callback = submitted.location().replace(ISSUER, "");
+    let first = stand.get(&callback, "").await;
+    assert_eq!(first.status, StatusCode::FOUND);
+    let replayed = stand.get(&callback, "").await;
+    assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "replayed state");
+    assert!(replayed.header("location").is_none());
+    let unknown = stand.get("/callback?state=nope&code=x", "").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "unknown state");
+
+    // Expired: the pending request lives 10 minutes.
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    let state = url::Url::parse(&consent.location()).unwrap();
+    let id = param(&state, "request").unwrap();
+    stand.clock.advance(601);
+    let expired = stand.get(&format!("/callback?state={id}&code=x"), "").await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST, "expired state");
+}
+
+#[tokio::test]
+async fn upstream_access_denied_redirects_to_the_client_with_state_and_iss() {
+    let stand = Stand::new().await;
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    let id = param(&url::Url::parse(&consent.location()).unwrap(), "request").unwrap();
+    let reply = stand
+        .get(&format!("/callback?state={id}&error=access_denied"), "")
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let back = reply.location_url();
+    assert!(back.as_str().starts_with(REDIRECT));
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st-123"));
+    assert_eq!(param(&back, "iss").as_deref(), Some(ISSUER));
+    assert!(param(&back, "code").is_none());
+}
+
+#[tokio::test]
+async fn forged_login_assertion_is_refused() {
+    let stand = Stand::new().await;
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    let id = param(&url::Url::parse(&consent.location()).unwrap(), "request").unwrap();
+    let reply = stand
+        .get(
+            &format!("/callback?state={id}&code=YWxpY2UKOTk5OTk5OTk5OQ.forged"),
+            "",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    assert_eq!(
+        param(&reply.location_url(), "error").as_deref(),
+        Some("access_denied")
+    );
+}

@@ -1,0 +1,17 @@
+//! Flow tests of the authorization server through its router, over in-memory SQLite with a
+//! manual clock: every "Authorization endpoint" and "Token endpoint" line of SECURITY.md.
+
+// A test binary: failing loudly is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod authorize;
+mod consent;
+mod refresh;
+mod revoke;
+mod support;
+mod token;

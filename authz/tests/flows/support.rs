@@ -1,0 +1,477 @@
+//! The test stand: an app over in-memory SQLite, registered clients, an embedded-login user,
+//! and a headless browser that walks authorize → consent → login → callback.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::BodyExt as _;
+use sha2_free::s256;
+use shared::clock::{Clock, ManualClock};
+use shared::config::{Config, keys};
+use shared::oauth::client_metadata::ClientMetadata;
+use shared::secret::{Secret, sha256_hex};
+use shared::store::sqlite::SqliteBackend;
+use shared::store::{ClientKind, ClientRecord, ClientStatus, Stores};
+use shared::token::{LocalSigner, Signer};
+use tower::ServiceExt as _;
+
+pub const T0: i64 = 1_767_225_600;
+pub const ISSUER: &str = "https://auth.example.com";
+pub const RESOURCE: &str = "https://mcp.example.com/mcp";
+pub const PUBLIC: &str = "public-client";
+pub const CONFIDENTIAL: &str = "confidential-client";
+pub const CLIENT_SECRET: &str = "confidential-secret-0123456789";
+pub const REDIRECT: &str = "https://client.example/cb";
+pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:8000/cb";
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+mod sha2_free {
+    /// The S256 challenge of a verifier (the RFC 7636 vector is checked in shared).
+    pub fn s256(verifier: &str) -> String {
+        use base64::Engine as _;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+    }
+}
+
+pub fn challenge() -> String {
+    s256(VERIFIER)
+}
+
+fn signer() -> Arc<dyn Signer> {
+    static SIGNER: OnceLock<Arc<dyn Signer>> = OnceLock::new();
+    SIGNER
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("authz-flows-key-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Arc::new(LocalSigner::load_or_create(&dir).unwrap())
+        })
+        .clone()
+}
+
+pub fn config(issuer: &str) -> Config {
+    let resource = format!("{issuer}/mcp");
+    let resource = if issuer == ISSUER {
+        RESOURCE.to_owned()
+    } else {
+        resource
+    };
+    let pairs: HashMap<&str, String> = HashMap::from([
+        (keys::ISSUER, issuer.to_owned()),
+        (keys::RESOURCE, resource),
+        (keys::COOKIE_KEY, URL_SAFE_NO_PAD.encode([7u8; 32])),
+        (keys::DATA_DIR, "/nonexistent-test-data-dir".to_owned()),
+    ]);
+    Config::from_lookup(|k| pairs.get(k).cloned()).unwrap()
+}
+
+pub struct Stand {
+    pub app: Router,
+    pub stores: Stores,
+    pub clock: Arc<ManualClock>,
+}
+
+impl Stand {
+    pub async fn new() -> Self {
+        Self::with_issuer(ISSUER).await
+    }
+
+    pub async fn with_issuer(issuer: &str) -> Self {
+        let clock = Arc::new(ManualClock::at(T0));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let stores = Stores::new(
+            Arc::new(SqliteBackend::in_memory().unwrap()),
+            dyn_clock.clone(),
+        );
+        let state = authz::AppState::new(
+            Arc::new(config(issuer)),
+            stores.clone(),
+            dyn_clock,
+            signer(),
+        );
+        let stand = Self {
+            app: authz::app(state),
+            stores,
+            clock,
+        };
+        stand
+            .add_client(PUBLIC, "none", &[REDIRECT, LOOPBACK_REDIRECT], None)
+            .await;
+        stand
+            .add_client(CONFIDENTIAL, "client_secret_post", &[REDIRECT], None)
+            .await;
+        authz::upstream::local::add_user(
+            &stand.stores,
+            USER,
+            &Secret::new(PASSWORD),
+            vec!["finance".into()],
+            T0,
+        )
+        .await
+        .unwrap();
+        stand
+    }
+
+    pub async fn add_client(&self, id: &str, auth: &str, redirects: &[&str], scope: Option<&str>) {
+        self.add_client_named(id, auth, redirects, scope, "Test Client")
+            .await;
+    }
+
+    pub async fn add_client_named(
+        &self,
+        id: &str,
+        auth: &str,
+        redirects: &[&str],
+        scope: Option<&str>,
+        name: &str,
+    ) {
+        let client = ClientRecord {
+            client_id: id.into(),
+            kind: ClientKind::Dcr,
+            status: ClientStatus::Active,
+            metadata: ClientMetadata {
+                redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
+                token_endpoint_auth_method: auth.into(),
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                response_types: vec!["code".into()],
+                client_name: Some(name.into()),
+                client_uri: Some("https://client.example/about".into()),
+                scope: scope.map(Into::into),
+                ..ClientMetadata::default()
+            },
+            secret_hash: (auth != "none").then(|| sha256_hex(CLIENT_SECRET.as_bytes())),
+            registration_token_hash: None,
+            created_at: self.clock.now() - 600,
+            created_ip: None,
+            created_user_agent: None,
+            last_used_at: None,
+            revision: 0,
+            expires_at: None,
+        };
+        assert!(self.stores.clients.create(&client).await.unwrap());
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        Reply::read(response).await
+    }
+
+    pub async fn get(&self, uri: &str, cookies: &str) -> Reply {
+        let mut request = Request::get(uri);
+        if !cookies.is_empty() {
+            request = request.header(header::COOKIE, cookies);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post_form(
+        &self,
+        uri: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut request =
+            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// POST /token as the given client (public: client_id only; confidential: post or basic).
+    pub async fn token(&self, auth: &Auth, form: &[(&str, &str)]) -> Reply {
+        let mut form = form.to_vec();
+        let mut headers = Vec::new();
+        let basic;
+        match auth {
+            Auth::Public(id) => form.push(("client_id", id)),
+            Auth::Post(id, secret) => {
+                form.push(("client_id", id));
+                form.push(("client_secret", secret));
+            }
+            Auth::Basic(id, secret) => {
+                basic = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+                );
+                headers.push(("authorization", basic.as_str()));
+            }
+            Auth::Nothing => {}
+        }
+        self.post_form("/token", &form, &headers).await
+    }
+
+    pub fn authorize_url(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let challenge = challenge();
+        let mut params: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "st-123"),
+        ];
+        for (k, v) in extra {
+            params.retain(|(p, _)| p != k);
+            if !v.is_empty() {
+                params.push((k, v));
+            }
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        format!("/authorize?{query}")
+    }
+
+    /// The whole browser leg: authorize, consent (approve), login, callback. Returns the
+    /// client's redirect (with code) and the browser's cookies.
+    pub async fn browser_flow(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        extra: &[(&str, &str)],
+    ) -> (url::Url, Browser) {
+        let mut browser = Browser::default();
+        let page = self
+            .get(&self.authorize_url(client_id, redirect_uri, extra), "")
+            .await;
+        browser.absorb(&page);
+        assert_eq!(page.status, StatusCode::OK, "consent page: {}", page.body);
+        let consent = self.approve(&page, client_id, &mut browser).await;
+        assert_eq!(
+            consent.status,
+            StatusCode::SEE_OTHER,
+            "consent: {}",
+            consent.body
+        );
+        let login_url = consent.location();
+        let back = self.login(&login_url, &mut browser, USER, PASSWORD).await;
+        (back, browser)
+    }
+
+    pub async fn approve(&self, page: &Reply, client_id: &str, browser: &mut Browser) -> Reply {
+        let reply = self
+            .post_form(
+                "/consent",
+                &[
+                    ("request", &page.hidden("request")),
+                    ("client_id", client_id),
+                    ("csrf", &page.hidden("csrf")),
+                    ("decision", "approve"),
+                ],
+                &[("cookie", &browser.header())],
+            )
+            .await;
+        browser.absorb(&reply);
+        reply
+    }
+
+    /// Logs in at the embedded login page and follows to the client's redirect.
+    pub async fn login(
+        &self,
+        login_url: &str,
+        browser: &mut Browser,
+        user: &str,
+        password: &str,
+    ) -> url::Url {
+        let path = login_url.strip_prefix(ISSUER).unwrap_or(login_url);
+        let form_page = self.get(path, &browser.header()).await;
+        browser.absorb(&form_page);
+        assert_eq!(
+            form_page.status,
+            StatusCode::OK,
+            "login page: {}",
+            form_page.body
+        );
+        let submitted = self
+            .post_form(
+                "/login",
+                &[
+                    ("request", &form_page.hidden("request")),
+                    ("csrf", &form_page.hidden("csrf")),
+                    ("username", user),
+                    ("password", password),
+                ],
+                &[("cookie", &browser.header())],
+            )
+            .await;
+        assert_eq!(
+            submitted.status,
+            StatusCode::SEE_OTHER,
+            "login: {}",
+            submitted.body
+        );
+        let callback = submitted.location();
+        let path = callback
+            .strip_prefix(ISSUER)
+            .unwrap_or(&callback)
+            .to_owned();
+        let back = self.get(&path, &browser.header()).await;
+        assert_eq!(back.status, StatusCode::FOUND, "callback: {}", back.body);
+        url::Url::parse(&back.location()).unwrap()
+    }
+
+    /// A fresh code for the public client at REDIRECT.
+    pub async fn code_for(&self, client_id: &str) -> String {
+        let (back, _) = self.browser_flow(client_id, REDIRECT, &[]).await;
+        param(&back, "code").expect("a code")
+    }
+
+    /// Tokens for a client: code, then exchange. Returns the token response JSON.
+    pub async fn tokens_for(&self, auth: &Auth) -> serde_json::Value {
+        let code = self.code_for(auth.client_id()).await;
+        let reply = self
+            .token(
+                auth,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()
+    }
+
+    pub async fn refresh(&self, auth: &Auth, refresh_token: &str) -> Reply {
+        self.token(
+            auth,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+}
+
+pub enum Auth {
+    Public(&'static str),
+    Post(&'static str, &'static str),
+    Basic(&'static str, &'static str),
+    Nothing,
+}
+
+impl Auth {
+    pub fn client_id(&self) -> &'static str {
+        match self {
+            Self::Public(id) | Self::Post(id, _) | Self::Basic(id, _) => id,
+            Self::Nothing => "",
+        }
+    }
+}
+
+pub fn public() -> Auth {
+    Auth::Public(PUBLIC)
+}
+
+/// Cookies a browser keeps.
+#[derive(Debug, Default, Clone)]
+pub struct Browser(HashMap<String, String>);
+
+impl Browser {
+    pub fn absorb(&mut self, reply: &Reply) {
+        for line in &reply.set_cookies {
+            let pair = line.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.0.insert(k.to_owned(), v.to_owned());
+        }
+    }
+
+    pub fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Reply {
+    async fn read(response: Response<Body>) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let set_cookies = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Self {
+            status,
+            headers,
+            set_cookies,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .unwrap_or_else(|| panic!("no Location; status {} body {}", self.status, self.body))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn location_url(&self) -> url::Url {
+        url::Url::parse(&self.location()).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+
+    /// The error code of a JSON error answer.
+    pub fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The value of a hidden form input.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no input {name} in {}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('"').unwrap() + start;
+        self.body[start..end]
+            .replace("&#43;", "+")
+            .replace("&#x2b;", "+")
+    }
+}
+
+pub fn param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

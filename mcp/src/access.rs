@@ -1,0 +1,216 @@
+//! Who is calling and which linked accounts they may see (DESIGN section 5, per-user
+//! visibility): the verified token's claims, and the configured mapping of upstream groups to
+//! linked account ids. A user limited to some accounts gets a LINKED_ACCOUNT filter ANDed into
+//! every call; a filter naming any other account is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use shared::token::AccessClaims;
+
+use crate::cost::{Dimension, Expression};
+
+/// The authenticated user, put into request extensions by the bearer layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub sub: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+impl From<AccessClaims> for Caller {
+    fn from(claims: AccessClaims) -> Self {
+        Self {
+            scopes: claims.scopes().map(str::to_owned).collect(),
+            sub: claims.sub,
+            client_id: claims.client_id,
+            groups: claims.groups,
+        }
+    }
+}
+
+/// Upstream group → linked account ids; `"*"` in a list means every account. Empty: every
+/// authenticated user sees the whole organisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountScopes(BTreeMap<String, BTreeSet<String>>);
+
+impl AccountScopes {
+    /// Parses `{"group": ["111111111111", …], …}`; account ids are 12 digits or `*`.
+    pub fn parse_json(text: &str) -> Result<Self, String> {
+        let map: BTreeMap<String, Vec<String>> = serde_json::from_str(text).map_err(|_| {
+            "must be a JSON object mapping group names to lists of account ids".to_owned()
+        })?;
+        for (group, accounts) in &map {
+            if let Some(bad) = accounts
+                .iter()
+                .find(|a| *a != "*" && !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())))
+            {
+                return Err(format!(
+                    "group {group:?}: {bad:?} is not a 12-digit account id or \"*\""
+                ));
+            }
+        }
+        Ok(Self(
+            map.into_iter()
+                .map(|(g, a)| (g, a.into_iter().collect()))
+                .collect(),
+        ))
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [&'a str])>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(g, a)| (g.to_owned(), a.iter().map(|s| (*s).to_owned()).collect()))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// What a member of `groups` may see.
+    pub fn visibility(&self, groups: &[String]) -> Visibility {
+        if self.0.is_empty() {
+            return Visibility::All;
+        }
+        let mut accounts = BTreeSet::new();
+        for group in groups {
+            if let Some(mapped) = self.0.get(group) {
+                if mapped.contains("*") {
+                    return Visibility::All;
+                }
+                accounts.extend(mapped.iter().cloned());
+            }
+        }
+        Visibility::Accounts(accounts)
+    }
+}
+
+/// The linked accounts a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    Accounts(BTreeSet<String>),
+}
+
+impl Visibility {
+    /// A stable description for cache keys.
+    pub fn cache_key(&self) -> String {
+        match self {
+            Self::All => "*".into(),
+            Self::Accounts(accounts) => accounts.iter().cloned().collect::<Vec<_>>().join(","),
+        }
+    }
+
+    pub fn allows(&self, account: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Accounts(accounts) => accounts.contains(account),
+        }
+    }
+
+    /// The filter to send: refused if it names an account outside the caller's, otherwise
+    /// ANDed with a LINKED_ACCOUNT filter of the caller's accounts.
+    pub fn restrict(&self, filter: Option<Expression>) -> Result<Option<Expression>, String> {
+        let Self::Accounts(accounts) = self else {
+            return Ok(filter);
+        };
+        if accounts.is_empty() {
+            return Err(
+                "your user is not mapped to any linked account, so no cost data is visible; \
+                        ask an administrator to add one of your groups to the account mapping"
+                    .into(),
+            );
+        }
+        if let Some(filter) = &filter
+            && let Some(other) = filter
+                .values_of(Dimension::LinkedAccount)
+                .into_iter()
+                .find(|a| !accounts.contains(*a))
+        {
+            return Err(format!(
+                "filter: linked account {other} is outside the accounts you may see ({})",
+                accounts.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let own = Expression::Dimension {
+            key: Dimension::LinkedAccount,
+            values: accounts.iter().cloned().collect(),
+        };
+        Ok(Some(match filter {
+            Some(filter) => filter.and(own),
+            None => own,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn mapping_decides_visibility() {
+        let scopes = AccountScopes::parse_json(
+            r#"{"finance": ["*"], "web": ["222222222222", "333333333333"], "data": ["444444444444"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            scopes.visibility(&groups(&["web", "finance"])),
+            Visibility::All
+        );
+        let web = scopes.visibility(&groups(&["web", "data"]));
+        assert_eq!(web.cache_key(), "222222222222,333333333333,444444444444");
+        assert_eq!(
+            scopes.visibility(&groups(&["other"])),
+            Visibility::Accounts(BTreeSet::new())
+        );
+        assert_eq!(AccountScopes::default().visibility(&[]), Visibility::All);
+        assert!(AccountScopes::parse_json(r#"{"web": ["12"]}"#).is_err());
+        assert!(AccountScopes::parse_json("[]").is_err());
+    }
+
+    #[test]
+    fn a_limited_user_gets_their_accounts_anded_and_others_refused() {
+        let v = Visibility::Accounts(["222222222222".to_owned()].into());
+        let own = Expression::Dimension {
+            key: Dimension::LinkedAccount,
+            values: vec!["222222222222".into()],
+        };
+        assert_eq!(v.restrict(None).unwrap(), Some(own.clone()));
+        let service = Expression::Dimension {
+            key: Dimension::Service,
+            values: vec!["AWS Lambda".into()],
+        };
+        assert_eq!(
+            v.restrict(Some(service.clone())).unwrap(),
+            Some(Expression::And(vec![service, own.clone()]))
+        );
+        let sneaky = Expression::Or(vec![
+            own.clone(),
+            Expression::Not(Box::new(Expression::Dimension {
+                key: Dimension::LinkedAccount,
+                values: vec!["111111111111".into()],
+            })),
+        ]);
+        let err = v.restrict(Some(sneaky)).unwrap_err();
+        assert!(err.contains("111111111111"), "{err}");
+        assert!(
+            Visibility::Accounts(BTreeSet::new())
+                .restrict(None)
+                .is_err()
+        );
+        assert_eq!(Visibility::All.restrict(None).unwrap(), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! `POST <resource path>`: the MCP Streamable HTTP endpoint (rmcp's tower service, stateless,
+//! JSON answers unless a notification precedes the result), behind the Host/Origin check, the
+//! bearer layer and CORS. Other methods answer 405 with `Allow: POST`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post_service;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::AppState;
+use crate::auth::{MAX_BODY_BYTES, require_bearer};
+use crate::tools::CostServer;
+
+/// The accepted `Host` and `Origin` values.
+pub struct HostGuard {
+    hosts: Vec<String>,
+    origins: Vec<String>,
+}
+
+impl HostGuard {
+    fn host_allowed(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.hosts.iter().any(|allowed| {
+            let allowed = allowed.to_ascii_lowercase();
+            // An entry without a port admits any port of that host.
+            host == allowed
+                || (!allowed.contains(':') && host.split(':').next() == Some(allowed.as_str()))
+        })
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// 403 for a `Host` or `Origin` that is not this server's (DNS rebinding, cross-site calls).
+async fn check_host_and_origin(
+    State(guard): State<Arc<HostGuard>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
+    if !host.as_deref().is_some_and(|h| guard.host_allowed(h)) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Forbidden: Host header is not allowed",
+        )
+            .into_response();
+    }
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let allowed = origin
+            .to_str()
+            .ok()
+            .is_some_and(|o| guard.origin_allowed(o));
+        if !allowed {
+            return (
+                StatusCode::FORBIDDEN,
+                "Forbidden: Origin header is not allowed",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// The MCP endpoint at the resource URL's path.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let path = url::Url::parse(&state.config.resource)
+        .map(|u| u.path().to_owned())
+        .unwrap_or_else(|_| "/mcp".into());
+    let settings = &state.settings;
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_allowed_origins(settings.allowed_origins.clone());
+    let ctx = state.tools.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(CostServer::new(ctx.clone())),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    let guard = Arc::new(HostGuard {
+        hosts: settings.allowed_hosts.clone(),
+        origins: settings.allowed_origins.clone(),
+    });
+    let origins = settings
+        .allowed_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect::<Vec<_>>();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("mcp-protocol-version"),
+        ])
+        .max_age(Duration::from_secs(3600));
+    let endpoint = post_service(service)
+        .route_layer(from_fn_with_state(state.auth.clone(), require_bearer))
+        .route_layer(from_fn_with_state(guard, check_host_and_origin))
+        .layer(cors);
+    Router::new().route(&path, endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_match_with_or_without_ports() {
+        let guard = HostGuard {
+            hosts: vec!["mcp.example.com".into(), "127.0.0.1:8080".into()],
+            origins: vec!["https://mcp.example.com".into()],
+        };
+        assert!(guard.host_allowed("mcp.example.com"));
+        assert!(guard.host_allowed("MCP.example.com:443"));
+        assert!(guard.host_allowed("127.0.0.1:8080"));
+        assert!(!guard.host_allowed("127.0.0.1:9090"));
+        assert!(!guard.host_allowed("evil.example"));
+        assert!(guard.origin_allowed("https://mcp.example.com"));
+        assert!(!guard.origin_allowed("https://evil.example"));
+    }
+}

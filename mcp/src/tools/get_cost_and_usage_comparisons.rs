@@ -1,0 +1,96 @@
+//! `get_cost_and_usage_comparisons`: one month against another, in total and per group
+//! (GetCostAndUsageComparisons).
+
+use http::request::Parts;
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::{CostServer, input};
+use crate::cost::{ComparisonRequest, ComparisonResponse, Dimension, Expression, GroupKey, Metric};
+
+fn default_metric() -> Metric {
+    Metric::UnblendedCost
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonParams {
+    /// The month to compare against, YYYY-MM.
+    pub baseline_month: String,
+    /// The month to compare, YYYY-MM.
+    pub comparison_month: String,
+    /// The metric to compare (default UnblendedCost).
+    #[serde(default = "default_metric")]
+    pub metric: Metric,
+    /// What to break the comparison down by, e.g. {"dimension": "SERVICE"}.
+    #[serde(default)]
+    pub group_by: Option<GroupKey>,
+    /// Only cost matching this filter.
+    #[serde(default)]
+    pub filter: Option<Expression>,
+}
+
+impl CostServer {
+    /// The request shared by comparisons and drivers.
+    pub(crate) fn comparison_request(
+        &self,
+        access: &super::Access,
+        p: ComparisonParams,
+    ) -> Result<ComparisonRequest, String> {
+        let baseline = input::month("baseline_month", &p.baseline_month)?;
+        let comparison = input::month("comparison_month", &p.comparison_month)?;
+        let this_month = self.today().first_of_month();
+        if baseline.start > this_month {
+            return Err(format!(
+                "baseline_month: {} is in the future",
+                p.baseline_month
+            ));
+        }
+        if comparison.start > this_month {
+            return Err(format!(
+                "comparison_month: {} is in the future",
+                p.comparison_month
+            ));
+        }
+        if p.group_by == Some(GroupKey::Dimension(Dimension::ResourceId)) {
+            return Err("group_by: RESOURCE_ID is not available for comparisons".into());
+        }
+        Ok(ComparisonRequest {
+            baseline,
+            comparison,
+            metric: p.metric,
+            group_by: p.group_by,
+            filter: access.visibility.restrict(p.filter)?,
+        })
+    }
+}
+
+#[tool_router(router = get_cost_and_usage_comparisons_router, vis = "pub(crate)")]
+impl CostServer {
+    #[tool(
+        name = "get_cost_and_usage_comparisons",
+        description = "Compare one calendar month's cost (or usage) with another's, in total and broken down by a dimension or tag, largest changes first.",
+        annotations(
+            title = "Month-over-month comparison",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_cost_and_usage_comparisons(
+        &self,
+        Parameters(p): Parameters<ComparisonParams>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<ComparisonResponse>, String> {
+        let access = self.access(&parts)?;
+        let request = self.comparison_request(&access, p)?;
+        let out = self
+            .run(&access, "GetCostAndUsageComparisons", &request, || {
+                self.source().cost_and_usage_comparisons(&request)
+            })
+            .await?;
+        Ok(Json(out))
+    }
+}

@@ -1,0 +1,66 @@
+//! `get_dimension_values`: the values a dimension takes in a period (GetDimensionValues), to
+//! build filters and group-bys with real values.
+
+use http::request::Parts;
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::{CostServer, input};
+use crate::cost::{Dimension, DimensionValuesRequest, DimensionValuesResponse, Expression};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetDimensionValuesParams {
+    /// The dimension whose values are wanted, e.g. SERVICE or LINKED_ACCOUNT.
+    pub dimension: Dimension,
+    /// First day of the period, YYYY-MM-DD.
+    pub start_date: String,
+    /// Last day of the period (inclusive), YYYY-MM-DD.
+    pub end_date: String,
+    /// Only values containing this text (case-insensitive).
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Only values of cost matching this filter.
+    #[serde(default)]
+    pub filter: Option<Expression>,
+}
+
+#[tool_router(router = get_dimension_values_router, vis = "pub(crate)")]
+impl CostServer {
+    #[tool(
+        name = "get_dimension_values",
+        description = "List the values of a Cost Explorer dimension (SERVICE, LINKED_ACCOUNT, REGION, USAGE_TYPE, INSTANCE_TYPE) that have cost in a period, optionally matching a search string. Use it to find exact values for filters.",
+        annotations(
+            title = "Dimension values",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_dimension_values(
+        &self,
+        Parameters(p): Parameters<GetDimensionValuesParams>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<DimensionValuesResponse>, String> {
+        let access = self.access(&parts)?;
+        if p.dimension == Dimension::ResourceId {
+            return Err(
+                "dimension: RESOURCE_ID values come from get_cost_and_usage_with_resources".into(),
+            );
+        }
+        let request = DimensionValuesRequest {
+            period: input::period("start_date", &p.start_date, "end_date", &p.end_date)?,
+            dimension: p.dimension,
+            search: p.search.filter(|s| !s.trim().is_empty()),
+            filter: access.visibility.restrict(p.filter)?,
+        };
+        let out = self
+            .run(&access, "GetDimensionValues", &request, || {
+                self.source().dimension_values(&request)
+            })
+            .await?;
+        Ok(Json(out))
+    }
+}

@@ -1,0 +1,39 @@
+//! `get_reservation_coverage`: how many running instance hours reservations covered
+//! (GetReservationCoverage).
+
+use http::request::Parts;
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+
+use super::CostServer;
+use super::get_savings_plans_coverage::CoverageParams;
+use crate::cost::ReservationCoverageResponse;
+
+#[tool_router(router = get_reservation_coverage_router, vis = "pub(crate)")]
+impl CostServer {
+    #[tool(
+        name = "get_reservation_coverage",
+        description = "Reserved Instance coverage for a period: reserved versus on-demand running hours and the on-demand cost, optionally by account, region or instance type.",
+        annotations(
+            title = "Reservation coverage",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_reservation_coverage(
+        &self,
+        Parameters(p): Parameters<CoverageParams>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<ReservationCoverageResponse>, String> {
+        let access = self.access(&parts)?;
+        let (params, group_by) = p.split();
+        let request = self.commitment_request(&access, params, group_by)?;
+        let out = self
+            .run(&access, "GetReservationCoverage", &request, || {
+                self.source().reservation_coverage(&request)
+            })
+            .await?;
+        Ok(Json(out))
+    }
+}

@@ -1,0 +1,38 @@
+//! `get_reservation_utilization`: how much of the purchased reservations was used
+//! (GetReservationUtilization).
+
+use http::request::Parts;
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+
+use super::CostServer;
+use super::get_savings_plans_utilization::CommitmentParams;
+use crate::cost::ReservationUtilizationResponse;
+
+#[tool_router(router = get_reservation_utilization_router, vis = "pub(crate)")]
+impl CostServer {
+    #[tool(
+        name = "get_reservation_utilization",
+        description = "Reserved Instance utilization for a period: purchased, used and unused hours, utilization percentage, amortized fees and net savings.",
+        annotations(
+            title = "Reservation utilization",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_reservation_utilization(
+        &self,
+        Parameters(p): Parameters<CommitmentParams>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<ReservationUtilizationResponse>, String> {
+        let access = self.access(&parts)?;
+        let request = self.commitment_request(&access, p, Vec::new())?;
+        let out = self
+            .run(&access, "GetReservationUtilization", &request, || {
+                self.source().reservation_utilization(&request)
+            })
+            .await?;
+        Ok(Json(out))
+    }
+}

@@ -1,0 +1,77 @@
+//! `get_savings_plans_coverage`: how much eligible spend Savings Plans covered
+//! (GetSavingsPlansCoverage).
+
+use http::request::Parts;
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::CostServer;
+use super::get_savings_plans_utilization::CommitmentParams;
+use crate::cost::{Expression, Granularity, GroupKey, SavingsPlansCoverageResponse};
+
+fn default_granularity() -> Granularity {
+    Granularity::Monthly
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageParams {
+    /// First day of the period, YYYY-MM-DD.
+    pub start_date: String,
+    /// Last day of the period (inclusive), YYYY-MM-DD.
+    pub end_date: String,
+    /// DAILY or MONTHLY (default MONTHLY).
+    #[serde(default = "default_granularity")]
+    pub granularity: Granularity,
+    /// One key to break coverage down by, e.g. {"dimension": "LINKED_ACCOUNT"}.
+    #[serde(default)]
+    pub group_by: Option<GroupKey>,
+    /// Only usage matching this filter.
+    #[serde(default)]
+    pub filter: Option<Expression>,
+}
+
+impl CoverageParams {
+    pub(crate) fn split(self) -> (CommitmentParams, Vec<GroupKey>) {
+        (
+            CommitmentParams {
+                start_date: self.start_date,
+                end_date: self.end_date,
+                granularity: self.granularity,
+                filter: self.filter,
+            },
+            self.group_by.into_iter().collect(),
+        )
+    }
+}
+
+#[tool_router(router = get_savings_plans_coverage_router, vis = "pub(crate)")]
+impl CostServer {
+    #[tool(
+        name = "get_savings_plans_coverage",
+        description = "Savings Plans coverage for a period: eligible spend covered by Savings Plans versus on-demand, per day or month, optionally by account, region or service.",
+        annotations(
+            title = "Savings Plans coverage",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_savings_plans_coverage(
+        &self,
+        Parameters(p): Parameters<CoverageParams>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<SavingsPlansCoverageResponse>, String> {
+        let access = self.access(&parts)?;
+        let (params, group_by) = p.split();
+        let request = self.commitment_request(&access, params, group_by)?;
+        let out = self
+            .run(&access, "GetSavingsPlansCoverage", &request, || {
+                self.source().savings_plans_coverage(&request)
+            })
+            .await?;
+        Ok(Json(out))
+    }
+}

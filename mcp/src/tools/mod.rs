@@ -1,0 +1,196 @@
+//! The Cost Explorer tools (DESIGN section 5), one per file, each contributing a router that
+//! [`CostServer::tool_router`] composes. Every tool is read-only, takes typed parameters with a
+//! generated JSON Schema, and answers `structuredContent` with an `outputSchema`. Problems the
+//! user can fix (bad dates, another account's filter, a spent budget, Cost Explorer refusing)
+//! are tool errors (`isError: true`) that name the field or say what happened.
+
+mod get_anomalies;
+mod get_cost_and_usage;
+mod get_cost_and_usage_comparisons;
+mod get_cost_and_usage_with_resources;
+mod get_cost_comparison_drivers;
+mod get_cost_forecast;
+mod get_dimension_values;
+mod get_reservation_coverage;
+mod get_reservation_utilization;
+mod get_savings_plans_coverage;
+mod get_savings_plans_utilization;
+mod get_tag_values;
+mod get_today_date;
+mod get_usage_forecast;
+pub(crate) mod input;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use http::request::Parts;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ProtocolVersion, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, tool_handler};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::clock::Clock;
+use shared::oauth::scope;
+
+use crate::access::{AccountScopes, Caller, Visibility};
+use crate::cost::metered::{Meter, MeteredError};
+use crate::cost::{CostError, CostSource, Date};
+
+/// Tools that need a scope beyond `costs:read`, and that scope.
+pub const EXTRA_SCOPES: [(&str, &str); 1] =
+    [("get_cost_and_usage_with_resources", scope::COSTS_RESOURCES)];
+
+/// The protocol versions served.
+pub const PROTOCOL_VERSIONS: [ProtocolVersion; 4] = [
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
+/// What the tools use: the cost source, the meter (for metered sources), the account mapping and
+/// the clock.
+pub struct ToolContext {
+    source: Arc<dyn CostSource>,
+    meter: Option<Meter>,
+    scopes: AccountScopes,
+    clock: Arc<dyn Clock>,
+    router: Arc<ToolRouter<CostServer>>,
+}
+
+impl ToolContext {
+    pub fn new(
+        source: Arc<dyn CostSource>,
+        meter: Option<Meter>,
+        scopes: AccountScopes,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            source,
+            meter,
+            scopes,
+            clock,
+            router: Arc::new(CostServer::tool_router()),
+        }
+    }
+}
+
+/// The MCP server handler: one per HTTP request (stateless), sharing the [`ToolContext`].
+#[derive(Clone)]
+pub struct CostServer {
+    ctx: Arc<ToolContext>,
+    tool_router: Arc<ToolRouter<CostServer>>,
+}
+
+/// The caller of one tool call and what they may see.
+pub(crate) struct Access {
+    caller: Caller,
+    visibility: Visibility,
+}
+
+impl CostServer {
+    pub fn new(ctx: Arc<ToolContext>) -> Self {
+        let tool_router = ctx.router.clone();
+        Self { ctx, tool_router }
+    }
+
+    /// Every tool.
+    pub fn tool_router() -> ToolRouter<Self> {
+        Self::get_today_date_router()
+            + Self::get_dimension_values_router()
+            + Self::get_tag_values_router()
+            + Self::get_cost_and_usage_router()
+            + Self::get_cost_forecast_router()
+            + Self::get_usage_forecast_router()
+            + Self::get_cost_and_usage_comparisons_router()
+            + Self::get_cost_comparison_drivers_router()
+            + Self::get_anomalies_router()
+            + Self::get_savings_plans_utilization_router()
+            + Self::get_savings_plans_coverage_router()
+            + Self::get_reservation_utilization_router()
+            + Self::get_reservation_coverage_router()
+            + Self::get_cost_and_usage_with_resources_router()
+    }
+
+    fn today(&self) -> Date {
+        Date::from_epoch_secs(self.ctx.clock.now())
+    }
+
+    /// The authenticated caller the bearer layer attached to the HTTP request.
+    fn access(&self, parts: &Parts) -> Result<Access, String> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| "the request is not authenticated".to_owned())?;
+        let visibility = self.ctx.scopes.visibility(&caller.groups);
+        Ok(Access { caller, visibility })
+    }
+
+    fn require_scope(access: &Access, needed: &str) -> Result<(), String> {
+        if access.caller.has_scope(needed) {
+            Ok(())
+        } else {
+            Err(format!(
+                "this tool needs the {needed} scope, which your token lacks"
+            ))
+        }
+    }
+
+    /// Calls the source, through the cache and budget when the source is metered.
+    async fn run<Req, Resp, Fut>(
+        &self,
+        access: &Access,
+        operation: &str,
+        request: &Req,
+        call: impl FnOnce() -> Fut,
+    ) -> Result<Resp, String>
+    where
+        Req: Serialize,
+        Resp: Serialize + DeserializeOwned,
+        Fut: Future<Output = Result<Resp, CostError>>,
+    {
+        let result = match &self.ctx.meter {
+            Some(meter) => {
+                meter
+                    .run(
+                        operation,
+                        request,
+                        &access.caller.sub,
+                        &access.visibility.cache_key(),
+                        call,
+                    )
+                    .await
+            }
+            None => call().await.map_err(MeteredError::from),
+        };
+        result.map_err(|e| {
+            tracing::info!(operation, error = %e, "cost explorer call failed");
+            format!("{operation}: {e}")
+        })
+    }
+
+    fn source(&self) -> &dyn CostSource {
+        self.ctx.source.as_ref()
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CostServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "aws-cost-explorer",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Read-only AWS Cost Explorer tools. Call get_today_date first to anchor relative \
+                 periods. Dates are YYYY-MM-DD (UTC) and end dates are inclusive. Use \
+                 get_dimension_values and get_tag_values to find valid filter values.",
+            )
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(&PROTOCOL_VERSIONS)
+    }
+}
