@@ -15,6 +15,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Several instances answer one browser's consent and login steps: they must share the
+    // cookie key, which a per-instance default cannot give.
+    if matches!(config.store, shared::config::StoreConfig::Dynamo { .. })
+        && config.cookie_key.is_none()
+    {
+        eprintln!(
+            "configuration error: {}: required with SMCP_STORE=dynamodb (all instances must share it)",
+            shared::config::keys::COOKIE_KEY
+        );
+        return ExitCode::FAILURE;
+    }
     shared::telemetry::init(config.log_format, &config.log_filter);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = match shared::store::connect(&config.store, clock.clone()).await {

@@ -142,9 +142,9 @@ fn granularity(g: Granularity) -> ce::Granularity {
 fn expression(e: &Expression) -> ce::Expression {
     match e {
         // The API wants two or more operands under And/Or; one operand is that operand.
-        Expression::And(items) | Expression::Or(items) if items.len() == 1 => {
-            items.first().map_or_else(|| ce::Expression::builder().build(), expression)
-        }
+        Expression::And(items) | Expression::Or(items) if items.len() == 1 => items
+            .first()
+            .map_or_else(|| ce::Expression::builder().build(), expression),
         Expression::And(items) => ce::Expression::builder()
             .set_and(Some(items.iter().map(expression).collect()))
             .build(),
