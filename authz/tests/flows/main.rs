@@ -10,7 +10,9 @@
 )]
 
 mod authorize;
+mod cognito_directory;
 mod consent;
+mod logs;
 mod refresh;
 mod revoke;
 mod support;

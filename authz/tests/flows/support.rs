@@ -84,6 +84,22 @@ impl Stand {
     }
 
     pub async fn with_issuer(issuer: &str) -> Self {
+        Self::assemble(issuer, |state| state).await
+    }
+
+    /// The stand with another user directory consulted at refresh (the embedded login stays).
+    pub async fn with_directory(directory: Arc<dyn authz::upstream::UserDirectory>) -> Self {
+        Self::assemble(ISSUER, |mut state| {
+            state.directory = directory;
+            state
+        })
+        .await
+    }
+
+    async fn assemble(
+        issuer: &str,
+        adapt: impl FnOnce(authz::AppState) -> authz::AppState,
+    ) -> Self {
         let clock = Arc::new(ManualClock::at(T0));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let stores = Stores::new(
@@ -97,7 +113,7 @@ impl Stand {
             signer(),
         );
         let stand = Self {
-            app: authz::app(state),
+            app: authz::app(adapt(state)),
             stores,
             clock,
         };
