@@ -67,6 +67,9 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE
 
+log "cfn-lint deploy/template.yaml"
+bash deploy/lint.sh "$work/cfn-venv"
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"

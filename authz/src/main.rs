@@ -42,9 +42,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = shared::telemetry::observe(authz::app(authz::AppState::new(
-        config, stores, clock, signer,
-    )));
+    let origin_secret = config.origin_secret.clone();
+    let app = shared::telemetry::observe(shared::edge::guard(
+        authz::app(authz::AppState::new(config, stores, clock, signer)),
+        origin_secret,
+    ));
     match lambda_http::run(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -32,8 +32,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let origin_secret = config.origin_secret.clone();
     let state = mcp::AppState::from_env_aws(config, settings, &stores, clock).await;
-    let app = shared::telemetry::observe(mcp::app(state));
+    let app = shared::telemetry::observe(shared::edge::guard(mcp::app(state), origin_secret));
     match lambda_http::run_with_streaming_response(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -75,6 +75,9 @@ pub mod keys {
     pub const COOKIE_KEY: &str = "SMCP_COOKIE_KEY";
     /// Seconds during which the refresh token just replaced is answered without revoking.
     pub const REFRESH_GRACE: &str = "SMCP_REFRESH_GRACE";
+    /// Secret the CloudFront distribution adds to every origin request (`x-smcp-origin-secret`);
+    /// when set, requests without it are refused and the edge's host/address headers trusted.
+    pub const ORIGIN_SECRET: &str = "SMCP_ORIGIN_SECRET";
     /// Set by the Lambda runtime; selects JSON logs by default.
     pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";
 }
@@ -157,6 +160,8 @@ pub struct Config {
     pub cookie_key: Option<crate::secret::Secret>,
     /// Grace window for the refresh token just replaced, in seconds (0..=300, default 60).
     pub refresh_grace_secs: i64,
+    /// The edge's origin secret (16+ characters), when the functions sit behind CloudFront.
+    pub origin_secret: Option<crate::secret::Secret>,
 }
 
 impl Config {
@@ -287,6 +292,18 @@ impl Config {
             }
         };
         let refresh_grace_secs = int_in(&get, keys::REFRESH_GRACE, 60, 0, 300)?;
+        let origin_secret = match get(keys::ORIGIN_SECRET) {
+            None => None,
+            Some(raw) if raw.len() >= 16 && raw.bytes().all(|b| b.is_ascii_graphic()) => {
+                Some(crate::secret::Secret::new(raw))
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    keys::ORIGIN_SECRET,
+                    "must be at least 16 printable characters",
+                ));
+            }
+        };
         Ok(Self {
             issuer,
             resource,
@@ -303,6 +320,7 @@ impl Config {
             login,
             cookie_key,
             refresh_grace_secs,
+            origin_secret,
         })
     }
 

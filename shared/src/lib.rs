@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod edge;
 pub mod oauth;
 pub mod secret;
 pub mod store;

@@ -166,7 +166,7 @@ const usage = await step('tools/call get_cost_and_usage grouped by SERVICE (stru
     end_date: todayDate,
     granularity: 'MONTHLY',
     metrics: ['UnblendedCost'],
-    group_by: [{ type: 'DIMENSION', key: 'SERVICE' }],
+    group_by: [{ dimension: 'SERVICE' }],
   }),
 );
 ok(usage && JSON.stringify(usage).length > 50, 'get_cost_and_usage returns sample cost data', usage);

@@ -27,7 +27,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 .and_then(|ip| ip.parse().ok()),
             _ => None,
         };
-        let ip = lambda_ip.or_else(|| {
+        // The edge's report of the viewer, when the edge is trusted (see `shared::edge`).
+        let edge_ip = parts
+            .extensions
+            .get::<shared::edge::EdgeClientIp>()
+            .map(|ip| ip.0);
+        let ip = edge_ip.or(lambda_ip).or_else(|| {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
