@@ -12,6 +12,7 @@
 mod authorize;
 mod cognito_directory;
 mod consent;
+mod faults;
 mod logs;
 mod refresh;
 mod revoke;

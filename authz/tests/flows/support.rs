@@ -15,6 +15,7 @@ use shared::clock::{Clock, ManualClock};
 use shared::config::{Config, keys};
 use shared::oauth::client_metadata::ClientMetadata;
 use shared::secret::{Secret, sha256_hex};
+use shared::store::item::ItemBackend;
 use shared::store::sqlite::SqliteBackend;
 use shared::store::{ClientKind, ClientRecord, ClientStatus, Stores};
 use shared::token::{LocalSigner, Signer};
@@ -96,16 +97,26 @@ impl Stand {
         .await
     }
 
+    /// The stand over another item backend (fault injection).
+    pub async fn with_backend(backend: Arc<dyn ItemBackend>) -> Self {
+        Self::assemble_over(ISSUER, backend, |state| state).await
+    }
+
     async fn assemble(
         issuer: &str,
         adapt: impl FnOnce(authz::AppState) -> authz::AppState,
     ) -> Self {
+        Self::assemble_over(issuer, Arc::new(SqliteBackend::in_memory().unwrap()), adapt).await
+    }
+
+    async fn assemble_over(
+        issuer: &str,
+        backend: Arc<dyn ItemBackend>,
+        adapt: impl FnOnce(authz::AppState) -> authz::AppState,
+    ) -> Self {
         let clock = Arc::new(ManualClock::at(T0));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let stores = Stores::new(
-            Arc::new(SqliteBackend::in_memory().unwrap()),
-            dyn_clock.clone(),
-        );
+        let stores = Stores::new(backend, dyn_clock.clone());
         let state = authz::AppState::new(
             Arc::new(config(issuer)),
             stores.clone(),

@@ -1,0 +1,147 @@
+//! The store going away mid-flow: OAuth endpoints answer 503 `temporarily_unavailable`, the
+//! process keeps serving, nothing half-written is left, and the same requests succeed once the
+//! store is back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use shared::store::item::{Condition, Index, Item, ItemBackend};
+use shared::store::sqlite::SqliteBackend;
+use shared::store::{PageRequest, StoreError};
+
+use crate::support::*;
+
+/// SQLite that can be switched off: every call fails as an unreachable store would.
+struct Switchable {
+    inner: SqliteBackend,
+    down: AtomicBool,
+}
+
+impl Switchable {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl ItemBackend for Switchable {
+    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        self.check()?;
+        self.inner.get(pk, sk, now).await
+    }
+
+    async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.put(item, condition, now).await
+    }
+
+    async fn take(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        self.check()?;
+        self.inner.take(pk, sk, now).await
+    }
+
+    async fn query(
+        &self,
+        index: Index,
+        partition: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.check()?;
+        self.inner
+            .query(index, partition, prefix, after, limit, now)
+            .await
+    }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.increment(pk, sk, expires_at, now).await
+    }
+}
+
+fn registration() -> Request<Body> {
+    Request::post("/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"token_endpoint_auth_method":"none","client_name":"x"}"#,
+        ))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
+    let backend = Arc::new(Switchable {
+        inner: SqliteBackend::in_memory().unwrap(),
+        down: AtomicBool::new(false),
+    });
+    let stand = Stand::with_backend(backend.clone()).await;
+    let code = stand.code_for(PUBLIC).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+
+    backend.down.store(true, Ordering::SeqCst);
+    let refused = stand.token(&public(), &exchange).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.error(), "temporarily_unavailable");
+    assert_eq!(refused.header("cache-control"), Some("no-store"));
+    let register = stand.send(registration()).await;
+    assert_eq!(register.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(register.error(), "temporarily_unavailable");
+    let page = stand
+        .get(
+            &stand.authorize_url(PUBLIC, REDIRECT, &[("state", "s")]),
+            "",
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the authorize endpoint cannot check the client: an error page, no redirect"
+    );
+    assert!(page.header("location").is_none());
+
+    backend.down.store(false, Ordering::SeqCst);
+    let grants = stand
+        .stores
+        .grants
+        .list_for_user(USER, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(
+        grants.items.is_empty(),
+        "no grant was written during the outage"
+    );
+    let tokens = stand.token(&public(), &exchange).await;
+    assert_eq!(
+        tokens.status,
+        StatusCode::OK,
+        "the unredeemed code still works: {}",
+        tokens.body
+    );
+    let register = stand.send(registration()).await;
+    assert_eq!(register.status, StatusCode::CREATED);
+}
