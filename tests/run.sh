@@ -39,6 +39,21 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "$want" > "$stamp"
 fi
 
+# --- Node packages of the OIDC provider stand-in (tests/oidc), reused while its lock is unchanged ---
+oidc="$root/tests/oidc"
+if command -v npm >/dev/null 2>&1; then
+  oidc_stamp="$work/oidc-lock.sha256"
+  oidc_want="$(sha256sum "$oidc/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -d "$oidc/node_modules/oidc-provider" ] || [ "$(cat "$oidc_stamp" 2>/dev/null)" != "$oidc_want" ]; then
+    log "installing tests/oidc (npm ci)"
+    (cd "$oidc" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$oidc_want" > "$oidc_stamp"
+  fi
+else
+  echo "node and npm are required (the OIDC login tests use tests/oidc)" >&2
+  exit 1
+fi
+
 free_port() {
   "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -6,7 +6,14 @@
 // Usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI
 // Prints "listening <issuer>" on stdout once it accepts connections.
 
-import Provider from 'oidc-provider';
+// The warnings about what a test stand-in deliberately is (in-memory, dev keys, Node 20) are
+// noise in test output; anything else oidc-provider warns about still shows.
+const expected = ['Unsupported runtime', 'development-only'];
+const warn = console.warn;
+console.warn = (...args) => {
+  if (!expected.some((text) => String(args[0]).includes(text))) warn(...args);
+};
+const { default: Provider } = await import('oidc-provider');
 
 const [port, clientId, clientSecret, redirectUri] = process.argv.slice(2);
 if (!port || !clientId || !clientSecret || !redirectUri) {
@@ -14,7 +21,7 @@ if (!port || !clientId || !clientSecret || !redirectUri) {
   process.exit(2);
 }
 
-export const USER = {
+const USER = {
   sub: '5c6f3a1e-8d2b-4f7a-9e01-3b4c5d6e7f80',
   email: 'alice@example.com',
   groups: ['finance', 'web'],

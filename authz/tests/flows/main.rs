@@ -11,6 +11,7 @@
 
 mod authorize;
 mod cognito_directory;
+mod cognito_login;
 mod consent;
 mod faults;
 mod logs;

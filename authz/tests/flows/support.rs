@@ -58,18 +58,24 @@ fn signer() -> Arc<dyn Signer> {
 }
 
 pub fn config(issuer: &str) -> Config {
+    config_with(issuer, &[])
+}
+
+/// The test configuration with more settings (`extra` wins over the defaults).
+pub fn config_with(issuer: &str, extra: &[(&str, String)]) -> Config {
     let resource = format!("{issuer}/mcp");
     let resource = if issuer == ISSUER {
         RESOURCE.to_owned()
     } else {
         resource
     };
-    let pairs: HashMap<&str, String> = HashMap::from([
+    let mut pairs: HashMap<&str, String> = HashMap::from([
         (keys::ISSUER, issuer.to_owned()),
         (keys::RESOURCE, resource),
         (keys::COOKIE_KEY, URL_SAFE_NO_PAD.encode([7u8; 32])),
         (keys::DATA_DIR, "/nonexistent-test-data-dir".to_owned()),
     ]);
+    pairs.extend(extra.iter().cloned());
     Config::from_lookup(|k| pairs.get(k).cloned()).unwrap()
 }
 
@@ -85,12 +91,17 @@ impl Stand {
     }
 
     pub async fn with_issuer(issuer: &str) -> Self {
-        Self::assemble(issuer, |state| state).await
+        Self::assemble(config(issuer), |state| state).await
+    }
+
+    /// The stand over another configuration (e.g. Cognito login).
+    pub async fn with_config(config: Config) -> Self {
+        Self::assemble(config, |state| state).await
     }
 
     /// The stand with another user directory consulted at refresh (the embedded login stays).
     pub async fn with_directory(directory: Arc<dyn authz::upstream::UserDirectory>) -> Self {
-        Self::assemble(ISSUER, |mut state| {
+        Self::assemble(config(ISSUER), |mut state| {
             state.directory = directory;
             state
         })
@@ -99,30 +110,25 @@ impl Stand {
 
     /// The stand over another item backend (fault injection).
     pub async fn with_backend(backend: Arc<dyn ItemBackend>) -> Self {
-        Self::assemble_over(ISSUER, backend, |state| state).await
+        Self::assemble_over(config(ISSUER), backend, |state| state).await
     }
 
     async fn assemble(
-        issuer: &str,
+        config: Config,
         adapt: impl FnOnce(authz::AppState) -> authz::AppState,
     ) -> Self {
-        Self::assemble_over(issuer, Arc::new(SqliteBackend::in_memory().unwrap()), adapt).await
+        Self::assemble_over(config, Arc::new(SqliteBackend::in_memory().unwrap()), adapt).await
     }
 
     async fn assemble_over(
-        issuer: &str,
+        config: Config,
         backend: Arc<dyn ItemBackend>,
         adapt: impl FnOnce(authz::AppState) -> authz::AppState,
     ) -> Self {
         let clock = Arc::new(ManualClock::at(T0));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let stores = Stores::new(backend, dyn_clock.clone());
-        let state = authz::AppState::new(
-            Arc::new(config(issuer)),
-            stores.clone(),
-            dyn_clock,
-            signer(),
-        );
+        let state = authz::AppState::new(Arc::new(config), stores.clone(), dyn_clock, signer());
         let stand = Self {
             app: authz::app(adapt(state)),
             stores,
