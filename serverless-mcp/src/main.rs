@@ -35,17 +35,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Exit codes: 0 done, 1 failed, 2 usage (clap), 3 not found (admin).
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Admin(args) => admin::run(args).await,
+            Command::Serve(args) => serve::run(args).await.map_err(|m| (m, 1)),
+            Command::Admin(args) => admin::run(args)
+                .await
+                .map_err(|e| (e.to_string(), e.exit_code())),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err((message, code)) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(code)
         }
     }
 }

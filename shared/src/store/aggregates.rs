@@ -11,10 +11,10 @@ use serde_json::{Map, Value};
 use super::item::{Condition, Index, Item, ItemBackend};
 use super::{AccessTokenDenylist, LoginUser, LoginUserStore};
 use super::{
-    AuditEvent, AuditStore, AuthorizationCodeStore, CacheKind, CacheStore, CachedValue,
-    ClientRecord, ClientStore, CodeRecord, ConsentRecord, ConsentStore, GrantRecord, GrantStatus,
-    GrantStore, Page, PageRequest, PendingAuthorization, PendingAuthorizationStore, RateLimitStore,
-    Redemption, StoreError,
+    AuditEvent, AuditQuery, AuditStore, AuthorizationCodeStore, CacheKind, CacheStore, CachedValue,
+    ClientRecord, ClientStatus, ClientStore, CodeRecord, ConsentRecord, ConsentStore, GrantRecord,
+    GrantStatus, GrantStore, Page, PageRequest, PendingAuthorization, PendingAuthorizationStore,
+    RateLimitStore, Redemption, StoreError,
 };
 use crate::clock::{Clock, rfc3339, utc_day};
 use crate::secret::sha256_hex;
@@ -163,6 +163,52 @@ impl ClientStore for ItemStore {
     async fn list(&self, page: &PageRequest) -> Result<Page<ClientRecord>, StoreError> {
         self.list(Index::Gsi1, "CLIENTS", "", page).await
     }
+
+    async fn list_since(
+        &self,
+        since: i64,
+        page: &PageRequest,
+    ) -> Result<Page<ClientRecord>, StoreError> {
+        // Keys are `<created>#<id>`, so every key at or after `since` sorts after the bare time.
+        let start = rfc3339(since);
+        let after = match &page.after {
+            Some(after) if *after > start => after.clone(),
+            _ => start,
+        };
+        let page = PageRequest {
+            after: Some(after),
+            limit: page.limit,
+        };
+        self.list(Index::Gsi1, "CLIENTS", "", &page).await
+    }
+
+    async fn set_status(
+        &self,
+        client_id: &str,
+        status: ClientStatus,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(current) = ClientStore::get(self, client_id).await? else {
+                return Ok(None);
+            };
+            if current.status == status {
+                return Ok(Some(current));
+            }
+            let next = ClientRecord {
+                status,
+                ..current.clone()
+            };
+            if self.replace(&next).await? {
+                return Ok(Some(ClientRecord {
+                    revision: current.revision.saturating_add(1),
+                    ..next
+                }));
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "client {client_id} kept changing while its status was set"
+        )))
+    }
 }
 
 fn pending_key(id: &str) -> (String, String) {
@@ -245,10 +291,72 @@ fn grant_item(grant: &GrantRecord) -> Result<Item, StoreError> {
     encode(pk, sk, Some(gsi1), grant)
 }
 
+/// The per-client listing entry of a grant (`CLIENTGRANT#<client_id>` / `<created>#<grant_id>`),
+/// pointing at the grant item; it expires with the grant.
+fn client_grant_item(grant: &GrantRecord) -> Item {
+    let mut item = Item::new(
+        format!("CLIENTGRANT#{}", grant.client_id),
+        format!("{}#{}", rfc3339(grant.created_at), grant.grant_id),
+    );
+    item.expires_at = grant.expires_at;
+    item.attrs
+        .insert("grant_id".into(), Value::from(grant.grant_id.clone()));
+    item
+}
+
+impl ItemStore {
+    /// Revokes each listed grant that is still active; returns those this call revoked.
+    async fn revoke_listed(
+        &self,
+        grants: Vec<GrantRecord>,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        let mut revoked = Vec::new();
+        for grant in grants {
+            if grant.status == GrantStatus::Active
+                && GrantStore::revoke(self, &grant.grant_id).await?
+            {
+                revoked.push(GrantRecord {
+                    status: GrantStatus::Revoked,
+                    ..grant
+                });
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Every grant of a user's (`by_client` false) or a client's listing, all pages.
+    async fn all_grants(
+        &self,
+        owner: &str,
+        by_client: bool,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        let mut all = Vec::new();
+        let mut request = PageRequest::first(MAX_PAGE);
+        loop {
+            let page = if by_client {
+                GrantStore::list_for_client(self, owner, &request).await?
+            } else {
+                GrantStore::list_for_user(self, owner, &request).await?
+            };
+            all.extend(page.items);
+            match page.next {
+                Some(next) => request.after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl GrantStore for ItemStore {
     async fn create(&self, grant: &GrantRecord) -> Result<bool, StoreError> {
         let item = grant_item(grant)?;
+        // The listing entry first: a grant that exists is always listed; an entry whose grant
+        // was never written (a crash between, or a taken id) is skipped when listing.
+        let entry = client_grant_item(grant);
+        self.backend
+            .put(&entry, Condition::Always, self.now())
+            .await?;
         self.backend.put(&item, Condition::Absent, self.now()).await
     }
 
@@ -322,6 +430,53 @@ impl GrantStore for ItemStore {
         self.list(Index::Gsi1, &format!("USER#{sub}"), "GRANT#", page)
             .await
     }
+
+    async fn list_for_client(
+        &self,
+        client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GrantRecord>, StoreError> {
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        let entries = self
+            .backend
+            .query(
+                Index::Primary,
+                &format!("CLIENTGRANT#{client_id}"),
+                "",
+                page.after.as_deref(),
+                limit,
+                self.now(),
+            )
+            .await?;
+        let next = if entries.len() == limit {
+            entries.last().map(|entry| entry.sk.clone())
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let Some(grant_id) = entry.attrs.get("grant_id").and_then(Value::as_str) else {
+                return Err(StoreError::corrupt(
+                    entry.pk,
+                    "grant listing entry lacks grant_id",
+                ));
+            };
+            if let Some(grant) = GrantStore::get(self, grant_id).await? {
+                items.push(grant);
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    async fn revoke_all_for_user(&self, sub: &str) -> Result<Vec<GrantRecord>, StoreError> {
+        let grants = self.all_grants(sub, false).await?;
+        self.revoke_listed(grants).await
+    }
+
+    async fn revoke_all_for_client(&self, client_id: &str) -> Result<Vec<GrantRecord>, StoreError> {
+        let grants = self.all_grants(client_id, true).await?;
+        self.revoke_listed(grants).await
+    }
 }
 
 fn consent_key(sub: &str, client_id: &str) -> (String, String) {
@@ -359,16 +514,23 @@ impl ConsentStore for ItemStore {
     }
 }
 
+/// An audit sort-key time: `2026-01-01T00:00:03.001Z`, fixed width, so keys sort in time order.
+fn audit_time(at_ms: i64) -> String {
+    format!(
+        "{}.{:03}Z",
+        rfc3339(at_ms.div_euclid(1000)).trim_end_matches('Z'),
+        at_ms.rem_euclid(1000)
+    )
+}
+
+/// Items read per backend query while searching the audit trail.
+const AUDIT_SCAN_BATCH: usize = 500;
+
 #[async_trait]
 impl AuditStore for ItemStore {
     async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let secs = event.at_ms.div_euclid(1000);
-        let ts = format!(
-            "{}.{:03}Z#{}",
-            rfc3339(secs).trim_end_matches('Z'),
-            event.at_ms.rem_euclid(1000),
-            event.id
-        );
+        let ts = format!("{}#{}", audit_time(event.at_ms), event.id);
         let pk = format!("AUDIT#{}", utc_day(secs));
         let gsi1 = event
             .client_id
@@ -398,6 +560,84 @@ impl AuditStore for ItemStore {
     ) -> Result<Page<AuditEvent>, StoreError> {
         self.list(Index::Gsi1, &format!("AUDIT#CLIENT#{client_id}"), "", page)
             .await
+    }
+
+    async fn search(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        let now = self.now();
+        // No event is older than the retention or (allowing for skewed clocks) a day ahead:
+        // the range is cut to that, so a wide range does not query empty day partitions.
+        let now_ms = self.clock.now_ms();
+        let retention_ms = AUDIT_RETENTION_SECS.saturating_mul(1000);
+        let until_ms = query
+            .until_ms
+            .unwrap_or_else(|| now_ms.saturating_add(1))
+            .min(now_ms.saturating_add(86_400_000));
+        let since_ms = query
+            .since_ms
+            .unwrap_or_else(|| until_ms.saturating_sub(retention_ms))
+            .max(now_ms.saturating_sub(retention_ms.saturating_add(86_400_000)));
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        let mut items = Vec::new();
+        if since_ms >= until_ms {
+            return Ok(Page { items, next: None });
+        }
+        let until_key = audit_time(until_ms);
+        // Every key at or after `since_ms` sorts after the bare time.
+        let mut cursor = match &page.after {
+            Some(after) if *after > audit_time(since_ms) => after.clone(),
+            _ => audit_time(since_ms),
+        };
+        let partitions: Vec<(Index, String)> = match &query.client_id {
+            Some(client_id) => vec![(Index::Gsi1, format!("AUDIT#CLIENT#{client_id}"))],
+            None => {
+                let first = since_ms.div_euclid(86_400_000);
+                let last = until_ms.saturating_sub(1).div_euclid(86_400_000);
+                let cursor_day = cursor.get(..10).unwrap_or_default().to_owned();
+                (first..=last)
+                    .map(|day| utc_day(day.saturating_mul(86_400)))
+                    .filter(|day| *day >= cursor_day)
+                    .map(|day| (Index::Primary, format!("AUDIT#{day}")))
+                    .collect()
+            }
+        };
+        let batch = AUDIT_SCAN_BATCH.max(limit).min(MAX_PAGE);
+        for (index, partition) in partitions {
+            loop {
+                let found = self
+                    .backend
+                    .query(index, &partition, "", Some(&cursor), batch, now)
+                    .await?;
+                let complete = found.len() < batch;
+                for item in found {
+                    let key = match (index, &item.gsi1) {
+                        (Index::Gsi1, Some((_, sk))) => sk.clone(),
+                        _ => item.sk.clone(),
+                    };
+                    if key >= until_key {
+                        return Ok(Page { items, next: None });
+                    }
+                    cursor = key;
+                    let event: AuditEvent = decode(item)?;
+                    if query.matches(&event) {
+                        items.push(event);
+                        if items.len() == limit {
+                            return Ok(Page {
+                                items,
+                                next: Some(cursor),
+                            });
+                        }
+                    }
+                }
+                if complete {
+                    break;
+                }
+            }
+        }
+        Ok(Page { items, next: None })
     }
 }
 
@@ -499,6 +739,10 @@ impl LoginUserStore for ItemStore {
             .query(Index::Gsi1, "LOGINS", "", None, 1, self.now())
             .await?;
         Ok(!found.is_empty())
+    }
+
+    async fn list(&self, page: &PageRequest) -> Result<Page<LoginUser>, StoreError> {
+        self.list(Index::Gsi1, "LOGINS", "", page).await
     }
 }
 

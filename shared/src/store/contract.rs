@@ -622,6 +622,307 @@ pub async fn denied_access_tokens_until_expiry(h: Harness) {
     );
 }
 
+pub async fn clients_status_and_registered_since(h: Harness) {
+    for (i, id) in ["old", "mid", "new"].iter().enumerate() {
+        let at = h.now() + 100 * i as i64;
+        assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
+    }
+    let since = |since: i64, after: Option<String>| {
+        let clients = h.stores.clients.clone();
+        async move {
+            let request = PageRequest { after, limit: 10 };
+            let page = clients.list_since(since, &request).await.unwrap();
+            page.items
+                .into_iter()
+                .map(|c| c.client_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(since(h.now(), None).await, ["old", "mid", "new"]);
+    assert_eq!(
+        since(h.now() + 100, None).await,
+        ["mid", "new"],
+        "inclusive"
+    );
+    assert_eq!(since(h.now() + 101, None).await, ["new"]);
+    assert!(since(h.now() + 201, None).await.is_empty());
+    let first = h
+        .stores
+        .clients
+        .list_since(h.now(), &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 1);
+    assert_eq!(
+        since(h.now(), first.next).await,
+        ["mid", "new"],
+        "a cursor continues"
+    );
+
+    let disabled = h
+        .stores
+        .clients
+        .set_status("mid", ClientStatus::Disabled)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(disabled.status, ClientStatus::Disabled);
+    let stored = h.stores.clients.get("mid").await.unwrap().unwrap();
+    assert_eq!(stored, disabled);
+    assert_eq!(stored.revision, 1);
+    let again = h
+        .stores
+        .clients
+        .set_status("mid", ClientStatus::Disabled)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.revision, 1, "setting the same status writes nothing");
+    let enabled = h
+        .stores
+        .clients
+        .set_status("mid", ClientStatus::Active)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(enabled.status, ClientStatus::Active);
+    assert_eq!(h.stores.clients.get("mid").await.unwrap(), Some(enabled));
+    assert_eq!(
+        h.stores
+            .clients
+            .set_status("ghost", ClientStatus::Disabled)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn client_grant_ids(h: &Harness, client_id: &str, limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut request = PageRequest::first(limit);
+    loop {
+        let page = h
+            .stores
+            .grants
+            .list_for_client(client_id, &request)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= limit);
+        ids.extend(page.items.into_iter().map(|g| g.grant_id));
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+pub async fn grants_list_per_client_and_revoke_all(h: Harness) {
+    let make = |id: &str, sub: &str, client_id: &str, offset: i64| GrantRecord {
+        client_id: client_id.into(),
+        ..grant(id, sub, h.now() + offset)
+    };
+    let grants = [
+        make("a1", "alice", "c1", 0),
+        make("a2", "alice", "c2", 1),
+        make("b1", "bob", "c1", 2),
+        make("a3", "alice", "c1", 3),
+        make("b2", "bob", "c2", 4),
+    ];
+    for g in &grants {
+        assert!(h.stores.grants.create(g).await.unwrap());
+    }
+    assert!(
+        !h.stores.grants.create(&grants[0]).await.unwrap(),
+        "id taken"
+    );
+    assert_eq!(client_grant_ids(&h, "c1", 2).await, ["a1", "b1", "a3"]);
+    assert_eq!(client_grant_ids(&h, "c2", 10).await, ["a2", "b2"]);
+    assert!(client_grant_ids(&h, "c3", 10).await.is_empty());
+
+    // A rotated grant is listed in its current state.
+    let rotated = h
+        .stores
+        .grants
+        .rotate("b1", 0, "hash-b1-1", &[])
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = h
+        .stores
+        .grants
+        .list_for_client("c1", &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(listed.items.contains(&rotated));
+
+    assert!(h.stores.grants.revoke("a3").await.unwrap());
+    let revoked = h.stores.grants.revoke_all_for_user("alice").await.unwrap();
+    let ids: Vec<_> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
+    assert_eq!(ids, ["a1", "a2"], "already revoked grants are left out");
+    assert!(revoked.iter().all(|g| g.status == GrantStatus::Revoked));
+    for id in ["a1", "a2", "a3"] {
+        let stored = h.stores.grants.get(id).await.unwrap().unwrap();
+        assert_eq!(stored.status, GrantStatus::Revoked, "{id}");
+    }
+    assert!(
+        h.stores
+            .grants
+            .revoke_all_for_user("alice")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let revoked = h.stores.grants.revoke_all_for_client("c1").await.unwrap();
+    let ids: Vec<_> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
+    assert_eq!(ids, ["b1"]);
+    let b2 = h.stores.grants.get("b2").await.unwrap().unwrap();
+    assert_eq!(b2.status, GrantStatus::Active, "other clients' grants stay");
+
+    // Listing entries expire with their grants.
+    h.clock.advance(30 * 86_400 + 5);
+    assert!(client_grant_ids(&h, "c2", 10).await.is_empty());
+}
+
+fn typed(
+    id: &str,
+    at_ms: i64,
+    kind: &str,
+    client_id: Option<&str>,
+    sub: Option<&str>,
+) -> AuditEvent {
+    AuditEvent {
+        kind: kind.into(),
+        sub: sub.map(Into::into),
+        ..event(id, at_ms, client_id)
+    }
+}
+
+async fn search_ids(h: &Harness, query: &AuditQuery, limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut request = PageRequest::first(limit);
+    loop {
+        let page = h.stores.audit.search(query, &request).await.unwrap();
+        assert!(page.items.len() <= limit);
+        ids.extend(page.items.into_iter().map(|e| e.id));
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+pub async fn audit_search_by_type_client_user_and_time(h: Harness) {
+    let t = h.now() * 1000;
+    let day = 86_400_000;
+    let events = [
+        typed("e1", t + 1, "client.registered", Some("c1"), None),
+        typed("e2", t + 2, "token.issued", Some("c1"), Some("alice")),
+        typed("e3", t + 3, "token.issued", Some("c2"), Some("bob")),
+        typed("e4", t + day, "admin.client.disabled", Some("c1"), None),
+        typed(
+            "e5",
+            t + day + 1,
+            "admin.grants.revoked",
+            None,
+            Some("alice"),
+        ),
+        typed(
+            "e6",
+            t + 3 * day,
+            "token.refreshed",
+            Some("c2"),
+            Some("alice"),
+        ),
+    ];
+    for e in &events {
+        h.stores.audit.append(e).await.unwrap();
+    }
+    h.clock.advance(4 * 86_400);
+    let all = AuditQuery::default();
+    assert_eq!(
+        search_ids(&h, &all, 2).await,
+        ["e1", "e2", "e3", "e4", "e5", "e6"],
+        "across day partitions, in pages"
+    );
+    let q = |f: fn(&mut AuditQuery)| {
+        let mut query = AuditQuery::default();
+        f(&mut query);
+        query
+    };
+    assert_eq!(
+        search_ids(&h, &q(|q| q.kind = Some("token.issued".into())), 10).await,
+        ["e2", "e3"]
+    );
+    assert_eq!(
+        search_ids(&h, &q(|q| q.kind = Some("admin.*".into())), 10).await,
+        ["e4", "e5"]
+    );
+    assert_eq!(
+        search_ids(&h, &q(|q| q.client_id = Some("c1".into())), 1).await,
+        ["e1", "e2", "e4"]
+    );
+    assert_eq!(
+        search_ids(&h, &q(|q| q.sub = Some("alice".into())), 10).await,
+        ["e2", "e5", "e6"]
+    );
+    let mut ranged = AuditQuery {
+        since_ms: Some(t + 2),
+        until_ms: Some(t + day + 1),
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        search_ids(&h, &ranged, 10).await,
+        ["e2", "e3", "e4"],
+        "since inclusive, until exclusive"
+    );
+    ranged.client_id = Some("c1".into());
+    assert_eq!(search_ids(&h, &ranged, 10).await, ["e2", "e4"]);
+    ranged.sub = Some("alice".into());
+    ranged.kind = Some("token.*".into());
+    assert_eq!(search_ids(&h, &ranged, 10).await, ["e2"]);
+    let empty = AuditQuery {
+        since_ms: Some(t + 5),
+        until_ms: Some(t + 5),
+        ..AuditQuery::default()
+    };
+    assert!(search_ids(&h, &empty, 10).await.is_empty());
+}
+
+pub async fn login_users_are_listed_by_name(h: Harness) {
+    for name in ["carol", "alice", "bob"] {
+        let user = LoginUser {
+            username: name.into(),
+            sub: name.into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            groups: vec![],
+            enabled: true,
+            created_at: h.now(),
+        };
+        assert!(h.stores.login_users.create(&user).await.unwrap());
+    }
+    let first = h
+        .stores
+        .login_users
+        .list(&PageRequest::first(2))
+        .await
+        .unwrap();
+    let names: Vec<_> = first.items.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let rest = h
+        .stores
+        .login_users
+        .list(&PageRequest {
+            after: first.next,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    let names: Vec<_> = rest.items.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["carol"]);
+    assert_eq!(rest.next, None);
+}
+
 /// Instantiates every contract case for one backend as `#[tokio::test]`s in module `$name`.
 macro_rules! contract_suite {
     ($name:ident, $backend:expr) => {
@@ -649,7 +950,11 @@ macro_rules! contract_suite {
                 rate_limit_counts_every_concurrent_hit,
                 cache_entries_expire_and_kinds_are_separate,
                 login_users_create_update_and_exist,
-                denied_access_tokens_until_expiry
+                denied_access_tokens_until_expiry,
+                clients_status_and_registered_since,
+                grants_list_per_client_and_revoke_all,
+                audit_search_by_type_client_user_and_time,
+                login_users_are_listed_by_name
             );
         }
     };

@@ -65,6 +65,9 @@ pub enum ClientKind {
 pub enum ClientStatus {
     Active,
     Revoked,
+    /// Turned off by an operator (`admin clients disable`); may be enabled again. Only
+    /// [`ClientStatus::Active`] clients are accepted at the authorization and token endpoints.
+    Disabled,
 }
 
 /// A registered client (`CLIENT#<id>` / `CLIENT`).
@@ -235,6 +238,20 @@ pub trait ClientStore: Send + Sync {
     async fn delete(&self, client_id: &str) -> Result<bool, StoreError>;
     /// Lists clients by registration time, oldest first.
     async fn list(&self, page: &PageRequest) -> Result<Page<ClientRecord>, StoreError>;
+    /// Lists clients registered at or after `since` (epoch seconds), oldest first; a cursor in
+    /// `page.after` continues a previous page.
+    async fn list_since(
+        &self,
+        since: i64,
+        page: &PageRequest,
+    ) -> Result<Page<ClientRecord>, StoreError>;
+    /// Sets the client's status, retrying the compare-and-set on `revision` against concurrent
+    /// writers (the last-use touch), and returns the stored record; `None` if there is no client.
+    async fn set_status(
+        &self,
+        client_id: &str,
+        status: ClientStatus,
+    ) -> Result<Option<ClientRecord>, StoreError>;
 }
 
 /// Authorization requests between `/authorize` and `/callback`.
@@ -286,6 +303,18 @@ pub trait GrantStore: Send + Sync {
         sub: &str,
         page: &PageRequest,
     ) -> Result<Page<GrantRecord>, StoreError>;
+    /// Lists a client's grants by creation time, oldest first. Every grant stored through
+    /// [`GrantStore::create`] is listed (its index entry is written before the grant itself).
+    async fn list_for_client(
+        &self,
+        client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GrantRecord>, StoreError>;
+    /// Revokes every active grant of the user and returns those this call revoked (as stored
+    /// before, with `status` set to revoked). Grants revoked meanwhile by others are left out.
+    async fn revoke_all_for_user(&self, sub: &str) -> Result<Vec<GrantRecord>, StoreError>;
+    /// Revokes every active grant of the client; as [`GrantStore::revoke_all_for_user`].
+    async fn revoke_all_for_client(&self, client_id: &str) -> Result<Vec<GrantRecord>, StoreError>;
 }
 
 /// Consents recorded per (user, client).
@@ -304,6 +333,41 @@ pub trait ConsentStore: Send + Sync {
     ) -> Result<Page<ConsentRecord>, StoreError>;
 }
 
+/// What [`AuditStore::search`] looks for; every criterion set must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The event type, exactly, or a prefix when it ends with `*` (`admin.*`).
+    pub kind: Option<String>,
+    pub client_id: Option<String>,
+    pub sub: Option<String>,
+    /// Epoch milliseconds, inclusive [default: the retention period before `until_ms`].
+    pub since_ms: Option<i64>,
+    /// Epoch milliseconds, exclusive [default: now, included].
+    pub until_ms: Option<i64>,
+}
+
+impl AuditQuery {
+    /// Whether `event` meets the type, client and user criteria (not the time range).
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        let kind_ok = match self.kind.as_deref() {
+            None => true,
+            Some(kind) => match kind.strip_suffix('*') {
+                Some(prefix) => event.kind.starts_with(prefix),
+                None => event.kind == kind,
+            },
+        };
+        kind_ok
+            && self
+                .client_id
+                .as_ref()
+                .is_none_or(|c| event.client_id.as_ref() == Some(c))
+            && self
+                .sub
+                .as_ref()
+                .is_none_or(|s| event.sub.as_ref() == Some(s))
+    }
+}
+
 /// The audit trail (kept 90 days).
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -315,6 +379,16 @@ pub trait AuditStore: Send + Sync {
     async fn list_for_client(
         &self,
         client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError>;
+    /// Events matching `query`, oldest first, at most `page.limit` of them. With a client the
+    /// client's listing is read; otherwise every day partition of the range, filtered here, so a
+    /// wide range without a client reads every event in it. The range is cut to the retention
+    /// period (and at most a day ahead of now). `next` continues after the last event read
+    /// (matching or not).
+    async fn search(
+        &self,
+        query: &AuditQuery,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError>;
 }
@@ -377,6 +451,8 @@ pub trait LoginUserStore: Send + Sync {
     async fn update(&self, user: &LoginUser) -> Result<bool, StoreError>;
     /// Whether any user exists (first start creates a dev user when none does).
     async fn any(&self) -> Result<bool, StoreError>;
+    /// Lists users ordered by username.
+    async fn list(&self, page: &PageRequest) -> Result<Page<LoginUser>, StoreError>;
 }
 
 /// Revoked access tokens (`REVOKED#<jti>` / `REVOKED`), kept until the token would have

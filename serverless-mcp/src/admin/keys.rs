@@ -1,0 +1,105 @@
+//! `admin keys rotate`: a new local signing key, the old one kept published (as the previous
+//! key) so tokens it signed verify until they expire; for a KMS key, how to switch.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use clap::Subcommand;
+use serde_json::{Map, Value, json};
+use shared::config::SigningKeyConfig;
+use shared::token::{LocalSigner, Signer as _};
+
+use super::{Ctx, Failure};
+
+/// The signing key files in the data dir (`shared::token::signer::local`).
+const CURRENT_KEY_FILE: &str = "signing-key.pem";
+const PREVIOUS_KEY_FILE: &str = "previous-signing-key.pem";
+/// Tokens live at most an hour: a previous key younger than this may still verify live tokens.
+const PREVIOUS_KEY_NEEDED: Duration = Duration::from_secs(3600 + 120);
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new signing key current; the old one stays published until the next rotation.
+    Rotate {
+        /// Rotate even if the previous key may still be needed (tokens it signed then fail).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub async fn run(ctx: &Ctx, command: KeysCommand) -> Result<(), Failure> {
+    let KeysCommand::Rotate { force } = command;
+    match &ctx.config.signing_key {
+        SigningKeyConfig::Kms { key_id } => {
+            println!("{}", kms_advice(key_id));
+            Ok(())
+        }
+        SigningKeyConfig::Local => rotate_local(ctx, &ctx.config.data_dir, force).await,
+    }
+}
+
+fn kms_advice(key_id: &str) -> String {
+    format!(
+        "The signing key is the KMS key {key_id}; KMS keys are not rotated by this command.\n\
+         To switch to a new key:\n\
+         1. aws kms create-key --key-spec RSA_2048 --key-usage SIGN_VERIFY --description serverless-mcp-signing\n\
+         2. grant the authz function kms:Sign and kms:GetPublicKey on the new key\n\
+         3. set SMCP_SIGNING_KEY=kms:<new key id or alias> on the authz function (or move the alias:\n   \
+            aws kms update-alias --alias-name alias/<name> --target-key-id <new key id>) and redeploy\n\
+         4. keep the old key enabled for an hour: the JWKS publishes only the current key, so access\n   \
+            tokens signed by the old one are refused by the MCP server and clients refresh them\n\
+         5. then schedule the old key's deletion: aws kms schedule-key-deletion --key-id <old key id>"
+    )
+}
+
+async fn rotate_local(ctx: &Ctx, dir: &Path, force: bool) -> Result<(), Failure> {
+    let current = dir.join(CURRENT_KEY_FILE);
+    if !current.is_file() {
+        return Err(Failure::Failed(format!(
+            "no signing key at {} (start `serve` once with this data dir, or pass --data-dir)",
+            current.display()
+        )));
+    }
+    let previous_age = std::fs::metadata(dir.join(PREVIOUS_KEY_FILE))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| SystemTime::now().duration_since(at).ok());
+    if let Some(age) = previous_age
+        && age < PREVIOUS_KEY_NEEDED
+        && !force
+    {
+        return Err(Failure::Failed(format!(
+            "the previous key was retired {} minute(s) ago and may still verify live tokens; \
+             rotate again after an hour, or pass --force",
+            age.as_secs() / 60
+        )));
+    }
+    let path = dir.to_path_buf();
+    let before = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || LocalSigner::load_or_create(&path)
+    })
+    .await
+    .map_err(|_| Failure::Failed("key loading task failed".into()))?
+    .map_err(|e| Failure::Failed(e.to_string()))?;
+    let rotated = tokio::task::spawn_blocking(move || LocalSigner::rotate(&path))
+        .await
+        .map_err(|_| Failure::Failed("key rotation task failed".into()))?
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut detail = Map::new();
+    detail.insert("kid".into(), Value::from(rotated.kid()));
+    detail.insert("previous_kid".into(), Value::from(before.kid()));
+    ctx.record("admin.key.rotated", None, None, detail).await?;
+    ctx.out.done(
+        &format!(
+            "rotated the signing key in {}: new kid {}, previous kid {} (still published)\n\
+             restart `serve` to sign with the new key; the previous key stays in the JWKS until the \
+             next rotation, so tokens it signed verify until they expire",
+            dir.display(),
+            rotated.kid(),
+            before.kid()
+        ),
+        &json!({"kid": rotated.kid(), "previous_kid": before.kid(), "data_dir": dir.display().to_string()}),
+    );
+    Ok(())
+}

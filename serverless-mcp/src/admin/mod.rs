@@ -1,0 +1,291 @@
+//! `admin`: the operator's view of the store `serve` or the Lambdas use — clients, grants,
+//! users of the embedded login, the audit trail and the signing key — and the ways to cut any
+//! client or user off. Every change is itself written to the audit trail (`admin.*`, source
+//! `cli`). Exit codes: 0 done, 1 failed, 2 usage (clap), 3 no such client, grant or user.
+
+mod audit;
+mod clients;
+mod grants;
+mod keys;
+mod output;
+mod users;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value};
+use shared::clock::{Clock, SystemClock};
+use shared::config::{Config, StoreConfig, keys as settings};
+use shared::secret::random_id;
+use shared::store::{AuditEvent, StoreError, Stores};
+
+use self::output::Output;
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The store: `sqlite:PATH` or `dynamodb:TABLE` [default: SMCP_STORE/SMCP_TABLE, else the
+    /// SQLite store in the data dir].
+    #[arg(long, global = true, value_name = "sqlite:PATH|dynamodb:TABLE", value_parser = parse_store)]
+    store: Option<StoreConfig>,
+    /// Folder of the embedded store and signing key, as `serve` takes it.
+    #[arg(long, global = true, env = settings::DATA_DIR, default_value = ".data")]
+    data_dir: PathBuf,
+    /// One JSON object per line instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Who is acting, recorded in the audit event of every change.
+    #[arg(long, global = true, env = "USER", hide_env_values = true)]
+    operator: Option<String>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Registered clients: list, inspect, disable, enable, delete.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
+    /// Refresh-token grants: list by user or client, revoke.
+    #[command(subcommand)]
+    Grants(grants::GrantsCommand),
+    /// The audit trail (90 days): the latest events, or a search.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Users of the embedded login.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// The token signing key.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Create the DynamoDB table (keys, GSI1, TTL) if it does not exist, or the SQLite file.
+    InitTable,
+}
+
+/// Why an admin command failed; decides the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The named client, grant or user does not exist (exit 3).
+    NotFound(String),
+    /// Anything else: an unreachable store, a refused change (exit 1).
+    Failed(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::NotFound(_) => 3,
+            Self::Failed(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What every subcommand works with.
+pub(crate) struct Ctx {
+    pub stores: Stores,
+    pub out: Output,
+    pub config: Config,
+    operator: Option<String>,
+    /// The store as the operator named it, for error messages.
+    label: String,
+}
+
+impl Ctx {
+    pub fn now(&self) -> i64 {
+        SystemClock.now()
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        SystemClock.now_ms()
+    }
+
+    /// A store failure in words an operator can act on.
+    pub fn store_failure(&self, error: StoreError) -> Failure {
+        store_failure(&self.label, &error)
+    }
+
+    /// Writes the audit event of an admin action (source `cli`).
+    pub async fn record(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        sub: Option<&str>,
+        detail: Map<String, Value>,
+    ) -> Result<(), Failure> {
+        let mut detail = detail;
+        detail.insert("source".into(), Value::from("cli"));
+        if let Some(operator) = &self.operator {
+            detail.insert("operator".into(), Value::from(operator.clone()));
+        }
+        let event = AuditEvent {
+            id: random_id(),
+            at_ms: self.now_ms(),
+            kind: kind.to_owned(),
+            client_id: client_id.map(str::to_owned),
+            sub: sub.map(str::to_owned),
+            source_ip: None,
+            user_agent: Some(format!(
+                "serverless-mcp/{} admin",
+                env!("CARGO_PKG_VERSION")
+            )),
+            detail,
+        };
+        self.stores.audit.append(&event).await.map_err(|e| {
+            Failure::Failed(format!(
+                "the change was made, but its audit event was not written: {}",
+                self.store_failure(e)
+            ))
+        })
+    }
+}
+
+fn store_failure(label: &str, error: &StoreError) -> Failure {
+    let text = error.to_string();
+    let hint = if text.contains("ResourceNotFoundException") {
+        " (no such table? create it with `serverless-mcp admin init-table --store dynamodb:TABLE`)"
+    } else if text.contains("could not be sent")
+        || text.contains("network")
+        || text.contains("timed out")
+    {
+        " (is the endpoint reachable? check AWS_ENDPOINT_URL, AWS_REGION and credentials)"
+    } else {
+        ""
+    };
+    Failure::Failed(format!("store {label}: {text}{hint}"))
+}
+
+fn parse_store(raw: &str) -> Result<StoreConfig, String> {
+    match raw.split_once(':') {
+        Some(("sqlite", path)) if !path.is_empty() => Ok(StoreConfig::Sqlite {
+            path: PathBuf::from(path),
+        }),
+        Some(("dynamodb", table)) if !table.is_empty() => {
+            let valid = (3..=255).contains(&table.len())
+                && table
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if valid {
+                Ok(StoreConfig::Dynamo {
+                    table: table.to_owned(),
+                })
+            } else {
+                Err(format!("{table:?} is not a DynamoDB table name"))
+            }
+        }
+        _ => Err("expected sqlite:PATH or dynamodb:TABLE".into()),
+    }
+}
+
+fn describe(store: &StoreConfig) -> String {
+    match store {
+        StoreConfig::Sqlite { path } => format!("sqlite:{}", path.display()),
+        StoreConfig::Dynamo { table } => format!("dynamodb:{table}"),
+    }
+}
+
+/// The settings `serve` would use, with `--store` and `--data-dir` over the environment.
+/// Issuer and resource do not matter here; placeholders keep validation uniform.
+fn config(args: &AdminArgs) -> Result<Config, Failure> {
+    let data_dir = args.data_dir.display().to_string();
+    let mut config = Config::from_lookup(|key| match key {
+        settings::DATA_DIR => Some(data_dir.clone()),
+        settings::ISSUER => std::env::var(key).ok().or(Some("http://127.0.0.1".into())),
+        settings::RESOURCE => std::env::var(key)
+            .ok()
+            .or(Some("http://127.0.0.1/mcp".into())),
+        _ => std::env::var(key).ok(),
+    })
+    .map_err(|e| Failure::Failed(e.to_string()))?;
+    if let Some(store) = &args.store {
+        config.store = store.clone();
+    }
+    Ok(config)
+}
+
+pub async fn run(args: AdminArgs) -> Result<(), Failure> {
+    let config = config(&args)?;
+    let label = describe(&config.store);
+    // Only these may bring a store into being; the others report a missing one.
+    let creates = matches!(
+        args.command,
+        AdminCommand::InitTable | AdminCommand::Users(users::UsersCommand::Add { .. })
+    );
+    if let StoreConfig::Sqlite { path } = &config.store
+        && !creates
+        && !path.is_file()
+    {
+        return Err(Failure::Failed(format!(
+            "store {label}: no such file (start `serve` once with this data dir, or pass \
+             --data-dir DIR or --store sqlite:PATH|dynamodb:TABLE)"
+        )));
+    }
+    if let (AdminCommand::InitTable, StoreConfig::Dynamo { table }) = (&args.command, &config.store)
+    {
+        let backend = shared::store::dynamo::DynamoBackend::from_env(table).await;
+        backend
+            .create_table()
+            .await
+            .map_err(|e| store_failure(&label, &e))?;
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = shared::store::connect(&config.store, clock)
+        .await
+        .map_err(|e| store_failure(&label, &e))?;
+    let ctx = Ctx {
+        stores,
+        out: Output::new(args.json),
+        config,
+        operator: args.operator.filter(|o| !o.is_empty()),
+        label,
+    };
+    match args.command {
+        AdminCommand::Clients(command) => clients::run(&ctx, command).await,
+        AdminCommand::Grants(command) => grants::run(&ctx, command).await,
+        AdminCommand::Audit(command) => audit::run(&ctx, command).await,
+        AdminCommand::Users(command) => users::run(&ctx, command).await,
+        AdminCommand::Keys(command) => keys::run(&ctx, command).await,
+        AdminCommand::InitTable => {
+            let mut detail = Map::new();
+            detail.insert("store".into(), Value::from(ctx.label.clone()));
+            ctx.record("admin.table.created", None, None, detail)
+                .await?;
+            ctx.out.done(
+                &format!("store {} is ready", ctx.label),
+                &serde_json::json!({"store": ctx.label, "ready": true}),
+            );
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_flags_parse() {
+        assert_eq!(
+            parse_store("sqlite:/tmp/x.db"),
+            Ok(StoreConfig::Sqlite {
+                path: "/tmp/x.db".into()
+            })
+        );
+        assert_eq!(
+            parse_store("dynamodb:smcp-prod"),
+            Ok(StoreConfig::Dynamo {
+                table: "smcp-prod".into()
+            })
+        );
+        for bad in ["sqlite:", "dynamodb:", "dynamodb:a b", "postgres:x", "x"] {
+            assert!(parse_store(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! How admin results are shown: aligned tables (the default) or one JSON object per line
+//! (`--json`); a progress line on standard error during long listings when it is a terminal;
+//! and the time formats operators type and read.
+
+use std::io::{IsTerminal as _, Write as _};
+
+use serde::Serialize;
+use shared::clock::{Clock, SystemClock, days_from_civil, rfc3339};
+
+/// Tables or JSON lines, on standard output.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    /// One JSON line.
+    pub fn json_line(&self, value: &impl Serialize) {
+        match serde_json::to_string(value) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("error: cannot encode a record: {e}"),
+        }
+    }
+
+    /// The result of a change: `human` as a line, or `json` as one JSON line.
+    pub fn done(&self, human: &str, json: &impl Serialize) {
+        if self.json {
+            self.json_line(json);
+        } else {
+            println!("{human}");
+        }
+    }
+
+    /// Rows under headers, columns padded to their widest cell (the last column is not padded).
+    pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) {
+        print!("{}", render_table(headers, rows));
+    }
+}
+
+impl Output {
+    /// `name  value` lines, names padded to the longest.
+    pub fn fields(&self, fields: &[(&str, String)]) {
+        let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (name, value) in fields {
+            println!("{name:<width$}  {value}");
+        }
+    }
+}
+
+pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header_cells).chain(rows) {
+        let last = row.len().saturating_sub(1);
+        let mut line = String::new();
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if i == last {
+                line.push_str(cell);
+            } else {
+                let pad = width.saturating_sub(cell.chars().count());
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// A line on standard error counting what a long listing has read so far; silent unless
+/// standard error is a terminal, and erased when done.
+pub struct Progress {
+    label: &'static str,
+    enabled: bool,
+    shown: bool,
+}
+
+impl Progress {
+    pub fn new(label: &'static str) -> Self {
+        Self {
+            label,
+            enabled: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    pub fn update(&mut self, count: usize, note: &str) {
+        if self.enabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[K{} {count} {note}", self.label);
+            let _ = err.flush();
+            self.shown = true;
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.shown {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+            self.shown = false;
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Tells how to fetch the next page, on standard error so that standard output stays data.
+pub fn more(next: Option<&String>) {
+    if let Some(next) = next {
+        eprintln!("more results: repeat with --after {next}");
+    }
+}
+
+/// Epoch seconds as `2026-01-01T10:00:00Z`.
+pub fn time(epoch_secs: i64) -> String {
+    rfc3339(epoch_secs)
+}
+
+pub fn time_opt(epoch_secs: Option<i64>, none: &str) -> String {
+    epoch_secs.map_or_else(|| none.to_owned(), time)
+}
+
+/// A time as operators type it, to epoch seconds: `2026-01-01`, `2026-01-01T10:00`,
+/// `2026-01-01T10:00:00Z` (UTC), or an age such as `90m`, `24h`, `7d`, `2w` (before now).
+pub fn parse_time(raw: &str) -> Result<i64, String> {
+    parse_time_at(raw, SystemClock.now())
+}
+
+fn parse_time_at(raw: &str, now: i64) -> Result<i64, String> {
+    let raw = raw.trim();
+    let bad = || {
+        format!(
+            "{raw:?} is not a time: use 2026-01-01, 2026-01-01T10:00:00Z, or an age such as 90m, 24h, 7d"
+        )
+    };
+    if let Some(unit) = raw.chars().last().filter(char::is_ascii_alphabetic)
+        && !raw.contains('-')
+    {
+        let amount: i64 = raw
+            .get(..raw.len().saturating_sub(1))
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(bad)?;
+        let unit_secs = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        return Ok(now.saturating_sub(amount.saturating_mul(unit_secs)));
+    }
+    let text = raw.trim_end_matches('Z');
+    let (date, clock) = text.split_once('T').unwrap_or((text, "00:00:00"));
+    let mut date_parts = date.splitn(3, '-');
+    let next_num = |parts: &mut std::str::SplitN<'_, char>| -> Result<i64, String> {
+        parts
+            .next()
+            .and_then(|p| p.parse::<i64>().ok())
+            .ok_or_else(bad)
+    };
+    let year = next_num(&mut date_parts)?;
+    let month = next_num(&mut date_parts)?;
+    let day = next_num(&mut date_parts)?;
+    let mut clock_parts = clock.splitn(3, ':');
+    let clock_num = |parts: &mut std::str::SplitN<'_, char>, required: bool| match parts.next() {
+        None if !required => Ok(0),
+        Some(p) => p.parse::<i64>().map_err(|_| bad()),
+        None => Err(bad()),
+    };
+    let hour = clock_num(&mut clock_parts, true)?;
+    let minute = clock_num(&mut clock_parts, true)?;
+    let second = clock_num(&mut clock_parts, false)?;
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&hour)
+        && (0..60).contains(&minute)
+        && (0..60).contains(&second)
+        && (1970..=9999).contains(&year);
+    if !valid {
+        return Err(bad());
+    }
+    let month = u32::try_from(month).map_err(|_| bad())?;
+    let day = u32::try_from(day).map_err(|_| bad())?;
+    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    #[test]
+    fn times_parse_as_dates_instants_and_ages() {
+        assert_eq!(parse_time_at("2026-01-01", NOW), Ok(NOW));
+        assert_eq!(parse_time_at("2026-01-01T00:00:01Z", NOW), Ok(NOW + 1));
+        assert_eq!(parse_time_at("2026-01-01T01:02", NOW), Ok(NOW + 3720));
+        assert_eq!(parse_time_at("24h", NOW), Ok(NOW - 86_400));
+        assert_eq!(parse_time_at("90m", NOW), Ok(NOW - 5400));
+        assert_eq!(parse_time_at("2w", NOW), Ok(NOW - 14 * 86_400));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-01-01T25:00",
+            "5x",
+            "-3d",
+        ] {
+            assert!(parse_time_at(bad, NOW).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tables_align_columns() {
+        let rows = vec![
+            vec!["a".to_owned(), "long value".to_owned(), "x".to_owned()],
+            vec!["bbbb".to_owned(), "v".to_owned(), String::new()],
+        ];
+        let text = render_table(&["ID", "VALUE", "LAST"], &rows);
+        assert_eq!(
+            text,
+            "ID    VALUE       LAST\na     long value  x\nbbbb  v\n"
+        );
+    }
+}

@@ -1,0 +1,768 @@
+//! `serverless-mcp admin` as an operator runs it, against SQLite (a temp data dir) and against
+//! DynamoDB on moto: every subcommand, its output (tables and JSON lines), its exit codes, its
+//! audit events, and revocation taking effect at the token endpoint (`invalid_grant`,
+//! `invalid_client`) and at the MCP server (401) of a server running over the same store.
+
+// Test helpers outside `#[test]` functions may fail loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shared::clock::{Clock, SystemClock};
+use shared::config::{Config, keys};
+use shared::secret::{Secret, random_id, sha256_hex};
+use shared::store::{GrantRecord, GrantStatus, Stores};
+
+const BIN: &str = env!("CARGO_BIN_EXE_serverless-mcp");
+const OPERATOR: &str = "test-operator";
+const PASSWORD: &str = "a long enough password";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Sqlite,
+    Dynamo,
+}
+
+/// A data dir (and for DynamoDB a fresh table), the flags naming them, and a server over them.
+struct Stand {
+    data_dir: PathBuf,
+    store_flags: Vec<String>,
+    /// `SMCP_*` settings for the in-process server.
+    settings: Vec<(&'static str, String)>,
+}
+
+impl Drop for Stand {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Stand {
+    fn new(backend: Backend) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("admin-e2e-{}", random_id()));
+        let mut store_flags = vec!["--data-dir".to_owned(), data_dir.display().to_string()];
+        let mut settings = vec![(keys::DATA_DIR, data_dir.display().to_string())];
+        if backend == Backend::Dynamo {
+            assert!(
+                std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|u| !u.is_empty()),
+                "AWS_ENDPOINT_URL is not set: run the tests through tests/run.sh, which starts moto"
+            );
+            let table = format!("admin-{}", random_id());
+            store_flags.push("--store".into());
+            store_flags.push(format!("dynamodb:{table}"));
+            settings.push((keys::STORE, "dynamodb".into()));
+            settings.push((keys::TABLE, table));
+        } else {
+            settings.push((keys::STORE, "sqlite".into()));
+        }
+        Self {
+            data_dir,
+            store_flags,
+            settings,
+        }
+    }
+
+    /// Runs `serverless-mcp admin <args>` with this stand's store flags.
+    async fn admin(&self, args: &[&str], stdin: Option<&str>) -> Ran {
+        let mut command = Command::new(BIN);
+        command
+            .arg("admin")
+            .args(args)
+            .args(&self.store_flags)
+            .env_remove(keys::STORE)
+            .env_remove(keys::TABLE)
+            .env_remove(keys::DATA_DIR)
+            .env("USER", OPERATOR)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let input = stdin.map(str::to_owned);
+        let started = std::time::Instant::now();
+        let output = tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().unwrap();
+            if let Some(input) = input {
+                use std::io::Write as _;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(input.as_bytes())
+                    .unwrap();
+            }
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        let ran = Ran {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        };
+        assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+        eprintln!(
+            "admin {args:?}: exit {} in {:?}",
+            ran.code,
+            started.elapsed()
+        );
+        ran
+    }
+
+    /// The authorization server and the MCP server over this stand's store, as `serve` runs
+    /// them, on a free port.
+    async fn serve(&self) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut settings = self.settings.clone();
+        settings.push((keys::ISSUER, base.clone()));
+        settings.push((keys::RESOURCE, format!("{base}/mcp")));
+        let config = Arc::new(
+            Config::from_lookup(|key| {
+                settings
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap(),
+        );
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = shared::store::connect(&config.store, clock.clone())
+            .await
+            .unwrap();
+        let signer = authz::signer(&config).await.unwrap();
+        let state = authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer);
+        let tokens = state.tokens.clone();
+        let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
+        let mcp = mcp::app(mcp::AppState::embedded(
+            config.clone(),
+            mcp::McpSettings::defaults(&config),
+            &stores,
+            clock,
+            jwks,
+        ));
+        let app = authz::app(state).merge(mcp);
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Server {
+            base,
+            resource: config.resource.clone(),
+            stores,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+struct Server {
+    base: String,
+    resource: String,
+    stores: Stores,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// Registers a public client (RFC 7591) and returns its id.
+    async fn register(&self, name: &str) -> String {
+        let reply = self
+            .http
+            .post(format!("{}/register", self.base))
+            .header("user-agent", "admin-test/1.0")
+            .json(&json!({
+                "redirect_uris": ["http://127.0.0.1:9/cb"],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "client_name": name,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 201);
+        let body: Value = reply.json().await.unwrap();
+        body["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A grant of `sub` to `client_id` as a code exchange stores it; returns its id and
+    /// refresh token.
+    async fn grant(&self, sub: &str, client_id: &str) -> (String, String) {
+        let grant_id: String = sha256_hex(random_id().as_bytes())
+            .chars()
+            .take(32)
+            .collect();
+        let token = format!("{grant_id}.{}", Secret::generate().expose());
+        let now = SystemClock.now();
+        let grant = GrantRecord {
+            grant_id: grant_id.clone(),
+            sub: sub.into(),
+            client_id: client_id.into(),
+            scope: "costs:read".into(),
+            resource: self.resource.clone(),
+            groups: vec![],
+            refresh_hash: Secret::new(token.clone()).hash(),
+            previous_refresh_hash: None,
+            rotated_at: None,
+            version: 0,
+            status: GrantStatus::Active,
+            created_at: now,
+            expires_at: Some(now + 86_400),
+        };
+        assert!(self.stores.grants.create(&grant).await.unwrap());
+        (grant_id, token)
+    }
+
+    /// `POST /token` with `grant_type=refresh_token`: status and body.
+    async fn refresh(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
+        let reply = self
+            .http
+            .post(format!("{}/token", self.base))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        (status, reply.json().await.unwrap())
+    }
+
+    /// A refresh that must work: returns (access token, next refresh token).
+    async fn refreshed(&self, client_id: &str, refresh_token: &str) -> (String, String) {
+        let (status, body) = self.refresh(client_id, refresh_token).await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The MCP endpoint's status for an `initialize` with this bearer token.
+    async fn mcp_status(&self, access_token: &str) -> u16 {
+        self.http
+            .post(&self.resource)
+            .bearer_auth(access_token)
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({
+                "jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "admin-test", "version": "1"}
+                }
+            }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// Sorted, for items created within the same second (whose listing order is by id).
+fn sorted<T: AsRef<str>>(items: &[T]) -> Vec<String> {
+    let mut items: Vec<String> = items.iter().map(|s| s.as_ref().to_owned()).collect();
+    items.sort();
+    items
+}
+
+fn ids(lines: &[Value], field: &str) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn every_subcommand(backend: Backend) {
+    let stand = Stand::new(backend);
+
+    // A store that does not exist yet is reported, not created.
+    if backend == Backend::Sqlite {
+        let missing = stand.admin(&["clients", "list"], None).await;
+        assert_eq!(missing.code, 1);
+        assert!(
+            missing.stderr.contains("no such file"),
+            "{}",
+            missing.stderr
+        );
+    }
+    let init = stand.admin(&["init-table"], None).await.ok();
+    assert!(init.stdout.contains("is ready"), "{}", init.stdout);
+    stand.admin(&["init-table"], None).await.ok();
+
+    // users add / list
+    let added = stand
+        .admin(
+            &["users", "add", "alice", "--group", "finance"],
+            Some(PASSWORD),
+        )
+        .await
+        .ok();
+    assert_eq!(added.stdout.trim(), "added user alice");
+    stand
+        .admin(&["users", "add", "bob", "--json"], Some(PASSWORD))
+        .await
+        .ok();
+    let taken = stand
+        .admin(&["users", "add", "alice"], Some(PASSWORD))
+        .await;
+    assert_eq!(taken.code, 1);
+    assert!(taken.stderr.contains("already exists"), "{}", taken.stderr);
+    let weak = stand.admin(&["users", "add", "carol"], Some("short")).await;
+    assert_eq!(weak.code, 1);
+    let users = stand.admin(&["users", "list"], None).await.ok();
+    assert!(
+        users.stdout.starts_with("USERNAME  STATUS"),
+        "{}",
+        users.stdout
+    );
+    assert!(users.stdout.contains("finance"));
+    let users = stand.admin(&["users", "list", "--json"], None).await.ok();
+    assert_eq!(ids(&users.json_lines(), "username"), ["alice", "bob"]);
+
+    // A server over the same store; clients register through it.
+    let server = stand.serve().await;
+    let c1 = server.register("Client One").await;
+    // Listings are ordered by registration time, to the second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let c2 = server.register("Client Two").await;
+    let (g1, r1) = server.grant("alice", &c1).await;
+    let (g2, r2) = server.grant("alice", &c2).await;
+    let (g3, _r3) = server.grant("bob", &c1).await;
+    let (a1, r1) = server.refreshed(&c1, &r1).await;
+    assert_ne!(
+        server.mcp_status(&a1).await,
+        401,
+        "a fresh token is accepted"
+    );
+
+    // clients list, with its filters and pages
+    let table = stand.admin(&["clients", "list"], None).await.ok();
+    assert!(
+        table.stdout.starts_with("CLIENT_ID"),
+        "a table: {}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("Client One") && table.stdout.contains("127.0.0.1"));
+    let listed = stand.admin(&["clients", "list", "--json"], None).await.ok();
+    let lines = listed.json_lines();
+    assert_eq!(ids(&lines, "client_id"), [c1.clone(), c2.clone()]);
+    assert_eq!(lines[0]["kind"], "dcr");
+    assert_eq!(lines[0]["created_user_agent"], "admin-test/1.0");
+    assert!(
+        lines[0].get("secret_hash").is_none(),
+        "no hashes in listings"
+    );
+    let never = stand
+        .admin(&["clients", "list", "--never-used", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&never.json_lines(), "client_id"), [c2.as_str()]);
+    let filtered = stand
+        .admin(
+            &[
+                "clients", "list", "--since", "1h", "--kind", "dcr", "--status", "active",
+                "--limit", "1", "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&filtered.json_lines(), "client_id"), [c1.as_str()]);
+    let cursor = filtered
+        .stderr
+        .trim()
+        .strip_prefix("more results: repeat with --after ")
+        .unwrap_or_else(|| panic!("a cursor: {}", filtered.stderr))
+        .to_owned();
+    let rest = stand
+        .admin(&["clients", "list", "--after", &cursor, "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&rest.json_lines(), "client_id"), [c2.as_str()]);
+    let none = stand
+        .admin(&["clients", "list", "--status", "disabled"], None)
+        .await
+        .ok();
+    assert_eq!(none.stdout.trim(), "no clients");
+
+    // clients show
+    let shown = stand.admin(&["clients", "show", &c1], None).await.ok();
+    for expected in [
+        "Client One",
+        "127.0.0.1",
+        "admin-test/1.0",
+        "active grants: 2",
+        g1.as_str(),
+        "token.refreshed",
+        "client.registered",
+    ] {
+        assert!(
+            shown.stdout.contains(expected),
+            "{expected}: {}",
+            shown.stdout
+        );
+    }
+    let shown = stand
+        .admin(&["clients", "show", &c1, "--json"], None)
+        .await
+        .ok();
+    let shown = &shown.json_lines()[0];
+    assert_eq!(shown["client"]["client_id"], c1.as_str());
+    assert!(
+        shown["client"]["last_used_at"].is_i64(),
+        "the refresh used it"
+    );
+    assert_eq!(
+        sorted(&ids(shown["active_grants"].as_array().unwrap(), "grant_id")),
+        sorted(&[&g1, &g3])
+    );
+    let missing = stand
+        .admin(&["clients", "show", "no-such-client"], None)
+        .await;
+    assert_eq!(missing.code, 3);
+    assert_eq!(missing.stderr.trim(), "error: no client \"no-such-client\"");
+
+    // grants list
+    let by_user = stand
+        .admin(&["grants", "list", "--user", "alice", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(
+        sorted(&ids(&by_user.json_lines(), "grant_id")),
+        sorted(&[&g1, &g2])
+    );
+    let by_client = stand
+        .admin(&["grants", "list", "--client", &c1], None)
+        .await
+        .ok();
+    assert!(
+        by_client.stdout.starts_with("GRANT_ID"),
+        "{}",
+        by_client.stdout
+    );
+    assert!(by_client.stdout.contains(&g1) && by_client.stdout.contains(&g3));
+    let usage = stand.admin(&["grants", "list"], None).await;
+    assert_eq!(
+        usage.code, 2,
+        "neither --user nor --client: {}",
+        usage.stderr
+    );
+
+    // grants revoke ID: refresh fails, the access token is refused at the MCP server
+    let revoked = stand.admin(&["grants", "revoke", &g1], None).await.ok();
+    assert!(
+        revoked.stdout.contains("1 access token(s) denied"),
+        "{}",
+        revoked.stdout
+    );
+    let (status, body) = server.refresh(&c1, &r1).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(server.mcp_status(&a1).await, 401);
+    let again = stand
+        .admin(&["grants", "revoke", &g1, "--json"], None)
+        .await
+        .ok();
+    let again = &again.json_lines()[0];
+    assert_eq!(again["already_revoked"], true);
+    assert_eq!(again["access_tokens_denied"], 0, "denied once only");
+    let unknown = stand
+        .admin(&["grants", "revoke", "0123456789abcdef"], None)
+        .await;
+    assert_eq!(unknown.code, 3);
+
+    // grants revoke --user
+    let (a2, r2) = server.refreshed(&c2, &r2).await;
+    let all = stand
+        .admin(&["grants", "revoke", "--user", "alice", "--json"], None)
+        .await
+        .ok();
+    let all = &all.json_lines()[0];
+    assert_eq!(all["grants_revoked"], json!([g2]));
+    assert_eq!(
+        all["access_tokens_denied"], 1,
+        "alice's token on the other client (the first one is already denied)"
+    );
+    let (status, body) = server.refresh(&c2, &r2).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(server.mcp_status(&a2).await, 401);
+
+    // clients disable: grants revoked, the client refused at the token endpoint
+    let (g4, r4) = server.grant("alice", &c1).await;
+    let (a4, r4) = server.refreshed(&c1, &r4).await;
+    let disabled = stand
+        .admin(
+            &[
+                "clients",
+                "disable",
+                &c1,
+                "--reason",
+                "lost laptop",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let disabled = &disabled.json_lines()[0];
+    let revoked: Vec<String> = serde_json::from_value(disabled["grants_revoked"].clone()).unwrap();
+    assert_eq!(sorted(&revoked), sorted(&[&g3, &g4]));
+    let (status, body) = server.refresh(&c1, &r4).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert_eq!(server.mcp_status(&a4).await, 401);
+    let listed = stand
+        .admin(&["clients", "list", "--status", "disabled", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&listed.json_lines(), "client_id"), [c1.as_str()]);
+
+    // clients enable: new grants work again
+    stand.admin(&["clients", "enable", &c1], None).await.ok();
+    let (_g5, r5) = server.grant("alice", &c1).await;
+    let (_a5, r5) = server.refreshed(&c1, &r5).await;
+
+    // users disable / enable
+    let off = stand.admin(&["users", "disable", "alice"], None).await.ok();
+    assert!(
+        off.stdout
+            .starts_with("disabled user alice: 1 grant(s) revoked"),
+        "{}",
+        off.stdout
+    );
+    let (status, body) = server.refresh(&c1, &r5).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let users = stand.admin(&["users", "list", "--json"], None).await.ok();
+    assert_eq!(users.json_lines()[0]["enabled"], false);
+    stand.admin(&["users", "enable", "alice"], None).await.ok();
+    assert_eq!(
+        stand
+            .admin(&["users", "disable", "nobody"], None)
+            .await
+            .code,
+        3
+    );
+
+    // keys rotate (the server created the local key on start)
+    let rotated = stand.admin(&["keys", "rotate", "--json"], None).await.ok();
+    let rotated = &rotated.json_lines()[0];
+    assert_ne!(rotated["kid"], rotated["previous_kid"]);
+    let refused = stand.admin(&["keys", "rotate"], None).await;
+    assert_eq!(refused.code, 1, "the previous key may still be needed");
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    stand.admin(&["keys", "rotate", "--force"], None).await.ok();
+
+    // clients delete
+    stand.admin(&["clients", "delete", &c2], None).await.ok();
+    assert_eq!(stand.admin(&["clients", "show", &c2], None).await.code, 3);
+    assert_eq!(stand.admin(&["clients", "delete", &c2], None).await.code, 3);
+
+    // grants revoke --client
+    let (_g6, _r6) = server.grant("bob", &c1).await;
+    let by_client = stand
+        .admin(&["grants", "revoke", "--client", &c1, "--json"], None)
+        .await
+        .ok();
+    assert_eq!(
+        by_client.json_lines()[0]["grants_revoked"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // audit tail and search: every admin action is on the trail, from the cli, by the operator
+    let tail = stand
+        .admin(&["audit", "tail", "-n", "2", "--json"], None)
+        .await
+        .ok();
+    let tail = tail.json_lines();
+    assert_eq!(tail.len(), 2);
+    assert_eq!(tail[1]["kind"], "admin.grants.revoked");
+    let table = stand.admin(&["audit", "tail"], None).await.ok();
+    assert!(table.stdout.starts_with("TIME"), "{}", table.stdout);
+    let admin = stand
+        .admin(&["audit", "search", "--type", "admin.*", "--json"], None)
+        .await
+        .ok();
+    let admin = admin.json_lines();
+    let kinds: Vec<&str> = admin.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "admin.table.created",
+            "admin.table.created",
+            "admin.user.added",
+            "admin.user.added",
+            "admin.grant.revoked",
+            "admin.grants.revoked",
+            "admin.client.disabled",
+            "admin.client.enabled",
+            "admin.user.disabled",
+            "admin.user.enabled",
+            "admin.key.rotated",
+            "admin.key.rotated",
+            "admin.client.deleted",
+            "admin.grants.revoked",
+        ]
+    );
+    for event in &admin {
+        assert_eq!(event["detail"]["source"], "cli");
+        assert_eq!(event["detail"]["operator"], OPERATOR);
+    }
+    let of_client = stand
+        .admin(
+            &[
+                "audit",
+                "search",
+                "--client",
+                &c1,
+                "--type",
+                "admin.client.*",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let of_client = of_client.json_lines();
+    assert_eq!(of_client.len(), 2);
+    assert_eq!(of_client[0]["detail"]["reason"], "lost laptop");
+    let of_bob = stand
+        .admin(
+            &[
+                "audit",
+                "search",
+                "--user",
+                "bob",
+                "--since",
+                "1h",
+                "--until",
+                "2099-01-01",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let kinds: Vec<Value> = of_bob
+        .json_lines()
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("admin.user.added")]);
+    let paged = stand
+        .admin(&["audit", "search", "--limit", "3", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(paged.json_lines().len(), 3);
+    assert!(paged.stderr.contains("--after "), "{}", paged.stderr);
+    let empty = stand
+        .admin(
+            &[
+                "audit",
+                "search",
+                "--since",
+                "2000-01-01",
+                "--until",
+                "2000-01-02",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(empty.stdout.trim(), "no audit events");
+    let bad_time = stand
+        .admin(&["audit", "search", "--since", "yesterday"], None)
+        .await;
+    assert_eq!(bad_time.code, 2, "{}", bad_time.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_subcommand_on_sqlite() {
+    every_subcommand(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_subcommand_on_dynamodb() {
+    every_subcommand(Backend::Dynamo).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_store_is_one_clear_line() {
+    let output = tokio::task::spawn_blocking(|| {
+        Command::new(BIN)
+            .args([
+                "admin",
+                "clients",
+                "list",
+                "--store",
+                "dynamodb:unreachable",
+            ])
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: store dynamodb:unreachable: ")
+            && stderr.contains("DynamoDB Query failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is the endpoint reachable?"), "{stderr}");
+}
