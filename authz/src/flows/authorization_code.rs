@@ -105,8 +105,8 @@ pub async fn exchange(
             state.now(),
         )
         .await?;
-    let refresh_token = if allows_refresh(client) {
-        let grant_id = grant_id_for(&code_hash);
+    let grant_id = allows_refresh(client).then(|| grant_id_for(&code_hash));
+    let refresh_token = if let Some(grant_id) = grant_id.clone() {
         let token = new_refresh_token(&grant_id);
         let now = state.now();
         let grant = GrantRecord {
@@ -143,6 +143,7 @@ pub async fn exchange(
             ("grant_type", "authorization_code"),
             ("scope", &scope),
             ("jti", &claims.jti),
+            ("grant_id", grant_id.as_deref().unwrap_or("")),
         ],
     )
     .await;

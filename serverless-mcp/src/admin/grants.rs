@@ -239,15 +239,9 @@ pub async fn deny_recent_tokens(
                 continue;
             };
             if let Some(grant) = grant {
-                let named = event.detail.get("grant_id").and_then(Value::as_str);
-                let issued_with_it = match named {
-                    Some(id) => id == grant.grant_id,
-                    // The code exchange that created the grant names no grant: same instant.
-                    None => {
-                        event.kind == "token.issued"
-                            && (event.at_ms.div_euclid(1000) - grant.created_at).abs() <= 5
-                    }
-                };
+                // Code exchanges and refreshes both record the grant the token belongs to.
+                let issued_with_it = event.detail.get("grant_id").and_then(Value::as_str)
+                    == Some(grant.grant_id.as_str());
                 if !issued_with_it {
                     continue;
                 }
