@@ -140,13 +140,20 @@ run_interop() {
     echo "$pywant" > "$pystamp"
   fi
 
+  # A throwaway CA and a `localhost` certificate for the Client ID Metadata Document server of
+  # cimd_client.py; serve trusts that CA (and loopback) for document fetches through the
+  # local-testing setting SMCP_CIMD_TEST_CA.
+  rm -f "$iwork"/cimd-*.pem
+  "$pyenv/bin/python" "$dir/cimd_certs.py" "$iwork"
+
   # The system under test: `serverless-mcp serve` on a free loopback port, fresh data dir.
   log "interop: cargo build -p serverless-mcp"
   cargo build --locked --quiet -p serverless-mcp
   local port data="$iwork/data"
   port="$(free_port)"
   rm -rf "$data"
-  "$root/target/debug/serverless-mcp" serve --addr "127.0.0.1:$port" --data-dir "$data" \
+  SMCP_CIMD_TEST_CA="$iwork/cimd-ca.pem" \
+    "$root/target/debug/serverless-mcp" serve --addr "127.0.0.1:$port" --data-dir "$data" \
     > "$iwork/serve.out" 2> "$iwork/serve.log" &
   local serve_pid=$!
   pids+=("$serve_pid")
@@ -166,11 +173,14 @@ run_interop() {
   wait_http "$SMCP_BASE/.well-known/oauth-authorization-server" 30
 
   local failed=() name
-  for name in sdk_client inspector claude conformance python_client; do
+  grep -q '^warning: SMCP_CIMD_TEST_CA is set' "$iwork/serve.out" \
+    || { echo "interop: serve did not warn about SMCP_CIMD_TEST_CA" >&2; failed+=(cimd_warning); }
+
+  for name in sdk_client inspector claude conformance python_client cimd_client; do
     local t0=$SECONDS
     log "interop: $name"
-    if [ "$name" = python_client ]; then
-      run_tracked "$pyenv/bin/python" "$dir/python_client.py" || failed+=("$name")
+    if [ "$name" = python_client ] || [ "$name" = cimd_client ]; then
+      run_tracked "$pyenv/bin/python" "$dir/$name.py" || failed+=("$name")
     else
       run_tracked "$node" "$dir/$name.mjs" || failed+=("$name")
     fi

@@ -13,6 +13,9 @@ pub mod upstream;
 use axum::Router;
 
 pub use error::OAuthError;
+pub use flows::client_id_metadata::{
+    DocumentFetcher, HostLookup, SystemLookup, is_public, test_ca_certificates,
+};
 pub use state::{AppState, signer};
 
 /// The whole authorization server.

@@ -15,6 +15,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The test CA (and loopback fetches) is for `serverless-mcp serve` on a developer machine.
+    if config.cimd_test_ca.is_some() {
+        eprintln!(
+            "configuration error: {}: for local testing with `serverless-mcp serve` only; not honoured here, unset it",
+            shared::config::keys::CIMD_TEST_CA
+        );
+        return ExitCode::FAILURE;
+    }
     // Several instances answer one browser's consent and login steps: they must share the
     // cookie key, which a per-instance default cannot give.
     if matches!(config.store, shared::config::StoreConfig::Dynamo { .. })

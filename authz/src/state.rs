@@ -71,6 +71,13 @@ impl AppState {
         self
     }
 
+    /// The same state with another Client ID Metadata Document fetcher (`serve`'s local-testing
+    /// fetcher that trusts a test CA and loopback; tests).
+    pub fn with_documents(mut self, documents: DocumentFetcher) -> Self {
+        self.documents = Arc::new(documents);
+        self
+    }
+
     pub fn now(&self) -> i64 {
         self.clock.now()
     }

@@ -56,7 +56,7 @@ impl ServeArgs {
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     // Validate before binding, so a bad setting is reported even when the port is taken.
-    args.config(args.addr)?;
+    let documents = cimd_test_fetcher(&args.config(args.addr)?)?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("--addr {}: cannot listen: {}", args.addr, e.kind()))?;
@@ -81,7 +81,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         _ => None,
     };
     let signer = authz::signer(&config).await.map_err(|e| e.to_string())?;
-    let authz_state = authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer);
+    let mut authz_state =
+        authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer);
+    if let Some(fetcher) = documents {
+        authz_state = authz_state.with_documents(fetcher);
+    }
     // One process: the resource server reads the signing keys in-process, no HTTP round trip.
     let tokens = authz_state.tokens.clone();
     let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
@@ -93,7 +97,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         jwks,
     ));
     let authz = authz::app(authz_state);
-    let app = shared::telemetry::observe(authz.merge(mcp));
+    // `/healthz` sits outside every layer (no auth, no request log): a liveness probe, and the
+    // bare-route reference of the benchmark (bench/run.sh).
+    let app = shared::telemetry::observe(authz.merge(mcp))
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
 
     println!("serverless-mcp listening on http://{local}");
     println!(
@@ -106,6 +113,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         config.issuer_url("/.well-known/oauth-authorization-server")
     );
     println!("  data dir: {}", config.data_dir.display());
+    if config.cimd_test_ca.is_some() {
+        println!("{CIMD_TEST_CA_WARNING}");
+        tracing::warn!("{CIMD_TEST_CA_WARNING}");
+    }
     if let Some((name, password)) = dev_login {
         // Shown once, on the first start; scripts read this line.
         println!("login: username={name} password={}", password.expose());
@@ -121,6 +132,26 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     .map_err(|e| format!("server stopped: {}", e.kind()))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+const CIMD_TEST_CA_WARNING: &str = "warning: SMCP_CIMD_TEST_CA is set: client metadata documents may be fetched from loopback and trusted with a test CA (local testing only)";
+
+/// With `SMCP_CIMD_TEST_CA` (local testing only): a Client ID Metadata Document fetcher that
+/// trusts that CA besides the system roots and may connect to loopback besides public addresses.
+fn cimd_test_fetcher(config: &Config) -> Result<Option<authz::DocumentFetcher>, String> {
+    let Some(path) = &config.cimd_test_ca else {
+        return Ok(None);
+    };
+    let setting = keys::CIMD_TEST_CA;
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("{setting}: cannot read {}: {}", path.display(), e.kind()))?;
+    let roots = authz::test_ca_certificates(&pem)
+        .map_err(|e| format!("{setting}: {}: {e}", path.display()))?;
+    Ok(Some(authz::DocumentFetcher::build(
+        Arc::new(authz::SystemLookup),
+        |ip| ip.is_loopback() || authz::is_public(ip),
+        roots,
+    )))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

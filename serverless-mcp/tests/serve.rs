@@ -104,7 +104,42 @@ async fn serve_starts_on_a_fresh_data_dir_answers_and_stops_on_sigterm() {
     assert_eq!(prm["authorization_servers"][0], server.base.as_str());
     assert!(started.elapsed() < Duration::from_secs(10));
 
+    // A token minted by the shared library with the data dir's key verifies against the
+    // JWKS the server publishes.
     let dir = server.data_dir.join("nested");
+    let jwks: shared::token::JwkSet = http
+        .get(format!("{}/jwks.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signer = std::sync::Arc::new(shared::token::LocalSigner::load_or_create(&dir).unwrap());
+    let issuer = shared::token::TokenIssuer::new(
+        signer,
+        server.base.clone(),
+        format!("{}/mcp", server.base),
+        300,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (token, minted) = issuer
+        .mint("someone", "some-client", "costs:read", &[], now)
+        .await
+        .unwrap();
+    let verified =
+        shared::token::AccessTokenVerifier::new(&server.base, format!("{}/mcp", server.base))
+            .verify(
+                token.expose(),
+                &shared::token::VerificationKeys::from_jwks(&jwks),
+                now,
+            )
+            .unwrap();
+    assert_eq!(verified.jti, minted.jti);
+
     assert!(dir.join("state.db").is_file(), "the store was created");
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the data dir is private");

@@ -78,6 +78,10 @@ pub mod keys {
     /// Secret the CloudFront distribution adds to every origin request (`x-smcp-origin-secret`);
     /// when set, requests without it are refused and the edge's host/address headers trusted.
     pub const ORIGIN_SECRET: &str = "SMCP_ORIGIN_SECRET";
+    /// For local testing only, honoured only by `serverless-mcp serve` (the Lambda refuses to
+    /// start with it): a PEM CA file whose certificates are trusted when fetching Client ID
+    /// Metadata Documents, which may then also be fetched from loopback addresses.
+    pub const CIMD_TEST_CA: &str = "SMCP_CIMD_TEST_CA";
     /// Set by the Lambda runtime; selects JSON logs by default.
     pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";
 }
@@ -162,6 +166,9 @@ pub struct Config {
     pub refresh_grace_secs: i64,
     /// The edge's origin secret (16+ characters), when the functions sit behind CloudFront.
     pub origin_secret: Option<crate::secret::Secret>,
+    /// Local testing only (`serve`): a PEM CA trusted for Client ID Metadata Documents, which
+    /// may then be fetched from loopback too. The Lambda refuses to start when it is set.
+    pub cimd_test_ca: Option<PathBuf>,
 }
 
 impl Config {
@@ -304,6 +311,7 @@ impl Config {
                 ));
             }
         };
+        let cimd_test_ca = get(keys::CIMD_TEST_CA).map(PathBuf::from);
         Ok(Self {
             issuer,
             resource,
@@ -321,6 +329,7 @@ impl Config {
             cookie_key,
             refresh_grace_secs,
             origin_secret,
+            cimd_test_ca,
         })
     }
 
@@ -741,6 +750,20 @@ mod tests {
         assert_eq!(
             load(&wrong_pool).unwrap_err().setting,
             keys::COGNITO_USER_POOL_ID
+        );
+    }
+
+    #[test]
+    fn cimd_test_ca_is_an_optional_path() {
+        assert_eq!(load(&BASE).unwrap().cimd_test_ca, None);
+        let mut pairs = BASE.to_vec();
+        pairs.push((keys::CIMD_TEST_CA, "  "));
+        assert_eq!(load(&pairs).unwrap().cimd_test_ca, None);
+        let mut pairs = BASE.to_vec();
+        pairs.push((keys::CIMD_TEST_CA, "/tmp/cimd-ca.pem"));
+        assert_eq!(
+            load(&pairs).unwrap().cimd_test_ca,
+            Some(PathBuf::from("/tmp/cimd-ca.pem"))
         );
     }
 

@@ -253,6 +253,23 @@ fn cache_secs(headers: &reqwest::header::HeaderMap) -> u64 {
         .clamp(MIN_CACHE_SECS, MAX_CACHE_SECS)
 }
 
+/// The CA certificates of a PEM file, checked to be usable as trust roots: for `serve`'s
+/// local-testing fetcher (`SMCP_CIMD_TEST_CA`), never for production.
+pub fn test_ca_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let roots = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|_| "not a PEM certificate file".to_owned())?;
+    if roots.is_empty() {
+        return Err("holds no PEM certificate".into());
+    }
+    // Building a client parses every certificate as a trust anchor, so a bad one is reported
+    // at start-up rather than at the first document fetch.
+    reqwest::Client::builder()
+        .tls_certs_merge(roots.clone())
+        .build()
+        .map_err(|_| "holds a certificate that cannot be used as a trust root".to_owned())?;
+    Ok(roots)
+}
+
 /// Fetches, validates and caches metadata documents. The HTTP client (and its TLS roots) is
 /// built on first use, so start-up does no work for clients that never use a document URL.
 pub struct DocumentFetcher {
@@ -423,6 +440,21 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     use super::*;
+
+    #[test]
+    fn test_ca_certificates_must_be_pem_certificates() {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        assert_eq!(
+            test_ca_certificates(cert.cert.pem().as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(test_ca_certificates(b"").is_err());
+        assert!(test_ca_certificates(b"not pem").is_err());
+        let garbage = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(test_ca_certificates(garbage).is_err());
+    }
 
     #[test]
     fn only_public_unicast_addresses_are_allowed() {
