@@ -1,0 +1,149 @@
+"""Turns the raw outputs of bench/run.sh (in $WORK) into $OUT/latest.json and a table."""
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+WORK = Path(os.environ["WORK"])
+OUT = Path(os.environ["OUT"])
+BIN = Path(os.environ["BIN"])
+
+
+def load(name):
+    return json.loads((WORK / name).read_text())
+
+
+def wrk(name):
+    text = (WORK / name).read_text()
+
+    def ms(label):
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        if not m:
+            return None
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors:.*", text)
+    return {
+        "req_per_sec": float(rps.group(1)) if rps else None,
+        "p50_ms": ms(50),
+        "p99_ms": ms(99),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else None,
+    }
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def zipped(binary):
+    path = BIN / binary
+    target = WORK / f"{binary}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, path.read_bytes(), compresslevel=9)
+    return {"binary_bytes": path.stat().st_size, "zip_bytes": target.stat().st_size}
+
+
+cold_serve, cold_hello = load("cold_serve.json"), load("cold_hello.json")
+verify_ns = load("verify.json")["median"]["point_estimate"]
+fields = (WORK / "openssl.txt").read_text().strip().split(":")
+sign_per_s, verify_per_s = float(fields[3]), float(fields[4])
+issuance = load("issuance.json")
+healthz, mcp = wrk("wrk_healthz.txt"), wrk("wrk_mcp.txt")
+rss_kb = int(re.search(r"(\d+)", (WORK / "rss.txt").read_text()).group(1))
+sizes = {name: zipped(name) for name in ("authz", "mcp")}
+
+results = {
+    "cold_start": {
+        "serve": cold_serve,
+        "hello_axum": cold_hello,
+        "ratio": ratio(cold_serve["median_ms"], cold_hello["median_ms"]),
+        "target_ms": 15,
+        "lambda": load("cold_lambda.json"),
+    },
+    "token_verification": {
+        "criterion_verify_median_us": verify_ns / 1000,
+        "openssl_rsa2048_verify_us": 1e6 / verify_per_s,
+        "ratio": ratio(verify_ns / 1000, 1e6 / verify_per_s),
+        "target_ratio_max": 1.5,
+        "cache": "none: every request verifies the RS256 signature",
+    },
+    "token_issuance": {
+        **issuance,
+        "openssl_rsa2048_sign_per_sec": sign_per_s,
+        "ratio": ratio(issuance["per_sec"], sign_per_s),
+        "target_ratio_min": 0.6,
+    },
+    "mcp_throughput": {
+        "tools_list": mcp,
+        "healthz": healthz,
+        "ratio": ratio(mcp["req_per_sec"], healthz["req_per_sec"]),
+        "connections": int(os.environ["WRK_CONNECTIONS"]),
+        "seconds": int(os.environ["WRK_SECONDS"]),
+        "target_ratio_min": 0.5,
+        "target_p99_ms": 5,
+    },
+    "memory": {"serve_peak_rss_mb": rss_kb / 1024, "target_mb": 40},
+    "size": {
+        "note": "native x86_64 release binaries zipped as `bootstrap` (a proxy: the deployed "
+        "artefacts are cargo-lambda arm64 builds)",
+        **sizes,
+        "target_mb": 10,
+    },
+    "bench_seconds_after_build": int(os.environ["BENCH_ELAPSED"]),
+    "cpus": os.cpu_count(),
+}
+(OUT / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def f(value, spec=".2f"):
+    return "n/a" if value is None else format(value, spec)
+
+
+def verdict(ok):
+    return "ok" if ok else "MISSED"
+
+
+mb = 1024 * 1024
+c, v, i, m = (results[k] for k in ("cold_start", "token_verification", "token_issuance", "mcp_throughput"))
+rows = [
+    ("cold start serve (median)", f"{f(cold_serve['median_ms'])} ms",
+     f"hello-axum {f(cold_hello['median_ms'])} ms", f"{f(c['ratio'])}x",
+     f"< 15 ms {verdict(cold_serve['median_ms'] < 15)}"),
+    ("cold start Lambda", "-", "-", "-", c["lambda"]),
+    ("token verify", f"{f(v['criterion_verify_median_us'])} us",
+     f"openssl {f(v['openssl_rsa2048_verify_us'])} us", f"{f(v['ratio'])}x",
+     f"<= 1.5x {verdict(v['ratio'] is not None and v['ratio'] <= 1.5)}"),
+    ("token verify, cached", "-", "-", "-", "no verified-token cache exists"),
+    ("/token code exchanges", f"{f(i['per_sec'], '.0f')}/s",
+     f"openssl sign {f(sign_per_s, '.0f')}/s", f"{f(i['ratio'])}x",
+     f">= 0.6x {verdict(i['ratio'] is not None and i['ratio'] >= 0.6)}"
+     + (f" ({i['failed']} failed)" if i["failed"] else "")),
+    ("MCP tools/list", f"{f(mcp['req_per_sec'], '.0f')}/s",
+     f"/healthz {f(healthz['req_per_sec'], '.0f')}/s", f"{f(m['ratio'])}x",
+     f">= 0.5x {verdict(m['ratio'] is not None and m['ratio'] >= 0.5)}"
+     + (f" ({mcp['non_2xx']} non-2xx!)" if mcp["non_2xx"] else "")),
+    ("MCP tools/list p50 / p99", f"{f(mcp['p50_ms'])} / {f(mcp['p99_ms'])} ms",
+     f"/healthz {f(healthz['p50_ms'])} / {f(healthz['p99_ms'])} ms", "-",
+     f"p99 < 5 ms {verdict(mcp['p99_ms'] is not None and mcp['p99_ms'] < 5)}"),
+    ("serve peak RSS during (4)", f"{f(rss_kb / 1024, '.1f')} MB", "-", "-",
+     f"< 40 MB {verdict(rss_kb / 1024 < 40)}"),
+]
+for name, s in sizes.items():
+    rows.append((f"{name} zipped (x86_64 proxy)", f"{f(s['zip_bytes'] / mb)} MB",
+                 f"binary {f(s['binary_bytes'] / mb)} MB", "-",
+                 f"< 10 MB {verdict(s['zip_bytes'] < 10 * mb)}"))
+
+header = ("measure", "value", "reference (same run)", "ratio", "target")
+widths = [max(len(str(r[k])) for r in rows + [header]) for k in range(5)]
+for row in [header] + rows:
+    print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+print(f"\n{os.cpu_count()} CPUs; bench took {results['bench_seconds_after_build']} s after the build; "
+      f"results in {OUT / 'latest.json'}")

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The benchmark command (README, "Benchmarks"): cold start, token verification and issuance,
+# authenticated MCP throughput, memory and artefact size, each as a ratio to a reference measured
+# in the same run. Writes target/bench/latest.json and prints a table. Not part of tests/run.sh.
+#
+# Knobs (environment): BENCH_RUNS (cold starts per binary, default 15), BENCH_WRK_SECONDS
+# (default 10), BENCH_WRK_CONNECTIONS (default 8), BENCH_CODES (default 8000),
+# BENCH_CONCURRENCY (concurrent /token exchanges, default 8), BENCH_TOKEN_SECONDS (default 10).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+RUNS=${BENCH_RUNS:-15}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+WRK_CONNECTIONS=${BENCH_WRK_CONNECTIONS:-8}
+CODES=${BENCH_CODES:-8000}
+CONCURRENCY=${BENCH_CONCURRENCY:-8}
+TOKEN_SECONDS=${BENCH_TOKEN_SECONDS:-10}
+
+OUT=target/bench
+BIN=target/release
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smcp-bench.XXXXXX")
+SERVE_PID=
+cleanup() {
+    if [[ -n $SERVE_PID ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
+        kill "$SERVE_PID" 2>/dev/null || true
+        wait "$SERVE_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+step() { printf '== %s\n' "$*" >&2; }
+
+step "building (release)"
+cargo build --release -p serverless-mcp -p authz -p mcp -p bench >&2
+cargo bench -p shared --bench token --no-run >&2
+
+if ! command -v wrk >/dev/null; then  # only ever pointed at loopback below
+    step "installing wrk"
+    SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+    $SUDO apt-get install -y wrk >&2 || { $SUDO apt-get update >&2 && $SUDO apt-get install -y wrk >&2; }
+fi
+
+BENCH_START=$(date +%s)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ok() { # url: up to 10 s for a 200
+    for _ in $(seq 1 1000); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        sleep 0.01
+    done
+    echo "bench: $1 never answered 200" >&2
+    return 1
+}
+start_serve() { # data dir, port
+    "$BIN/serverless-mcp" serve --data-dir "$1" --addr "127.0.0.1:$2" >"$WORK/serve.log" 2>&1 &
+    SERVE_PID=$!
+    wait_ok "http://127.0.0.1:$2/healthz"
+}
+stop_serve() {
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" 2>/dev/null || true
+    SERVE_PID=
+}
+
+step "initialising a data dir (key generation happens here, once)"
+TEMPLATE=$WORK/template
+start_serve "$TEMPLATE" "$(free_port)"
+stop_serve
+
+step "1. cold start: serve vs hello-axum, $RUNS starts each"
+"$BIN/bench-driver" coldstart --runs "$RUNS" --path /healthz --template "$TEMPLATE" \
+    -- "$BIN/serverless-mcp" serve --addr '{addr}' --data-dir '{data}' >"$WORK/cold_serve.json"
+"$BIN/bench-driver" coldstart --runs "$RUNS" --path / \
+    -- "$BIN/hello-axum" --addr '{addr}' >"$WORK/cold_hello.json"
+if command -v cargo-lambda >/dev/null; then
+    echo '"not measured: the Lambda-emulator cold start is not scripted yet"' >"$WORK/cold_lambda.json"
+else
+    echo '"not measured: cargo-lambda (Lambda emulator) is not installed"' >"$WORK/cold_lambda.json"
+fi
+
+step "2. token verification: criterion verify vs openssl speed rsa2048"
+rm -rf target/criterion/verify/new
+cargo bench -p shared --bench token -- --warm-up-time 1 --measurement-time 4 verify \
+    >"$WORK/criterion.log" 2>&1 || { cat "$WORK/criterion.log" >&2; exit 1; }
+grep -E '^verify|time:' "$WORK/criterion.log" >&2 || true
+cp target/criterion/verify/new/estimates.json "$WORK/verify.json"
+openssl speed -seconds 2 -mr rsa2048 2>/dev/null | grep '^+F2:' >"$WORK/openssl.txt"
+
+step "3. token issuance: $CODES seeded codes, $CONCURRENCY concurrent /token exchanges"
+PORT=$(free_port)
+ISSUER=http://127.0.0.1:$PORT
+DATA=$WORK/data
+cp -a "$TEMPLATE" "$DATA"
+"$BIN/bench-driver" seed --data-dir "$DATA" --resource "$ISSUER/mcp" --codes "$CODES" \
+    --out "$WORK/codes.json" >&2
+start_serve "$DATA" "$PORT"
+"$BIN/bench-driver" redeem --url "$ISSUER" --codes-file "$WORK/codes.json" \
+    --concurrency "$CONCURRENCY" --seconds "$TOKEN_SECONDS" >"$WORK/issuance.json"
+
+step "4./5. MCP tools/list vs /healthz (wrk, ${WRK_SECONDS}s each), peak RSS"
+TOKEN=$("$BIN/bench-driver" mint --data-dir "$DATA" --issuer "$ISSUER" --resource "$ISSUER/mcp" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# One checked request first: the load must be answered 200, not a refusal.
+curl -fsS -o "$WORK/tools_list.txt" -X POST "$ISSUER/mcp" -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -H 'MCP-Protocol-Version: 2025-06-18' \
+    --data '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
+grep -q '"tools"' "$WORK/tools_list.txt"
+# Peak RSS from here on: clear_refs 5 resets VmHWM (Linux >= 4.0).
+echo 5 >"/proc/$SERVE_PID/clear_refs" 2>/dev/null || echo "bench: cannot reset VmHWM" >&2
+wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$ISSUER/healthz" >"$WORK/wrk_healthz.txt"
+BENCH_TOKEN=$TOKEN wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency \
+    -s bench/mcp.lua "$ISSUER/mcp" >"$WORK/wrk_mcp.txt"
+grep VmHWM "/proc/$SERVE_PID/status" >"$WORK/rss.txt"
+stop_serve
+
+step "6. zipped Lambda artefacts"
+BENCH_ELAPSED=$(($(date +%s) - BENCH_START))
+export WORK OUT BIN RUNS WRK_SECONDS WRK_CONNECTIONS CONCURRENCY BENCH_ELAPSED
+python3 bench/report.py
