@@ -2,6 +2,8 @@
 
 pub mod client_metadata;
 pub mod pkce;
+#[cfg(test)]
+mod properties;
 pub mod redirect_uri;
 pub mod requested_scope;
 pub mod scope;
