@@ -270,6 +270,56 @@ mod tests {
         AccessTokenVerifier::new(ISS, AUD)
     }
 
+    /// One valid token for the mutation property (minted once).
+    fn valid_token() -> &'static str {
+        static TOKEN: OnceLock<String> = OnceLock::new();
+        TOKEN.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let (token, _) = runtime
+                .block_on(
+                    fixture()
+                        .issuer
+                        .mint("user-1", "client-1", "costs:read", &[], NOW),
+                )
+                .unwrap();
+            token.expose().to_owned()
+        })
+    }
+
+    const TOKEN_ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// Changing any one character of a valid token (other than the signature's last one,
+        /// whose low bits base64url does not use) makes it invalid: the header and payload are
+        /// signed as text, and every other signature character changes the signature's bytes.
+        #[test]
+        fn every_single_character_mutation_is_rejected(position in 0usize..100_000, pick in 0usize..TOKEN_ALPHABET.len()) {
+            let token = valid_token();
+            proptest::prop_assert!(verifier().verify(token, &fixture().keys, NOW).is_ok());
+            let position = position % (token.len() - 1);
+            let original = token.as_bytes()[position];
+            let mut replacement = TOKEN_ALPHABET[pick];
+            if replacement == original {
+                replacement = TOKEN_ALPHABET[(pick + 1) % TOKEN_ALPHABET.len()];
+            }
+            let mut mutated = token.as_bytes().to_vec();
+            mutated[position] = replacement;
+            let mutated = String::from_utf8(mutated).unwrap();
+            proptest::prop_assert!(
+                verifier().verify(&mutated, &fixture().keys, NOW).is_err(),
+                "accepted a token changed at {} from {:?} to {:?}",
+                position,
+                char::from(original),
+                char::from(replacement)
+            );
+        }
+    }
+
     fn b64(json: &Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap())
     }
