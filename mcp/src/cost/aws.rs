@@ -350,6 +350,26 @@ fn attributes(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String>
         .unwrap_or_default()
 }
 
+/// Follows `NextPageToken`s: runs `$page` (which reads `$token`, keeps what it needs and
+/// evaluates to the next token) until no token comes back or `MAX_PAGES` pages were read, and
+/// evaluates to whether the result was cut short. A macro rather than a function taking an
+/// async closure, whose future async_trait could not prove `Send`.
+macro_rules! follow_pages {
+    (|$token:ident| $page:block) => {{
+        let mut $token: Option<String> = None;
+        let mut truncated = true;
+        for _ in 0..MAX_PAGES {
+            let next: Option<String> = $page;
+            $token = next.filter(|t| !t.is_empty());
+            if $token.is_none() {
+                truncated = false;
+                break;
+            }
+        }
+        truncated
+    }};
+}
+
 impl AwsCostSource {
     async fn cost_and_usage_pages(
         &self,
@@ -366,8 +386,7 @@ impl AwsCostSource {
         let metric_names: Vec<String> = req.metrics.iter().map(|m| m.as_str().to_owned()).collect();
         let filter = req.filter.as_ref().map(expression);
         let mut periods = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let (page, next) = if with_resources {
                 let out = self
                     .client
@@ -404,18 +423,9 @@ impl AwsCostSource {
                 )
             };
             merge_periods(&mut periods, page);
-            token = next.filter(|t| !t.is_empty());
-            if token.is_none() {
-                return Ok(CostAndUsageResponse {
-                    periods,
-                    truncated: false,
-                });
-            }
-        }
-        Ok(CostAndUsageResponse {
-            periods,
-            truncated: true,
-        })
+            next
+        });
+        Ok(CostAndUsageResponse { periods, truncated })
     }
 
     async fn forecast(
@@ -498,8 +508,7 @@ impl CostSource for AwsCostSource {
         let period = interval(&req.period)?;
         let filter = req.filter.as_ref().map(expression);
         let mut values = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_dimension_values()
@@ -516,22 +525,12 @@ impl CostSource for AwsCostSource {
                 value: v.value().unwrap_or("").to_owned(),
                 attributes: attributes(v.attributes()),
             }));
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                return Ok(DimensionValuesResponse {
-                    dimension: req.dimension,
-                    values,
-                    truncated: false,
-                });
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         Ok(DimensionValuesResponse {
             dimension: req.dimension,
             values,
-            truncated: true,
+            truncated,
         })
     }
 
@@ -539,8 +538,7 @@ impl CostSource for AwsCostSource {
         let period = interval(&req.period)?;
         let filter = req.filter.as_ref().map(expression);
         let mut tags = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_tags()
@@ -553,22 +551,12 @@ impl CostSource for AwsCostSource {
                 .await
                 .map_err(|e| map_error("GetTags", e))?;
             tags.extend(out.tags().iter().cloned());
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                return Ok(TagsResponse {
-                    tag_key: req.tag_key.clone(),
-                    tags,
-                    truncated: false,
-                });
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         Ok(TagsResponse {
             tag_key: req.tag_key.clone(),
             tags,
-            truncated: true,
+            truncated,
         })
     }
 
@@ -579,8 +567,7 @@ impl CostSource for AwsCostSource {
         let metric = req.metric.as_str();
         let mut items = Vec::new();
         let mut total = None;
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_cost_and_usage_comparisons()
@@ -605,14 +592,8 @@ impl CostSource for AwsCostSource {
                     value: comparison_value(c.metrics(), metric),
                 }
             }));
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         items.sort_by(|a, b| {
             b.value
                 .difference
@@ -628,7 +609,7 @@ impl CostSource for AwsCostSource {
                 unit: "USD".into(),
             }),
             items,
-            truncated: token.is_some(),
+            truncated,
         })
     }
 
@@ -638,8 +619,7 @@ impl CostSource for AwsCostSource {
     ) -> Result<DriversResponse, CostError> {
         let metric = req.metric.as_str();
         let mut groups = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_cost_comparison_drivers()
@@ -667,18 +647,12 @@ impl CostSource for AwsCostSource {
                         .collect(),
                 }
             }));
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         Ok(DriversResponse {
             metric: req.metric,
             groups,
-            truncated: token.is_some(),
+            truncated,
         })
     }
 
@@ -699,8 +673,7 @@ impl CostSource for AwsCostSource {
             None => None,
         };
         let mut anomalies = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_anomalies()
@@ -737,17 +710,11 @@ impl CostSource for AwsCostSource {
                     monitor_arn: a.monitor_arn().to_owned(),
                 }
             }));
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         Ok(AnomaliesResponse {
             anomalies,
-            truncated: token.is_some(),
+            truncated,
         })
     }
 
@@ -789,8 +756,7 @@ impl CostSource for AwsCostSource {
         req: &CommitmentRequest,
     ) -> Result<SavingsPlansCoverageResponse, CostError> {
         let mut periods = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_savings_plans_coverage()
@@ -822,18 +788,9 @@ impl CostSource for AwsCostSource {
                     },
                 }
             }));
-            token = out
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(SavingsPlansCoverageResponse {
-            periods,
-            truncated: token.is_some(),
-        })
+            out.next_token().map(str::to_owned)
+        });
+        Ok(SavingsPlansCoverageResponse { periods, truncated })
     }
 
     async fn reservation_utilization(
@@ -842,8 +799,7 @@ impl CostSource for AwsCostSource {
     ) -> Result<ReservationUtilizationResponse, CostError> {
         let mut periods = Vec::new();
         let mut total = None;
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_reservation_utilization()
@@ -865,18 +821,12 @@ impl CostSource for AwsCostSource {
                     utilization: ri_utilization(u.total()),
                 }
             }));
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         Ok(ReservationUtilizationResponse {
             total: total.unwrap_or_else(|| ri_utilization(None)),
             periods,
-            truncated: token.is_some(),
+            truncated,
         })
     }
 
@@ -886,8 +836,7 @@ impl CostSource for AwsCostSource {
     ) -> Result<ReservationCoverageResponse, CostError> {
         let mut periods = Vec::new();
         let mut total = None;
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let truncated = follow_pages!(|token| {
             let out = self
                 .client
                 .get_reservation_coverage()
@@ -921,18 +870,12 @@ impl CostSource for AwsCostSource {
                         .collect(),
                 }
             }));
-            token = out
-                .next_page_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+            out.next_page_token().map(str::to_owned)
+        });
         Ok(ReservationCoverageResponse {
             total: total.unwrap_or_else(|| ri_coverage(None)),
             periods,
-            truncated: token.is_some(),
+            truncated,
         })
     }
 }
