@@ -21,7 +21,12 @@ BIN=target/release
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/smcp-bench.XXXXXX")
 SERVE_PID=
+EMU_PID=
 cleanup() {
+    if [[ -n $EMU_PID ]]; then
+        kill "$EMU_PID" 2>/dev/null || true
+        wait "$EMU_PID" 2>/dev/null || true
+    fi
     if [[ -n $SERVE_PID ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
         kill "$SERVE_PID" 2>/dev/null || true
         wait "$SERVE_PID" 2>/dev/null || true
@@ -34,6 +39,14 @@ step() { printf '== %s\n' "$*" >&2; }
 step "building (release)"
 cargo build --release -p serverless-mcp -p authz -p mcp -p bench >&2
 cargo bench -p shared --bench token --no-run >&2
+# The deployed artefacts (arm64, cargo-lambda + Zig; also installs cargo-lambda, whose emulator
+# times the Lambda cold starts below). BENCH_LAMBDA_BUILD=0 skips it (sizes then come from the
+# native binaries, and the emulator from an existing tests/.work/build-venv).
+LAMBDA_VENV=tests/.work/build-venv
+if [[ ${BENCH_LAMBDA_BUILD:-1} != 0 ]]; then
+    step "building the Lambda artefacts (deploy/build.sh)"
+    bash deploy/build.sh "$LAMBDA_VENV" >&2
+fi
 
 if ! command -v wrk >/dev/null; then  # only ever pointed at loopback below
     step "installing wrk"
@@ -72,18 +85,50 @@ step "1. cold start: serve vs hello-axum, $RUNS starts each"
     -- "$BIN/serverless-mcp" serve --addr '{addr}' --data-dir '{data}' >"$WORK/cold_serve.json"
 "$BIN/bench-driver" coldstart --runs "$RUNS" --path / \
     -- "$BIN/hello-axum" --addr '{addr}' >"$WORK/cold_hello.json"
-if command -v cargo-lambda >/dev/null; then
-    echo '"not measured: the Lambda-emulator cold start is not scripted yet"' >"$WORK/cold_lambda.json"
+if [[ -x $LAMBDA_VENV/bin/cargo-lambda ]]; then
+    # The Runtime API and Function URL emulation of `cargo lambda watch`, without its build: each
+    # start runs the native release binary against it, and the first request through the
+    # emulator is timed from the process start (what a cold Function URL request waits for).
+    step "1b. Lambda cold start under cargo lambda watch, $RUNS starts per function"
+    EMU_PORT=$(free_port)
+    PATH="$PWD/$LAMBDA_VENV/bin:$PATH" cargo lambda watch --only-lambda-apis --ignore-changes \
+        -A 127.0.0.1 -P "$EMU_PORT" >"$WORK/emulator.log" 2>&1 &
+    EMU_PID=$!
+    for _ in $(seq 1 300); do
+        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.1)" \
+            "$EMU_PORT" 2>/dev/null && break
+        sleep 0.1
+    done
+    EMU=127.0.0.1:$EMU_PORT
+    LAMBDA_ENV=(env AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256
+        AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_RUNTIME_API="http://$EMU/.rt"
+        SMCP_ISSUER="http://$EMU" SMCP_RESOURCE="http://$EMU/mcp" SMCP_DATA_DIR='{data}')
+    "$BIN/bench-driver" coldstart --runs "$RUNS" --via "$EMU" --template "$TEMPLATE" \
+        --path /.well-known/oauth-authorization-server -- "${LAMBDA_ENV[@]}" "$BIN/authz" \
+        >"$WORK/cold_lambda_authz.json"
+    "$BIN/bench-driver" coldstart --runs "$RUNS" --via "$EMU" --template "$TEMPLATE" \
+        --path /.well-known/oauth-protected-resource/mcp -- "${LAMBDA_ENV[@]}" "$BIN/mcp" \
+        >"$WORK/cold_lambda_mcp.json"
+    kill "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+    EMU_PID=
+    python3 - "$WORK" <<'PY'
+import json, pathlib, sys
+work = pathlib.Path(sys.argv[1])
+out = {name: json.loads((work / f"cold_lambda_{name}.json").read_text()) for name in ("authz", "mcp")}
+(work / "cold_lambda.json").write_text(json.dumps(out))
+PY
 else
-    echo '"not measured: cargo-lambda (Lambda emulator) is not installed"' >"$WORK/cold_lambda.json"
+    echo '"not measured: cargo-lambda is not installed (run deploy/build.sh)"' >"$WORK/cold_lambda.json"
 fi
 
 step "2. token verification: criterion verify vs openssl speed rsa2048"
-rm -rf target/criterion/verify/new
+rm -rf target/criterion/verify/new target/criterion/verify_cached/new
 cargo bench -p shared --bench token -- --warm-up-time 1 --measurement-time 4 verify \
     >"$WORK/criterion.log" 2>&1 || { cat "$WORK/criterion.log" >&2; exit 1; }
 grep -E '^verify|time:' "$WORK/criterion.log" >&2 || true
 cp target/criterion/verify/new/estimates.json "$WORK/verify.json"
+cp target/criterion/verify_cached/new/estimates.json "$WORK/verify_cached.json"
 openssl speed -seconds 2 -mr rsa2048 2>/dev/null | grep '^+F2:' >"$WORK/openssl.txt"
 
 step "3. token issuance: $CODES seeded codes, $CONCURRENCY concurrent /token exchanges"
@@ -111,6 +156,9 @@ echo 5 >"/proc/$SERVE_PID/clear_refs" 2>/dev/null || echo "bench: cannot reset V
 wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$ISSUER/healthz" >"$WORK/wrk_healthz.txt"
 BENCH_TOKEN=$TOKEN wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency \
     -s bench/mcp.lua "$ISSUER/mcp" >"$WORK/wrk_mcp.txt"
+# The same endpoint with a body-less JSON-RPC `ping`: what tools/list costs beyond its 65 KB answer.
+BENCH_TOKEN=$TOKEN wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency \
+    -s bench/ping.lua "$ISSUER/mcp" >"$WORK/wrk_ping.txt"
 grep VmHWM "/proc/$SERVE_PID/status" >"$WORK/rss.txt"
 stop_serve
 

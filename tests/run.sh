@@ -81,6 +81,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE
+# The fault-injection tests (authz/tests/flows/faults_dynamo.rs) start and kill their own moto.
+export SMCP_TEST_MOTO_PYTHON="$venv/bin/python"
 
 log "cfn-lint deploy/template.yaml"
 bash deploy/lint.sh "$work/cfn-venv"
@@ -151,7 +153,7 @@ run_interop() {
   cargo build --locked --quiet -p serverless-mcp
   local port data="$iwork/data"
   port="$(free_port)"
-  rm -rf "$data"
+  rm -rf "$data" "$iwork/serve.out"
   SMCP_CIMD_TEST_CA="$iwork/cimd-ca.pem" \
     "$root/target/debug/serverless-mcp" serve --addr "127.0.0.1:$port" --data-dir "$data" \
     > "$iwork/serve.out" 2> "$iwork/serve.log" &
@@ -197,3 +199,15 @@ run_interop() {
 }
 
 run_interop
+
+# --- issue 9: openapi/openapi.yaml against a real `serve` with schemathesis (tests/openapi/) ---
+log "openapi: schemathesis"
+run_tracked bash tests/openapi/run.sh
+
+# --- issue 7: authz and mcp as Lambda functions under `cargo lambda watch` (tests/lambda/) ---
+log "lambda: both functions under cargo lambda watch, end to end"
+run_tracked bash tests/lambda/run.sh "$venv/bin/python"
+
+# --- issue 9: bounded load (wrk) on tools/list and /token refreshes, memory flat (tests/load/) ---
+log "load: wrk against serve"
+run_tracked bash tests/load/run.sh

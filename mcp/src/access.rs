@@ -119,7 +119,11 @@ impl Visibility {
 
     /// The filter to send: refused if it names an account outside the caller's, otherwise
     /// ANDed with a LINKED_ACCOUNT filter of the caller's accounts.
+    /// The filter itself must pass [`Expression::validate`].
     pub fn restrict(&self, filter: Option<Expression>) -> Result<Option<Expression>, String> {
+        if let Some(filter) = &filter {
+            filter.validate().map_err(|why| format!("filter: {why}"))?;
+        }
         let Self::Accounts(accounts) = self else {
             return Ok(filter);
         };

@@ -24,7 +24,9 @@ use shared::clock::Clock;
 use shared::config::Config;
 use shared::oauth::scope;
 use shared::store::AccessTokenDenylist;
-use shared::token::{AccessClaims, AccessTokenVerifier, JwkSet, VerificationKeys, VerifyError};
+use shared::token::{
+    AccessClaims, AccessTokenVerifier, JwkSet, VerificationKeys, VerifiedTokens, VerifyError,
+};
 
 use crate::access::Caller;
 use crate::tools::EXTRA_SCOPES;
@@ -162,6 +164,8 @@ pub enum AuthFailure {
 /// Verifies bearer tokens for this resource.
 pub struct Authenticator {
     verifier: AccessTokenVerifier,
+    /// Tokens already verified (one RSA verification per token, not per request).
+    verified: VerifiedTokens,
     source: Arc<dyn JwksSource>,
     state: RwLock<KeyState>,
     /// Serialises refetches; holds the time of the last attempt.
@@ -182,6 +186,7 @@ impl Authenticator {
         Self {
             denylist,
             verifier: AccessTokenVerifier::new(&config.issuer, &config.resource),
+            verified: VerifiedTokens::default(),
             source,
             state: RwLock::new(KeyState {
                 keys: Arc::new(VerificationKeys::default()),
@@ -236,12 +241,16 @@ impl Authenticator {
     /// The claims of `token`, refetching the keys once if it names an unknown key.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, AuthFailure> {
         let (keys, generation) = self.current();
-        match self.verifier.verify(token, &keys, self.clock.now()) {
+        let now = self.clock.now();
+        match self
+            .verified
+            .verify(&self.verifier, token, &keys, generation, now)
+        {
             Err(VerifyError::UnknownKey(_)) => {
                 if self.refresh(generation).await {
-                    let (keys, _) = self.current();
-                    self.verifier
-                        .verify(token, &keys, self.clock.now())
+                    let (keys, generation) = self.current();
+                    self.verified
+                        .verify(&self.verifier, token, &keys, generation, self.clock.now())
                         .map_err(AuthFailure::Invalid)
                 } else if keys.is_empty() {
                     Err(AuthFailure::KeysUnavailable)

@@ -34,16 +34,28 @@ impl ProtectedResourceMetadata {
     }
 }
 
-/// Routes for the root document and the path-suffixed one derived from the resource URL.
-pub fn router(config: &Config) -> Router<AppState> {
+const ROOT: &str = "/.well-known/oauth-protected-resource";
+
+/// The document's paths: the root one, and the path-suffixed one derived from the resource URL.
+pub fn paths(config: &Config) -> Vec<String> {
     let suffixed = url::Url::parse(&config.protected_resource_metadata_url())
         .map(|u| u.path().to_owned())
         .unwrap_or_default();
-    let mut router = Router::new().route("/.well-known/oauth-protected-resource", get(metadata));
-    if suffixed != "/.well-known/oauth-protected-resource" && !suffixed.is_empty() {
-        router = router.route(&suffixed, get(metadata));
+    let mut paths = vec![ROOT.to_owned()];
+    if suffixed != ROOT && !suffixed.is_empty() {
+        paths.push(suffixed);
     }
-    router.layer(CorsLayer::permissive().allow_credentials(false))
+    paths
+}
+
+/// Routes for every path of [`paths`].
+pub fn router(config: &Config) -> Router<AppState> {
+    paths(config)
+        .iter()
+        .fold(Router::new(), |router, path| {
+            router.route(path, get(metadata))
+        })
+        .layer(CorsLayer::permissive().allow_credentials(false))
 }
 
 async fn metadata(State(state): State<AppState>) -> Response {

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::HttpBody as _;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post_service;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -76,11 +77,30 @@ async fn check_host_and_origin(
     next.run(request).await
 }
 
+/// rmcp writes its plain-text refusals (406 without an acceptable `Accept`, 415, …) without a
+/// `Content-Type`; a body without one leaves clients guessing, so name it.
+async fn name_plain_text(mut response: Response) -> Response {
+    if !response.headers().contains_key(header::CONTENT_TYPE)
+        && response.body().size_hint().exact() != Some(0)
+    {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    response
+}
+
+/// The MCP endpoint's path: the resource URL's.
+pub fn path(config: &shared::config::Config) -> String {
+    url::Url::parse(&config.resource)
+        .map(|u| u.path().to_owned())
+        .unwrap_or_else(|_| "/mcp".into())
+}
+
 /// The MCP endpoint at the resource URL's path.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let path = url::Url::parse(&state.config.resource)
-        .map(|u| u.path().to_owned())
-        .unwrap_or_else(|_| "/mcp".into());
+    let path = path(&state.config);
     let settings = &state.settings;
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -122,6 +142,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ])
         .max_age(Duration::from_secs(3600));
     let endpoint = post_service(service)
+        .route_layer(map_response(name_plain_text))
         .route_layer(from_fn_with_state(state.auth.clone(), require_bearer))
         .route_layer(from_fn_with_state(guard, check_host_and_origin))
         .layer(cors);
@@ -131,6 +152,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn bodies_without_a_content_type_are_named_plain_text() {
+        let refused = (StatusCode::NOT_ACCEPTABLE, "Not Acceptable").into_response();
+        let refused = Response::from_parts(
+            {
+                let (mut parts, _) = refused.into_parts();
+                parts.headers.remove(header::CONTENT_TYPE);
+                parts
+            },
+            axum::body::Body::from("Not Acceptable"),
+        );
+        let named = name_plain_text(refused).await;
+        assert_eq!(
+            named.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        let accepted = name_plain_text(StatusCode::ACCEPTED.into_response()).await;
+        assert!(!accepted.headers().contains_key(header::CONTENT_TYPE));
+        let json = name_plain_text(axum::Json(1).into_response()).await;
+        assert_eq!(json.headers()[header::CONTENT_TYPE], "application/json");
+    }
 
     #[test]
     fn hosts_match_with_or_without_ports() {

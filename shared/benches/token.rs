@@ -1,5 +1,6 @@
 //! Access-token costs: minting with the local RSA-2048 key (`mint_local`) and verifying one
-//! pre-minted token against pre-parsed keys (`verify`).
+//! pre-minted token against pre-parsed keys (`verify`), and the same through the cache of verified
+//! tokens the MCP server keeps (`verify_cached`: a hit after the first verification).
 
 // Setup failures abort the benchmark run; there is nothing to recover.
 #![allow(clippy::expect_used)]
@@ -8,7 +9,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::token::{AccessTokenVerifier, LocalSigner, TokenIssuer, VerificationKeys};
+use shared::token::{
+    AccessTokenVerifier, LocalSigner, TokenIssuer, VerificationKeys, VerifiedTokens,
+};
 
 const ISS: &str = "https://as.example.com";
 const AUD: &str = "https://mcp.example.com/mcp";
@@ -50,6 +53,15 @@ fn token(c: &mut Criterion) {
         b.iter(|| {
             verifier
                 .verify(black_box(token.expose()), &keys, NOW)
+                .expect("verify")
+        })
+    });
+
+    let cache = VerifiedTokens::default();
+    c.bench_function("verify_cached", |b| {
+        b.iter(|| {
+            cache
+                .verify(&verifier, black_box(token.expose()), &keys, 1, NOW)
                 .expect("verify")
         })
     });

@@ -2,10 +2,14 @@
 //! authorization server (`authz`) and the resource server (`mcp`).
 
 pub mod clock;
+#[cfg(feature = "runtime")]
 pub mod config;
+#[cfg(feature = "runtime")]
 pub mod edge;
 pub mod oauth;
 pub mod secret;
+#[cfg(feature = "runtime")]
 pub mod store;
+#[cfg(feature = "runtime")]
 pub mod telemetry;
 pub mod token;

@@ -2,7 +2,8 @@
 //! with the body cap and per-address limit of DESIGN's abuse limits.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -53,6 +54,26 @@ impl<S: Send + Sync> FromRequest<S> for MetadataBody {
     }
 }
 
+/// The `{client_id}` of a client configuration URL. One that cannot be decoded (invalid
+/// percent-encoding or UTF-8) names no client: the same `invalid_token` as an unknown client,
+/// instead of axum's plain-text 400.
+pub struct ClientIdPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIdPath {
+    type Rejection = OAuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(client_id)| Self(client_id))
+            .map_err(|_| unknown_client())
+    }
+}
+
+fn unknown_client() -> OAuthError {
+    OAuthError::InvalidToken("the registration access token is missing or invalid".into())
+}
+
 /// The RFC 6750 bearer credential of an RFC 7592 request.
 fn bearer(headers: &HeaderMap) -> Option<Secret> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -94,7 +115,7 @@ async fn register(
 #[tracing::instrument(skip_all)]
 async fn read(
     State(state): State<AppState>,
-    Path(client_id): Path<String>,
+    ClientIdPath(client_id): ClientIdPath,
     headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
     let client = registration::authenticate(&state, &client_id, bearer(&headers).as_ref()).await?;
@@ -109,7 +130,7 @@ async fn read(
 #[tracing::instrument(skip_all)]
 async fn update(
     State(state): State<AppState>,
-    Path(client_id): Path<String>,
+    ClientIdPath(client_id): ClientIdPath,
     caller: Caller,
     headers: HeaderMap,
     MetadataBody(body): MetadataBody,
@@ -122,7 +143,7 @@ async fn update(
 #[tracing::instrument(skip_all)]
 async fn delete(
     State(state): State<AppState>,
-    Path(client_id): Path<String>,
+    ClientIdPath(client_id): ClientIdPath,
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
@@ -370,6 +391,24 @@ mod tests {
             HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
         );
         request
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_client_id_is_an_oauth_error_not_plain_text() {
+        let app = test_app();
+        for method in ["GET", "PUT", "DELETE"] {
+            let (status, headers, body) = send(
+                &app,
+                with_token(
+                    request(method, "/register/%FF", "{}", "192.0.2.1"),
+                    &"x".repeat(43),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method}");
+            assert_eq!(body["error"], "invalid_token", "{method}");
+            assert!(headers.contains_key(header::WWW_AUTHENTICATE), "{method}");
+        }
     }
 
     #[tokio::test]

@@ -22,7 +22,22 @@ pub async fn record(
     source: &Source,
     detail: &[(&str, &str)],
 ) {
-    let event = AuditEvent {
+    let event = event(state, kind, client_id, sub, source, detail);
+    if let Err(error) = state.stores.audit.append(&event).await {
+        tracing::warn!(%error, kind, "audit event not written");
+    }
+}
+
+/// The event [`record`] would append, for a caller that writes it together with other items.
+pub fn event(
+    state: &AppState,
+    kind: &str,
+    client_id: Option<&str>,
+    sub: Option<&str>,
+    source: &Source,
+    detail: &[(&str, &str)],
+) -> AuditEvent {
+    AuditEvent {
         id: random_id(),
         at_ms: state.clock.now_ms(),
         kind: kind.to_owned(),
@@ -34,8 +49,5 @@ pub async fn record(
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
             .collect::<Map<_, _>>(),
-    };
-    if let Err(error) = state.stores.audit.append(&event).await {
-        tracing::warn!(%error, kind, "audit event not written");
     }
 }

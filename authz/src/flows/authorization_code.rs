@@ -6,7 +6,7 @@
 use serde::Serialize;
 use shared::oauth::pkce::CodeVerifier;
 use shared::secret::{Secret, sha256_hex};
-use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus, Redemption};
+use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -42,17 +42,8 @@ pub fn grant_id_for(code_hash: &str) -> String {
         .collect()
 }
 
-/// A refresh token: `<grant id>.<256-bit secret>`; the grant stores the hash of the whole.
-pub fn new_refresh_token(grant_id: &str) -> Secret {
-    Secret::new(format!("{grant_id}.{}", Secret::generate().expose()))
-}
-
-/// The grant id a refresh token names, if it is well-formed.
-pub fn grant_id_of(refresh_token: &Secret) -> Option<&str> {
-    let (id, secret) = refresh_token.expose().split_once('.')?;
-    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43)
-        .then_some(id)
-}
+/// The refresh token format lives with the other OAuth formats in `shared`.
+pub use shared::oauth::refresh_token::{grant_id_of, mint as new_refresh_token};
 
 fn allows_refresh(client: &ClientRecord) -> bool {
     client.metadata.grant_types.is_empty()
@@ -63,6 +54,10 @@ fn allows_refresh(client: &ClientRecord) -> bool {
             .any(|g| g == "refresh_token")
 }
 
+/// Exchanges a code. The code is read, checked and a token minted; then one atomic store step
+/// marks the code redeemed, creates the grant and records `token.issued`, so a failure at any
+/// point leaves the code redeemable and nothing half-written, and of concurrent redemptions
+/// exactly one succeeds (the others are replays).
 pub async fn exchange(
     state: &AppState,
     client: &ClientRecord,
@@ -73,26 +68,16 @@ pub async fn exchange(
     source: &Source,
 ) -> Result<TokenResponse, OAuthError> {
     let code_hash = code.hash();
-    let record = match state.stores.codes.redeem(&code_hash).await? {
+    let record = match state.stores.codes.peek(&code_hash).await? {
         None => return Err(OAuthError::invalid_grant("the code is invalid")),
-        Some(Redemption::Replayed(record)) => {
-            let grant_id = grant_id_for(&code_hash);
-            let revoked = state.stores.grants.revoke(&grant_id).await?;
-            tracing::warn!(revoked, "authorization code replayed");
-            audit::record(
-                state,
-                "code.replayed",
-                Some(&record.client_id),
-                Some(&record.sub),
-                source,
-                &[("grant_revoked", if revoked { "true" } else { "false" })],
-            )
-            .await;
-            return Err(OAuthError::invalid_grant("the code was already used"));
-        }
-        Some(Redemption::First(record)) => record,
+        Some((record, true)) => return Err(replayed(state, &code_hash, &record, source).await),
+        Some((record, false)) => record,
     };
-    check(state, client, &record, redirect_uri, verifier, resource)?;
+    if let Err(error) = check(state, client, &record, redirect_uri, verifier, resource) {
+        // Any presentation uses the code up, a failed one too (RFC 6749 §4.1.2: single use).
+        state.stores.codes.redeem(&code_hash).await?;
+        return Err(error);
+    }
 
     let scope = record.scope.clone();
     let (access_token, claims) = state
@@ -105,10 +90,10 @@ pub async fn exchange(
             state.now(),
         )
         .await?;
-    let grant_id = allows_refresh(client).then(|| grant_id_for(&code_hash));
-    let refresh_token = if let Some(grant_id) = grant_id.clone() {
+    let now = state.now();
+    let (grant, refresh_token) = if allows_refresh(client) {
+        let grant_id = grant_id_for(&code_hash);
         let token = new_refresh_token(&grant_id);
-        let now = state.now();
         let grant = GrantRecord {
             grant_id,
             sub: record.sub.clone(),
@@ -124,16 +109,11 @@ pub async fn exchange(
             created_at: now,
             expires_at: Some(now + state.config.refresh_token_ttl),
         };
-        if !state.stores.grants.create(&grant).await? {
-            tracing::error!("a grant derived from a first redemption already existed");
-            return Err(OAuthError::ServerError);
-        }
-        Some(token)
+        (Some(grant), Some(token))
     } else {
-        None
+        (None, None)
     };
-    crate::flows::clients::touch(state, client).await.ok();
-    audit::record(
+    let event = audit::event(
         state,
         "token.issued",
         Some(&client.client_id),
@@ -143,10 +123,22 @@ pub async fn exchange(
             ("grant_type", "authorization_code"),
             ("scope", &scope),
             ("jti", &claims.jti),
-            ("grant_id", grant_id.as_deref().unwrap_or("")),
+            (
+                "grant_id",
+                grant.as_ref().map_or("", |g| g.grant_id.as_str()),
+            ),
         ],
-    )
-    .await;
+    );
+    if !state
+        .stores
+        .codes
+        .redeem_into_grant(&record, grant.as_ref(), &event)
+        .await?
+    {
+        // Another request redeemed it between the read and now.
+        return Err(replayed(state, &code_hash, &record, source).await);
+    }
+    crate::flows::clients::touch(state, client).await.ok();
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
         token_type: "Bearer",
@@ -154,6 +146,31 @@ pub async fn exchange(
         scope,
         refresh_token: refresh_token.map(|t| t.expose().to_owned()),
     })
+}
+
+/// A code presented again: the grant its first redemption created is revoked (RFC 6749
+/// §4.1.2), and the answer is `invalid_grant`.
+async fn replayed(
+    state: &AppState,
+    code_hash: &str,
+    record: &CodeRecord,
+    source: &Source,
+) -> OAuthError {
+    let revoked = match state.stores.grants.revoke(&grant_id_for(code_hash)).await {
+        Ok(revoked) => revoked,
+        Err(error) => return error.into(),
+    };
+    tracing::warn!(revoked, "authorization code replayed");
+    audit::record(
+        state,
+        "code.replayed",
+        Some(&record.client_id),
+        Some(&record.sub),
+        source,
+        &[("grant_revoked", if revoked { "true" } else { "false" })],
+    )
+    .await;
+    OAuthError::invalid_grant("the code was already used")
 }
 
 fn check(

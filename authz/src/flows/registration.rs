@@ -3,22 +3,13 @@
 //! expiry of unused clients, and the audit trail.
 
 use serde_json::{Map, Value, json};
-use shared::oauth::client_metadata::ClientMetadata;
-use shared::oauth::{redirect_uri, scope};
+use shared::oauth::client_metadata::{self, ClientMetadata, MetadataError};
 use shared::secret::{Secret, random_id};
 use shared::store::{AuditEvent, ClientKind, ClientRecord, ClientStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
-
-/// Longest accepted free-text value (client_name, software_version, ...).
-const MAX_TEXT: usize = 200;
-/// Most contacts accepted.
-const MAX_CONTACTS: usize = 10;
-
-const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
-const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
 
 /// A successful registration: the stored client plus the secrets shown exactly once.
 #[derive(Debug)]
@@ -28,145 +19,13 @@ pub struct Registered {
     pub registration_access_token: Option<Secret>,
 }
 
-/// Validates RFC 7591 §2 metadata. Unknown members are ignored (§2); scope values this server
-/// does not define are dropped, as RFC 7591 §2 allows the server to replace requested values.
+/// Validates RFC 7591 §2 metadata ([`client_metadata::validate`]) and maps a refusal to its
+/// RFC 7591 §3.2.2 error.
 pub fn validate_metadata(body: &Value) -> Result<ClientMetadata, OAuthError> {
-    let Value::Object(map) = body else {
-        return Err(OAuthError::invalid_client_metadata(
-            "the registration request must be a JSON object",
-        ));
-    };
-    let redirect_uris = string_array(map, "redirect_uris")?.unwrap_or_default();
-    if redirect_uris.is_empty() {
-        return Err(OAuthError::invalid_redirect_uri(
-            "redirect_uris must list at least one URI",
-        ));
-    }
-    if redirect_uris.len() > redirect_uri::MAX_COUNT {
-        return Err(OAuthError::invalid_redirect_uri(format!(
-            "at most {} redirect URIs may be registered",
-            redirect_uri::MAX_COUNT
-        )));
-    }
-    for uri in &redirect_uris {
-        redirect_uri::validate(uri).map_err(|e| OAuthError::invalid_redirect_uri(e.to_string()))?;
-    }
-
-    let token_endpoint_auth_method = string(map, "token_endpoint_auth_method", 64)?
-        .unwrap_or_else(|| "client_secret_basic".into());
-    if !AUTH_METHODS.contains(&token_endpoint_auth_method.as_str()) {
-        return Err(OAuthError::invalid_client_metadata(format!(
-            "token_endpoint_auth_method must be one of {}",
-            AUTH_METHODS.join(", ")
-        )));
-    }
-    let grant_types =
-        string_array(map, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
-    if let Some(other) = grant_types
-        .iter()
-        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-    {
-        return Err(OAuthError::invalid_client_metadata(format!(
-            "grant type {other:?} is not supported (authorization_code, refresh_token)"
-        )));
-    }
-    if !grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(OAuthError::invalid_client_metadata(
-            "grant_types must include authorization_code",
-        ));
-    }
-    let response_types =
-        string_array(map, "response_types")?.unwrap_or_else(|| vec!["code".into()]);
-    if response_types.iter().any(|r| r != "code") || response_types.is_empty() {
-        return Err(OAuthError::invalid_client_metadata(
-            "response_types must be [\"code\"]",
-        ));
-    }
-    let application_type = string(map, "application_type", 16)?;
-    if let Some(kind) = &application_type
-        && kind != "web"
-        && kind != "native"
-    {
-        return Err(OAuthError::invalid_client_metadata(
-            "application_type must be \"web\" or \"native\"",
-        ));
-    }
-    let scope = string(map, "scope", 1024)?.and_then(|requested| {
-        let kept: Vec<&str> = requested
-            .split(' ')
-            .filter(|s| scope::SUPPORTED.contains(s))
-            .collect();
-        (!kept.is_empty()).then(|| kept.join(" "))
-    });
-    let contacts = string_array(map, "contacts")?.unwrap_or_default();
-    if contacts.len() > MAX_CONTACTS || contacts.iter().any(|c| c.len() > MAX_TEXT) {
-        return Err(OAuthError::invalid_client_metadata(format!(
-            "contacts must be at most {MAX_CONTACTS} strings of at most {MAX_TEXT} characters"
-        )));
-    }
-    Ok(ClientMetadata {
-        redirect_uris,
-        token_endpoint_auth_method,
-        grant_types,
-        response_types,
-        client_name: string(map, "client_name", MAX_TEXT)?,
-        client_uri: web_uri(map, "client_uri")?,
-        logo_uri: web_uri(map, "logo_uri")?,
-        scope,
-        contacts,
-        tos_uri: web_uri(map, "tos_uri")?,
-        policy_uri: web_uri(map, "policy_uri")?,
-        software_id: string(map, "software_id", MAX_TEXT)?,
-        software_version: string(map, "software_version", MAX_TEXT)?,
-        application_type,
+    client_metadata::validate(body).map_err(|e| match e {
+        MetadataError::RedirectUri(d) => OAuthError::invalid_redirect_uri(d),
+        MetadataError::Invalid(d) => OAuthError::invalid_client_metadata(d),
     })
-}
-
-fn string(map: &Map<String, Value>, name: &str, max: usize) -> Result<Option<String>, OAuthError> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(OAuthError::invalid_client_metadata(format!(
-            "{name} must be at most {max} characters"
-        ))),
-        Some(_) => Err(OAuthError::invalid_client_metadata(format!(
-            "{name} must be a string"
-        ))),
-    }
-}
-
-fn string_array(map: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, OAuthError> {
-    let wrong =
-        || OAuthError::invalid_client_metadata(format!("{name} must be an array of strings"));
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(wrong))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(wrong()),
-    }
-}
-
-/// A URI shown to users (client_uri, logo_uri, tos_uri, policy_uri): absolute https (http only
-/// on loopback), at most 2 KiB.
-fn web_uri(map: &Map<String, Value>, name: &str) -> Result<Option<String>, OAuthError> {
-    let Some(raw) = string(map, name, redirect_uri::MAX_LEN)? else {
-        return Ok(None);
-    };
-    let ok = url::Url::parse(&raw).is_ok_and(|u| {
-        u.username().is_empty()
-            && u.password().is_none()
-            && (u.scheme() == "https" || (u.scheme() == "http" && redirect_uri::is_loopback(&u)))
-    });
-    if ok {
-        Ok(Some(raw))
-    } else {
-        Err(OAuthError::invalid_client_metadata(format!(
-            "{name} must be an absolute https URL"
-        )))
-    }
 }
 
 /// Counts a registration attempt from the caller; `RateLimited` once the window's limit is

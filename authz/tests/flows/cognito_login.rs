@@ -15,15 +15,15 @@ use shared::config::keys;
 use crate::support::*;
 
 /// The provider's fixed user (see provider.mjs).
-const UPSTREAM_SUB: &str = "5c6f3a1e-8d2b-4f7a-9e01-3b4c5d6e7f80";
+pub(crate) const UPSTREAM_SUB: &str = "5c6f3a1e-8d2b-4f7a-9e01-3b4c5d6e7f80";
 const UPSTREAM_CLIENT: &str = "cognito-app-client";
 /// Characters that must be form-encoded in `client_secret_basic` (RFC 6749 §2.3.1).
 const UPSTREAM_SECRET: &str = "s3cr3t+/=:%x";
 
 /// The oidc-provider process, stopped when dropped.
-struct OidcProvider {
+pub(crate) struct OidcProvider {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
 }
 
 impl Drop for OidcProvider {
@@ -36,7 +36,7 @@ impl Drop for OidcProvider {
 impl OidcProvider {
     /// Starts the provider on a free loopback port. A missing Node fails the test: it is never
     /// skipped.
-    fn start(redirect_uri: &str) -> Self {
+    pub(crate) fn start(redirect_uri: &str) -> Self {
         let node = Command::new("node").arg("--version").output();
         assert!(
             node.is_ok_and(|o| o.status.success()),
@@ -89,7 +89,7 @@ impl OidcProvider {
 
 /// A browser at the provider: follows its redirects, keeps its cookies, and stops at the first
 /// redirect that leaves it.
-async fn through_provider(provider: &OidcProvider, start: &str) -> url::Url {
+pub(crate) async fn through_provider(provider: &OidcProvider, start: &str) -> url::Url {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -132,16 +132,9 @@ async fn through_provider(provider: &OidcProvider, start: &str) -> url::Url {
     panic!("too many redirects at the provider");
 }
 
-fn jwt_claims(token: &str) -> serde_json::Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-#[tokio::test]
-async fn cognito_login_through_a_real_oidc_provider_issues_tokens_for_the_upstream_user() {
-    let callback = format!("{ISSUER}/callback");
-    let provider = OidcProvider::start(&callback);
-    let config = config_with(
+/// The test configuration with the Cognito login leg pointed at `provider`.
+pub(crate) fn cognito_login_config(provider: &OidcProvider) -> shared::config::Config {
+    config_with(
         ISSUER,
         &[
             (keys::LOGIN, "cognito".into()),
@@ -155,8 +148,19 @@ async fn cognito_login_through_a_real_oidc_provider_issues_tokens_for_the_upstre
                 format!("{}/.well-known/openid-configuration", provider.issuer),
             ),
         ],
-    );
-    let stand = Stand::with_config(config).await;
+    )
+}
+
+fn jwt_claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn cognito_login_through_a_real_oidc_provider_issues_tokens_for_the_upstream_user() {
+    let callback = format!("{ISSUER}/callback");
+    let provider = OidcProvider::start(&callback);
+    let stand = Stand::with_config(cognito_login_config(&provider)).await;
 
     // Our consent page, then the upstream's authorization endpoint.
     let mut browser = Browser::default();

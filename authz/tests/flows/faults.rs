@@ -42,6 +42,11 @@ impl ItemBackend for Switchable {
         self.inner.put(item, condition, now).await
     }
 
+    async fn put_all(&self, writes: &[(Item, Condition)], now: i64) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.put_all(writes, now).await
+    }
+
     async fn take(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
         self.check()?;
         self.inner.take(pk, sk, now).await

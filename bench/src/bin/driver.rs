@@ -1,7 +1,8 @@
 //! The load driver of `bench/run.sh`. Every subcommand prints one JSON object on stdout.
 //!
 //! - `coldstart`: start a binary N times, each on a fresh port (and a fresh copy of a data dir),
-//!   and time process start to the first `200` answer.
+//!   and time process start to the first `200` answer; with `--via`, the binary is a Lambda
+//!   function polling an emulator's Runtime API and one request through the emulator is timed.
 //! - `seed`: write a public client and N authorization codes (known PKCE verifier) straight into
 //!   `serve`'s SQLite store, for `redeem`.
 //! - `redeem`: exchange those codes at `POST /token` with bounded concurrency.
@@ -45,6 +46,11 @@ enum Cmd {
         path: String,
         #[arg(long)]
         template: Option<PathBuf>,
+        /// A Lambda emulator's invoke address (`cargo lambda watch --only-lambda-apis`): send one
+        /// request there right after the start and time its `200` (the emulator holds it until
+        /// the function has started and asked for work), instead of polling `{addr}`.
+        #[arg(long)]
+        via: Option<SocketAddr>,
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
@@ -88,8 +94,9 @@ fn main() -> ExitCode {
             runs,
             path,
             template,
+            via,
             command,
-        } => coldstart(runs, &path, template.as_deref(), &command),
+        } => coldstart(runs, &path, template.as_deref(), via, &command),
         Cmd::Seed {
             data_dir,
             resource,
@@ -153,10 +160,14 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 
 /// One HTTP/1.1 GET; `true` on a `200`.
 fn answers_200(addr: SocketAddr, path: &str) -> bool {
+    answers_200_within(addr, path, Duration::from_secs(2))
+}
+
+fn answers_200_within(addr: SocketAddr, path: &str, wait: Duration) -> bool {
     let Ok(mut stream) = TcpStream::connect(addr) else {
         return false;
     };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.set_read_timeout(Some(wait));
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
@@ -169,6 +180,7 @@ fn coldstart(
     runs: usize,
     path: &str,
     template: Option<&Path>,
+    via: Option<SocketAddr>,
     command: &[String],
 ) -> Result<Value, String> {
     let (program, args) = command.split_first().ok_or("no command")?;
@@ -195,16 +207,20 @@ fn coldstart(
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("{program}: {e}"))?;
-        let up = loop {
-            if answers_200(addr, path) {
-                break Some(started.elapsed());
+        let up = if let Some(emulator) = via {
+            answers_200_within(emulator, path, Duration::from_secs(10)).then(|| started.elapsed())
+        } else {
+            loop {
+                if answers_200(addr, path) {
+                    break Some(started.elapsed());
+                }
+                if started.elapsed() > Duration::from_secs(10)
+                    || matches!(child.try_wait(), Ok(Some(_)))
+                {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_micros(100));
             }
-            if started.elapsed() > Duration::from_secs(10)
-                || matches!(child.try_wait(), Ok(Some(_)))
-            {
-                break None;
-            }
-            std::thread::sleep(Duration::from_micros(100));
         };
         let _ = child.kill();
         let _ = child.wait();

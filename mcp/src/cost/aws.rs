@@ -38,6 +38,7 @@ pub struct AwsCostSource {
 impl AwsCostSource {
     /// The SDK's standard configuration chain (`AWS_ENDPOINT_URL` included); Cost Explorer is
     /// served from us-east-1 when no region is configured.
+    #[cfg(feature = "server")]
     pub async fn from_env() -> Self {
         let shared = aws_config::load_from_env().await;
         Self::from_builder(aws_sdk_costexplorer::config::Builder::from(&shared))
@@ -139,7 +140,9 @@ fn granularity(g: Granularity) -> ce::Granularity {
     }
 }
 
-fn expression(e: &Expression) -> ce::Expression {
+/// The SDK's `Expression` for a filter: the same tree, except that an `and`/`or` of one operand
+/// is that operand (the API wants two or more).
+pub fn expression(e: &Expression) -> ce::Expression {
     match e {
         // The API wants two or more operands under And/Or; one operand is that operand.
         Expression::And(items) | Expression::Or(items) if items.len() == 1 => items

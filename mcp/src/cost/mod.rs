@@ -4,6 +4,8 @@
 
 pub mod aws;
 pub mod date;
+pub mod filter;
+#[cfg(feature = "server")]
 pub mod metered;
 pub mod sample;
 

@@ -1,6 +1,33 @@
-//! RFC 7591 §2 client metadata as stored for a registered client.
+//! RFC 7591 §2 client metadata as stored for a registered client, and its validation: the rules
+//! a registration request (RFC 7591 §2, §3.2.2) or a client ID metadata document must meet.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{redirect_uri, scope};
+
+/// Longest accepted free-text value (client_name, software_version, ...), in characters.
+pub const MAX_TEXT: usize = 200;
+/// Most contacts accepted.
+pub const MAX_CONTACTS: usize = 10;
+/// Longest accepted `scope` value, in characters.
+pub const MAX_SCOPE: usize = 1024;
+/// The token endpoint authentication methods a client may register.
+pub const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+/// The grant types a client may register.
+pub const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+
+/// Why metadata was refused; the text is the `error_description`, the variant picks the RFC 7591
+/// §3.2.2 error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    /// `invalid_redirect_uri`.
+    #[error("{0}")]
+    RedirectUri(String),
+    /// `invalid_client_metadata`.
+    #[error("{0}")]
+    Invalid(String),
+}
 
 /// The client metadata the server keeps and returns (RFC 7591 §2, §3.2.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,4 +56,160 @@ pub struct ClientMetadata {
     pub software_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
+}
+
+/// Validates RFC 7591 §2 metadata. Unknown members are ignored (§2); scope values this server
+/// does not define are dropped, as RFC 7591 §2 allows the server to replace requested values.
+pub fn validate(body: &Value) -> Result<ClientMetadata, MetadataError> {
+    let Value::Object(map) = body else {
+        return Err(invalid("the registration request must be a JSON object"));
+    };
+    let redirect_uris = string_array(map, "redirect_uris")?.unwrap_or_default();
+    if redirect_uris.is_empty() {
+        return Err(MetadataError::RedirectUri(
+            "redirect_uris must list at least one URI".into(),
+        ));
+    }
+    if redirect_uris.len() > redirect_uri::MAX_COUNT {
+        return Err(MetadataError::RedirectUri(format!(
+            "at most {} redirect URIs may be registered",
+            redirect_uri::MAX_COUNT
+        )));
+    }
+    for uri in &redirect_uris {
+        redirect_uri::validate(uri).map_err(|e| MetadataError::RedirectUri(e.to_string()))?;
+    }
+
+    let token_endpoint_auth_method = string(map, "token_endpoint_auth_method", 64)?
+        .unwrap_or_else(|| "client_secret_basic".into());
+    if !AUTH_METHODS.contains(&token_endpoint_auth_method.as_str()) {
+        return Err(invalid(format!(
+            "token_endpoint_auth_method must be one of {}",
+            AUTH_METHODS.join(", ")
+        )));
+    }
+    // Repeated values carry nothing and would let a small body store a long list: kept once.
+    let grant_types = distinct(
+        string_array(map, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]),
+    );
+    if let Some(other) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(invalid(format!(
+            "grant type {:?} is not supported (authorization_code, refresh_token)",
+            shown(other)
+        )));
+    }
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(invalid("grant_types must include authorization_code"));
+    }
+    let response_types =
+        distinct(string_array(map, "response_types")?.unwrap_or_else(|| vec!["code".into()]));
+    if response_types.iter().any(|r| r != "code") || response_types.is_empty() {
+        return Err(invalid("response_types must be [\"code\"]"));
+    }
+    let application_type = string(map, "application_type", 16)?;
+    if let Some(kind) = &application_type
+        && kind != "web"
+        && kind != "native"
+    {
+        return Err(invalid("application_type must be \"web\" or \"native\""));
+    }
+    let scope = string(map, "scope", MAX_SCOPE)?.and_then(|requested| {
+        let kept: Vec<&str> = requested
+            .split(' ')
+            .filter(|s| scope::SUPPORTED.contains(s))
+            .collect();
+        (!kept.is_empty()).then(|| kept.join(" "))
+    });
+    let contacts = string_array(map, "contacts")?.unwrap_or_default();
+    if contacts.len() > MAX_CONTACTS || contacts.iter().any(|c| c.chars().count() > MAX_TEXT) {
+        return Err(invalid(format!(
+            "contacts must be at most {MAX_CONTACTS} strings of at most {MAX_TEXT} characters"
+        )));
+    }
+    Ok(ClientMetadata {
+        redirect_uris,
+        token_endpoint_auth_method,
+        grant_types,
+        response_types,
+        client_name: string(map, "client_name", MAX_TEXT)?,
+        client_uri: web_uri(map, "client_uri")?,
+        logo_uri: web_uri(map, "logo_uri")?,
+        scope,
+        contacts,
+        tos_uri: web_uri(map, "tos_uri")?,
+        policy_uri: web_uri(map, "policy_uri")?,
+        software_id: string(map, "software_id", MAX_TEXT)?,
+        software_version: string(map, "software_version", MAX_TEXT)?,
+        application_type,
+    })
+}
+
+/// `values` without repeats, in first-seen order.
+fn distinct(values: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+fn invalid(description: impl Into<String>) -> MetadataError {
+    MetadataError::Invalid(description.into())
+}
+
+/// At most 64 characters of a value echoed in an error description.
+fn shown(value: &str) -> String {
+    value.chars().take(64).collect()
+}
+
+fn string(
+    map: &Map<String, Value>,
+    name: &str,
+    max: usize,
+) -> Result<Option<String>, MetadataError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(invalid(format!("{name} must be at most {max} characters"))),
+        Some(_) => Err(invalid(format!("{name} must be a string"))),
+    }
+}
+
+fn string_array(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Vec<String>>, MetadataError> {
+    let wrong = || invalid(format!("{name} must be an array of strings"));
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(wrong))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// A URI shown to users (client_uri, logo_uri, tos_uri, policy_uri): absolute https (http only
+/// on loopback), at most 2 KiB.
+fn web_uri(map: &Map<String, Value>, name: &str) -> Result<Option<String>, MetadataError> {
+    let Some(raw) = string(map, name, redirect_uri::MAX_LEN)? else {
+        return Ok(None);
+    };
+    let ok = url::Url::parse(&raw).is_ok_and(|u| {
+        u.username().is_empty()
+            && u.password().is_none()
+            && (u.scheme() == "https" || (u.scheme() == "http" && redirect_uri::is_loopback(&u)))
+    });
+    if ok {
+        Ok(Some(raw))
+    } else {
+        Err(invalid(format!("{name} must be an absolute https URL")))
+    }
 }

@@ -5,5 +5,6 @@ pub mod pkce;
 #[cfg(test)]
 mod properties;
 pub mod redirect_uri;
+pub mod refresh_token;
 pub mod requested_scope;
 pub mod scope;

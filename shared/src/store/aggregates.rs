@@ -237,6 +237,19 @@ impl PendingAuthorizationStore for ItemStore {
     }
 }
 
+fn audit_item(event: &AuditEvent) -> Result<Item, StoreError> {
+    let secs = event.at_ms.div_euclid(1000);
+    let ts = format!("{}#{}", audit_time(event.at_ms), event.id);
+    let pk = format!("AUDIT#{}", utc_day(secs));
+    let gsi1 = event
+        .client_id
+        .as_ref()
+        .map(|id| (format!("AUDIT#CLIENT#{id}"), ts.clone()));
+    let mut item = encode(pk, ts, gsi1, event)?;
+    item.expires_at = Some(secs.saturating_add(AUDIT_RETENTION_SECS));
+    Ok(item)
+}
+
 fn code_key(hash: &str) -> (String, String) {
     (format!("CODE#{hash}"), "CODE".into())
 }
@@ -254,6 +267,34 @@ impl AuthorizationCodeStore for ItemStore {
     async fn put(&self, code: &CodeRecord) -> Result<bool, StoreError> {
         let item = code_item(code, false)?;
         self.backend.put(&item, Condition::Absent, self.now()).await
+    }
+
+    async fn peek(&self, code_hash: &str) -> Result<Option<(CodeRecord, bool)>, StoreError> {
+        let (pk, sk) = code_key(code_hash);
+        let Some(mut item) = self.backend.get(&pk, &sk, self.now()).await? else {
+            return Ok(None);
+        };
+        let redeemed = item.attrs.remove("redeemed") == Some(Value::Bool(true));
+        item.expires_at = None;
+        Ok(Some((decode(item)?, redeemed)))
+    }
+
+    async fn redeem_into_grant(
+        &self,
+        code: &CodeRecord,
+        grant: Option<&GrantRecord>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut writes = vec![(
+            code_item(code, true)?,
+            Condition::Equals("redeemed", Value::Bool(false)),
+        )];
+        if let Some(grant) = grant {
+            writes.push((client_grant_item(grant), Condition::Always));
+            writes.push((grant_item(grant)?, Condition::Absent));
+        }
+        writes.push((audit_item(event)?, Condition::Always));
+        self.backend.put_all(&writes, self.now()).await
     }
 
     async fn redeem(&self, code_hash: &str) -> Result<Option<Redemption>, StoreError> {
@@ -350,14 +391,12 @@ impl ItemStore {
 #[async_trait]
 impl GrantStore for ItemStore {
     async fn create(&self, grant: &GrantRecord) -> Result<bool, StoreError> {
-        let item = grant_item(grant)?;
-        // The listing entry first: a grant that exists is always listed; an entry whose grant
-        // was never written (a crash between, or a taken id) is skipped when listing.
-        let entry = client_grant_item(grant);
-        self.backend
-            .put(&entry, Condition::Always, self.now())
-            .await?;
-        self.backend.put(&item, Condition::Absent, self.now()).await
+        // The grant and its per-client listing entry in one step: a grant is always listed.
+        let writes = [
+            (client_grant_item(grant), Condition::Always),
+            (grant_item(grant)?, Condition::Absent),
+        ];
+        self.backend.put_all(&writes, self.now()).await
     }
 
     async fn get(&self, grant_id: &str) -> Result<Option<GrantRecord>, StoreError> {
@@ -529,15 +568,7 @@ const AUDIT_SCAN_BATCH: usize = 500;
 #[async_trait]
 impl AuditStore for ItemStore {
     async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let secs = event.at_ms.div_euclid(1000);
-        let ts = format!("{}#{}", audit_time(event.at_ms), event.id);
-        let pk = format!("AUDIT#{}", utc_day(secs));
-        let gsi1 = event
-            .client_id
-            .as_ref()
-            .map(|id| (format!("AUDIT#CLIENT#{id}"), ts.clone()));
-        let mut item = encode(pk, ts, gsi1, event)?;
-        item.expires_at = Some(secs.saturating_add(AUDIT_RETENTION_SECS));
+        let item = audit_item(event)?;
         self.backend
             .put(&item, Condition::Always, self.now())
             .await

@@ -236,6 +236,94 @@ pub async fn code_redemption_has_exactly_one_winner(h: Harness) {
     assert_eq!(h.stores.codes.redeem("unknown").await.unwrap(), None);
 }
 
+pub async fn code_redemption_into_a_grant_is_all_or_nothing_with_one_winner(h: Harness) {
+    let record = code("codehash-3", h.now());
+    assert!(h.stores.codes.put(&record).await.unwrap());
+    assert_eq!(
+        h.stores.codes.peek("codehash-3").await.unwrap(),
+        Some((record.clone(), false))
+    );
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let codes = h.stores.codes.clone();
+            let record = record.clone();
+            let now = h.now();
+            tokio::spawn(async move {
+                let grant = grant(&format!("g-race-{i}"), "user-1", now);
+                let event = event(&format!("ev-race-{i}"), now * 1000, Some("c1"));
+                codes
+                    .redeem_into_grant(&record, Some(&grant), &event)
+                    .await
+                    .map(|won| won.then_some(i))
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        if let Some(i) = task.await.unwrap().unwrap() {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one redemption wins: {winners:?}");
+    let winner = winners[0];
+    // The winner's grant, listing entry and event exist; no loser wrote anything.
+    for i in 0..20 {
+        let stored = h.stores.grants.get(&format!("g-race-{i}")).await.unwrap();
+        assert_eq!(stored.is_some(), i == winner, "grant of redeemer {i}");
+    }
+    let listed = h
+        .stores
+        .grants
+        .list_for_client("c1", &PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].grant_id, format!("g-race-{winner}"));
+    let day = crate::clock::utc_day(h.now());
+    let events = h
+        .stores
+        .audit
+        .list_day(&day, &PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .items
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>(),
+        [format!("ev-race-{winner}")]
+    );
+    assert_eq!(
+        h.stores.codes.peek("codehash-3").await.unwrap(),
+        Some((record.clone(), true))
+    );
+    assert!(matches!(
+        h.stores.codes.redeem("codehash-3").await.unwrap(),
+        Some(Redemption::Replayed(_))
+    ));
+
+    // Without a grant (a client that may not refresh): the code and the event only.
+    let other = code("codehash-4", h.now());
+    assert!(h.stores.codes.put(&other).await.unwrap());
+    let ev = event("ev-no-grant", h.now() * 1000, Some("c1"));
+    assert!(
+        h.stores
+            .codes
+            .redeem_into_grant(&other, None, &ev)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.stores
+            .codes
+            .redeem_into_grant(&other, None, &ev)
+            .await
+            .unwrap()
+    );
+    assert_eq!(h.stores.codes.peek("unknown").await.unwrap(), None);
+}
+
 pub async fn codes_are_kept_past_validity_to_detect_replay_then_vanish(h: Harness) {
     let record = code("codehash-2", h.now());
     assert!(h.stores.codes.put(&record).await.unwrap());
@@ -941,6 +1029,7 @@ macro_rules! contract_suite {
                 clients_expire,
                 pending_authorizations_are_taken_once,
                 code_redemption_has_exactly_one_winner,
+                code_redemption_into_a_grant_is_all_or_nothing_with_one_winner,
                 codes_are_kept_past_validity_to_detect_replay_then_vanish,
                 grants_rotate_and_revoke,
                 concurrent_rotations_leave_one_successor,

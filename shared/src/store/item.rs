@@ -48,6 +48,9 @@ pub enum Condition {
     Equals(&'static str, Value),
 }
 
+/// The most items one [`ItemBackend::put_all`] writes.
+pub const MAX_ATOMIC_WRITES: usize = 25;
+
 /// Which listing to query, newest keys last (ascending sort key order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
@@ -71,6 +74,11 @@ pub trait ItemBackend: Send + Sync + 'static {
     /// Returns `false`, writing nothing, when it does not. Under concurrency exactly one of several
     /// writers with the same condition on the same stored state succeeds.
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError>;
+
+    /// Writes every item of `writes` if every condition holds, all or nothing, in one atomic step:
+    /// `false`, writing nothing, when any does not. The keys must be distinct, and there may be at
+    /// most [`MAX_ATOMIC_WRITES`] of them (DynamoDB's transaction limit is higher).
+    async fn put_all(&self, writes: &[(Item, Condition)], now: i64) -> Result<bool, StoreError>;
 
     /// Deletes the item and returns it if it was live. Of concurrent callers at most one gets `Some`.
     async fn take(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError>;

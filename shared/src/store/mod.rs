@@ -275,6 +275,18 @@ pub trait AuthorizationCodeStore: Send + Sync {
     /// [`Redemption::First`]; later ones get [`Redemption::Replayed`] while the item is kept.
     /// `None` for an unknown code. Validity (`valid_until`) is the caller's check.
     async fn redeem(&self, code_hash: &str) -> Result<Option<Redemption>, StoreError>;
+    /// Reads a code without redeeming it: the record and whether it was redeemed. `None` for an
+    /// unknown code.
+    async fn peek(&self, code_hash: &str) -> Result<Option<(CodeRecord, bool)>, StoreError>;
+    /// Redeems `code` and, in the same atomic step, stores `grant` (when the client may refresh)
+    /// and appends `event`: all of it or nothing. Of any number of concurrent callers exactly one
+    /// gets `true`; the others, and any caller after a redemption, get `false` and write nothing.
+    async fn redeem_into_grant(
+        &self,
+        code: &CodeRecord,
+        grant: Option<&GrantRecord>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Refresh-token families.

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
-use super::item::{Condition, Index, Item, ItemBackend};
+use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[r#"
@@ -113,6 +113,21 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(|e| unavailable("commit migration", &e))
 }
 
+/// Whether `condition` holds for the stored item under `item`'s key.
+fn holds(
+    tx: &rusqlite::Transaction<'_>,
+    item: &Item,
+    condition: &Condition,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(match condition {
+        Condition::Always => true,
+        Condition::Absent => read(tx, &item.pk, &item.sk, now)?.is_none(),
+        Condition::Equals(name, value) => read(tx, &item.pk, &item.sk, now)?
+            .is_some_and(|stored| stored.attrs.get(*name) == Some(value)),
+    })
+}
+
 fn unavailable(what: &str, error: &rusqlite::Error) -> StoreError {
     let code = match error {
         rusqlite::Error::SqliteFailure(e, _) => format!("{:?}", e.code),
@@ -179,34 +194,47 @@ impl ItemBackend for SqliteBackend {
     }
 
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {
-        let item = item.clone();
-        let attrs = Value::Object(item.attrs.clone()).to_string();
+        self.put_all(&[(item.clone(), condition)], now).await
+    }
+
+    async fn put_all(&self, writes: &[(Item, Condition)], now: i64) -> Result<bool, StoreError> {
+        if writes.len() > MAX_ATOMIC_WRITES {
+            return Err(StoreError::Unavailable(format!(
+                "{} writes in one step (at most {MAX_ATOMIC_WRITES})",
+                writes.len()
+            )));
+        }
+        let writes = writes
+            .iter()
+            .map(|(item, condition)| {
+                let attrs = Value::Object(item.attrs.clone()).to_string();
+                (item.clone(), condition.clone(), attrs)
+            })
+            .collect::<Vec<_>>();
         self.with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| unavailable("begin", &e))?;
-            let holds = match &condition {
-                Condition::Always => true,
-                Condition::Absent => read(&tx, &item.pk, &item.sk, now)?.is_none(),
-                Condition::Equals(name, value) => read(&tx, &item.pk, &item.sk, now)?
-                    .is_some_and(|stored| stored.attrs.get(*name) == Some(value)),
-            };
-            if !holds {
-                return Ok(false);
+            for (item, condition, _) in &writes {
+                if !holds(&tx, item, condition, now)? {
+                    return Ok(false);
+                }
             }
-            let (gsi1pk, gsi1sk) = item.gsi1.clone().unzip();
-            tx.prepare_cached(UPSERT)
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        item.pk,
-                        item.sk,
-                        gsi1pk,
-                        gsi1sk,
-                        item.expires_at,
-                        attrs
-                    ])
-                })
-                .map_err(|e| unavailable("put", &e))?;
+            for (item, _, attrs) in &writes {
+                let (gsi1pk, gsi1sk) = item.gsi1.clone().unzip();
+                tx.prepare_cached(UPSERT)
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            item.pk,
+                            item.sk,
+                            gsi1pk,
+                            gsi1sk,
+                            item.expires_at,
+                            attrs
+                        ])
+                    })
+                    .map_err(|e| unavailable("put", &e))?;
+            }
             tx.commit().map_err(|e| unavailable("commit", &e))?;
             Ok(true)
         })

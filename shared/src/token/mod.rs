@@ -6,15 +6,21 @@
 //! ([`KmsSigner`]); both sign the same bytes, so tokens are assembled here rather than by a JWT
 //! library. Key ids are RFC 7638 thumbprints.
 
+pub mod cache;
 pub mod claims;
+#[cfg(feature = "runtime")]
 pub mod issue;
 pub mod jwks;
+#[cfg(feature = "runtime")]
 pub mod signer;
 pub mod verify;
 
+pub use cache::VerifiedTokens;
 pub use claims::AccessClaims;
+#[cfg(feature = "runtime")]
 pub use issue::TokenIssuer;
 pub use jwks::{Jwk, JwkSet, VerificationKeys};
+#[cfg(feature = "runtime")]
 pub use signer::{KeyError, KmsSigner, LocalSigner, SignError, Signer};
 pub use verify::{AccessTokenVerifier, VerifyError};
 

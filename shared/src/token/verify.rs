@@ -167,6 +167,25 @@ impl AccessTokenVerifier {
         self.check_claims(claims, now)
     }
 
+    /// `exp`, `nbf` and `iat` at `now`, with this verifier's leeway (also used on the claims of
+    /// an already verified token, [`super::VerifiedTokens`]).
+    pub fn check_validity_period(
+        &self,
+        exp: i64,
+        nbf: Option<i64>,
+        iat: i64,
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        if now >= exp.saturating_add(self.leeway_secs) {
+            return Err(VerifyError::Expired);
+        }
+        let latest_start = now.saturating_add(self.leeway_secs);
+        if nbf.is_some_and(|nbf| nbf > latest_start) || iat > latest_start {
+            return Err(VerifyError::NotYetValid);
+        }
+        Ok(())
+    }
+
     fn check_claims(&self, raw: RawClaims, now: i64) -> Result<AccessClaims, VerifyError> {
         let iss = raw.iss.ok_or(VerifyError::MissingClaim("iss"))?;
         if iss != self.issuer {
@@ -180,17 +199,8 @@ impl AccessTokenVerifier {
             return Err(VerifyError::WrongAudience);
         }
         let exp = raw.exp.ok_or(VerifyError::MissingClaim("exp"))?;
-        if now >= exp.saturating_add(self.leeway_secs) {
-            return Err(VerifyError::Expired);
-        }
-        let latest_start = now.saturating_add(self.leeway_secs);
-        if raw.nbf.is_some_and(|nbf| nbf > latest_start) {
-            return Err(VerifyError::NotYetValid);
-        }
         let iat = raw.iat.ok_or(VerifyError::MissingClaim("iat"))?;
-        if iat > latest_start {
-            return Err(VerifyError::NotYetValid);
-        }
+        self.check_validity_period(exp, raw.nbf, iat, now)?;
         Ok(AccessClaims {
             iss,
             sub: raw.sub.ok_or(VerifyError::MissingClaim("sub"))?,
@@ -755,5 +765,61 @@ mod tests {
             Err(VerifyError::UnknownKey(old_signer.kid().to_owned()))
         );
         assert!(verifier().verify(new_token.expose(), &keys, NOW).is_ok());
+    }
+
+    #[test]
+    fn verified_tokens_answer_from_the_cache_only_for_the_same_token_and_key_set() {
+        use crate::token::VerifiedTokens;
+        let cache = VerifiedTokens::new(2);
+        let token = valid_token();
+        let keys = &fixture().keys;
+        let first = cache.verify(&verifier(), token, keys, 1, NOW).unwrap();
+        assert_eq!(cache.len(), 1);
+        // A hit needs no keys at all; the same claims come back.
+        let empty = VerificationKeys::default();
+        assert_eq!(cache.verify(&verifier(), token, &empty, 1, NOW), Ok(first));
+        // The time claims are checked on every hit.
+        assert_eq!(
+            cache.verify(&verifier(), token, &empty, 1, NOW + LIFETIME + 30),
+            Err(VerifyError::Expired)
+        );
+        assert_eq!(
+            cache.verify(&verifier(), token, &empty, 1, NOW - 31),
+            Err(VerifyError::NotYetValid)
+        );
+        // Once the keys are refetched (a new generation), the token is verified again: a key
+        // withdrawn from the JWKS stops working at once.
+        assert!(matches!(
+            cache.verify(&verifier(), token, &empty, 2, NOW),
+            Err(VerifyError::UnknownKey(_))
+        ));
+        // A changed token is never a hit, and failures are not cached.
+        let mut tampered = token.to_owned();
+        tampered.replace_range(10..11, if &token[10..11] == "A" { "B" } else { "A" });
+        assert!(cache.verify(&verifier(), &tampered, keys, 1, NOW).is_err());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_verified_token_cache_stays_within_its_capacity() {
+        use crate::token::VerifiedTokens;
+        let cache = VerifiedTokens::new(3);
+        for i in 0..10 {
+            let (token, _) = fixture()
+                .issuer
+                .mint(&format!("user-{i}"), "client-1", "costs:read", &[], NOW)
+                .await
+                .unwrap();
+            cache
+                .verify(&verifier(), token.expose(), &fixture().keys, 1, NOW)
+                .unwrap();
+            assert!(cache.len() <= 3, "{} entries", cache.len());
+        }
+        assert!(!cache.is_empty());
+        assert!(
+            VerifiedTokens::new(0)
+                .verify(&verifier(), valid_token(), &fixture().keys, 1, NOW)
+                .is_ok()
+        );
     }
 }

@@ -6,24 +6,36 @@ mod convert;
 mod table;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 
 use self::convert::{
     EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, attributes_to_item, integer, item_to_attributes, string,
     to_attribute,
 };
 use super::StoreError;
-use super::item::{Condition, Index, Item, ItemBackend};
+use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES};
 
 /// Name of the listing index.
 const GSI1: &str = "GSI1";
+
+/// How long opening a connection to DynamoDB may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one attempt of a request may take (a single-item request normally takes a few
+/// milliseconds); a timed-out attempt is retried by the SDK's standard retry policy.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request may take over all its attempts: past it the store reports itself
+/// unavailable, so an endpoint answers 503 rather than hanging.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `#exp` names `expires_at`, `:now` is the caller's clock: the item is live.
 const LIVE: &str = "(attribute_not_exists(#exp) OR #exp > :now)";
@@ -47,7 +59,23 @@ impl DynamoBackend {
     /// runs and tests, `AWS_ENDPOINT_URL`).
     pub async fn from_env(table: &str) -> Self {
         let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Self::new(Client::new(&config), table)
+        Self::from_sdk_config(&config, table)
+    }
+
+    /// A backend over an SDK configuration, with the store's request timeouts
+    /// ([`ATTEMPT_TIMEOUT`], [`OPERATION_TIMEOUT`]) in place of the SDK's, which bound only the
+    /// connect: a table that accepts connections but never answers would otherwise hold a
+    /// request, and the caller waiting on it, forever.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig, table: &str) -> Self {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let config = aws_sdk_dynamodb::config::Builder::from(config)
+            .timeout_config(timeouts)
+            .build();
+        Self::new(Client::from_conf(config), table)
     }
 
     /// The table this backend reads and writes.
@@ -74,6 +102,45 @@ fn sdk_failure<E: ProvideErrorMetadata, R>(
     };
     tracing::debug!(operation, cause, "DynamoDB request failed");
     StoreError::Unavailable(format!("DynamoDB {operation} failed: {cause}"))
+}
+
+/// A [`Condition`] as a DynamoDB condition expression with its names and values.
+struct ConditionParts {
+    expression: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<HashMap<String, AttributeValue>>,
+}
+
+impl ConditionParts {
+    fn new(condition: &Condition, now: i64) -> Self {
+        let (expression, mut names, mut values) = match condition {
+            Condition::Always => {
+                return Self {
+                    expression: None,
+                    names: None,
+                    values: None,
+                };
+            }
+            Condition::Absent => (
+                "attribute_not_exists(#pk) OR #exp <= :now".to_owned(),
+                HashMap::new(),
+                HashMap::new(),
+            ),
+            Condition::Equals(name, value) => (
+                format!("attribute_exists(#pk) AND {LIVE} AND #a = :v"),
+                HashMap::from([("#a".to_owned(), (*name).to_owned())]),
+                HashMap::from([(":v".to_owned(), to_attribute(value))]),
+            ),
+        };
+        names.insert("#pk".to_owned(), PK.to_owned());
+        names.insert("#exp".to_owned(), EXPIRES_AT.to_owned());
+        values.insert(":now".to_owned(), integer(now));
+        Self {
+            expression: Some(expression),
+            names: Some(names),
+            values: Some(values),
+        }
+    }
 }
 
 fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
@@ -131,26 +198,15 @@ impl ItemBackend for DynamoBackend {
     }
 
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {
+        let guard = ConditionParts::new(&condition, now);
         let request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item_to_attributes(item)));
-        let request = match condition {
-            Condition::Always => request,
-            Condition::Absent => request
-                .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#exp", EXPIRES_AT)
-                .expression_attribute_values(":now", integer(now)),
-            Condition::Equals(name, value) => request
-                .condition_expression(format!("attribute_exists(#pk) AND {LIVE} AND #a = :v"))
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#exp", EXPIRES_AT)
-                .expression_attribute_names("#a", name)
-                .expression_attribute_values(":now", integer(now))
-                .expression_attribute_values(":v", to_attribute(&value)),
-        };
+            .set_item(Some(item_to_attributes(item)))
+            .set_condition_expression(guard.expression)
+            .set_expression_attribute_names(guard.names)
+            .set_expression_attribute_values(guard.values);
         match request.send().await {
             Ok(_) => Ok(true),
             Err(e)
@@ -160,6 +216,43 @@ impl ItemBackend for DynamoBackend {
                 Ok(false)
             }
             Err(e) => Err(sdk_failure("PutItem", &e)),
+        }
+    }
+
+    async fn put_all(&self, writes: &[(Item, Condition)], now: i64) -> Result<bool, StoreError> {
+        if writes.len() > MAX_ATOMIC_WRITES {
+            return Err(StoreError::Unavailable(format!(
+                "{} writes in one step (at most {MAX_ATOMIC_WRITES})",
+                writes.len()
+            )));
+        }
+        let mut request = self.client.transact_write_items();
+        for (item, condition) in writes {
+            let guard = ConditionParts::new(condition, now);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item_to_attributes(item)))
+                .set_condition_expression(guard.expression)
+                .set_expression_attribute_names(guard.names)
+                .set_expression_attribute_values(guard.values)
+                .build()
+                .map_err(|_| StoreError::Unavailable("DynamoDB Put could not be built".into()))?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error().is_some_and(|error| match error {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
+                    _ => false,
+                }) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_failure("TransactWriteItems", &e)),
         }
     }
 
