@@ -2,11 +2,11 @@
 //! schema migrations applied at open. Conditional writes run inside immediate transactions, so
 //! of concurrent writers exactly one sees the condition hold.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
@@ -27,11 +27,47 @@ CREATE INDEX items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
 CREATE INDEX items_expires ON items (expires_at) WHERE expires_at IS NOT NULL;
 "#];
 
-/// The SQLite item backend. One connection guarded by a mutex; every call runs on the blocking
-/// pool so the async runtime never waits on disk.
+/// The SQLite item backend. One writing connection guarded by a mutex, used on the blocking pool
+/// so the async runtime never waits on disk or on another writer; point reads of a file database
+/// go through [`Readers`] instead.
 #[derive(Clone)]
 pub struct SqliteBackend {
     conn: Arc<Mutex<Connection>>,
+    readers: Option<Arc<Readers>>,
+}
+
+/// Read-only connections to the database file for point reads (`get`). In WAL mode a reader never
+/// waits for the writer, and a point read is a few page-cache lookups (microseconds), so it runs
+/// on the calling thread: no hand-off to the blocking pool, no queueing behind writes. A read that
+/// fails here (a busy or unreadable file) is retried on the writing connection, which reports the
+/// error if there is one.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Connections kept open between reads; more are opened under concurrency and then closed.
+    const MAX_IDLE: usize = 8;
+
+    fn read(&self, pk: &str, sk: &str, now: i64) -> Option<Option<Item>> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .ok()?,
+        };
+        let found = read(&conn, pk, sk, now).ok()?;
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < Self::MAX_IDLE
+        {
+            idle.push(conn);
+        }
+        Some(found)
+    }
 }
 
 impl SqliteBackend {
@@ -42,7 +78,12 @@ impl SqliteBackend {
             .map_err(|e| unavailable("enable WAL", &e))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| unavailable("set synchronous", &e))?;
-        Self::init(conn)
+        let mut backend = Self::init(conn)?;
+        backend.readers = Some(Arc::new(Readers {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }));
+        Ok(backend)
     }
 
     /// A private in-memory database (tests and throwaway runs).
@@ -57,6 +98,7 @@ impl SqliteBackend {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
         })
     }
 
@@ -189,6 +231,9 @@ fn read(conn: &Connection, pk: &str, sk: &str, now: i64) -> Result<Option<Item>,
 #[async_trait]
 impl ItemBackend for SqliteBackend {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        if let Some(found) = self.readers.as_ref().and_then(|r| r.read(pk, sk, now)) {
+            return Ok(found);
+        }
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
         self.with(move |conn| read(conn, &pk, &sk, now)).await
     }
