@@ -93,6 +93,8 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast
+log "fuzz smoke (cargo-fuzz on nightly, ${FUZZ_SECONDS:-10} s per target)"
+bash tests/fuzz/run.sh
 
 # ===================================================================================
 # --- interop (issue 6): real MCP clients and the official conformance suite against

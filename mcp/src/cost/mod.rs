@@ -123,7 +123,8 @@ impl Dimension {
     }
 }
 
-/// A filter, as Cost Explorer's `Expression`: exactly one of its members per node.
+/// A filter, as Cost Explorer's `Expression`: exactly one of its members per node. At most 8
+/// levels deep and 100 nodes; every `and`/`or` needs an operand and every leaf a value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expression {
