@@ -3,7 +3,8 @@
 //! of concurrent writers exactly one sees the condition hold.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -11,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::StoreError;
 use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES};
+use crate::clock::{Clock as _, SystemClock};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[r#"
@@ -70,6 +72,66 @@ impl Readers {
     }
 }
 
+/// How often the checkpointer copies the write-ahead log into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// Log size (pages) at which the writer checkpoints by itself (SQLite's default is 1000).
+const WRITER_CHECKPOINT_PAGES: i64 = 4_096;
+/// The writer's page cache, KiB.
+const WRITER_CACHE_KIB: i64 = 8_192;
+
+/// How often expired items are deleted (reads ignore them in between).
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+/// Expired items deleted per write transaction, so a purge never holds the write lock for long.
+const PURGE_BATCH: usize = 500;
+
+/// Deletes every item expired at `now`, in batches; returns how many.
+fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    let mut total = 0;
+    loop {
+        let deleted = conn.execute(
+            "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items \
+             WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
+            params![now, PURGE_BATCH],
+        )?;
+        total += deleted;
+        if deleted < PURGE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Housekeeping on its own thread and connection, so none of it happens inside a request:
+/// every [`CHECKPOINT_INTERVAL`] it copies the write-ahead log into the database file without
+/// blocking readers or writers (a passive checkpoint; SQLite's automatic checkpoint would run the
+/// copy and its fsync inside whichever commit crosses the threshold, holding up every writer
+/// queued behind it), and every [`PURGE_INTERVAL`] it deletes expired items (the first time one
+/// interval after opening). The thread ends once the backend (`writer`) is dropped.
+fn spawn_checkpointer(path: &Path, writer: Weak<Mutex<Connection>>) -> Result<(), StoreError> {
+    let conn = Connection::open(path).map_err(|e| unavailable("open checkpointer", &e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| unavailable("set busy timeout", &e))?;
+    std::thread::Builder::new()
+        .name("sqlite-housekeeping".into())
+        .spawn(move || {
+            let mut last_purge = std::time::Instant::now();
+            while writer.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "sqlite checkpoint failed; retrying");
+                }
+                if last_purge.elapsed() >= PURGE_INTERVAL {
+                    last_purge = std::time::Instant::now();
+                    match purge(&conn, SystemClock.now()) {
+                        Ok(deleted) => tracing::debug!(deleted, "expired items purged"),
+                        Err(e) => tracing::warn!(error = %e, "purging expired items failed"),
+                    }
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpointer: {e}")))
+}
+
 impl SqliteBackend {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -78,11 +140,20 @@ impl SqliteBackend {
             .map_err(|e| unavailable("enable WAL", &e))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| unavailable("set synchronous", &e))?;
+        // The checkpointer below copies the log into the file; the writer checkpoints itself only
+        // if that falls far behind.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(|e| unavailable("set wal_autocheckpoint", &e))?;
+        conn.pragma_update(None, "journal_size_limit", WRITER_CHECKPOINT_PAGES * 4096)
+            .map_err(|e| unavailable("set journal_size_limit", &e))?;
+        conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB.saturating_neg())
+            .map_err(|e| unavailable("set cache_size", &e))?;
         let mut backend = Self::init(conn)?;
         backend.readers = Some(Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
         }));
+        spawn_checkpointer(path, Arc::downgrade(&backend.conn))?;
         Ok(backend)
     }
 
@@ -93,7 +164,7 @@ impl SqliteBackend {
     }
 
     fn init(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| unavailable("set busy timeout", &e))?;
         migrate(&mut conn)?;
         Ok(Self {
@@ -121,14 +192,8 @@ impl SqliteBackend {
 
     /// Deletes expired items; returns how many. Reads ignore them anyway.
     pub async fn purge_expired(&self, now: i64) -> Result<usize, StoreError> {
-        self.with(move |conn| {
-            conn.execute(
-                "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-                params![now],
-            )
-            .map_err(|e| unavailable("purge", &e))
-        })
-        .await
+        self.with(move |conn| purge(conn, now).map_err(|e| unavailable("purge", &e)))
+            .await
     }
 }
 
@@ -416,5 +481,17 @@ mod tests {
         assert!(backend.put(&keep, Condition::Always, 0).await.unwrap());
         assert_eq!(backend.purge_expired(10).await.unwrap(), 1);
         assert!(backend.get("A", "2", 10).await.unwrap().is_some());
+
+        // More than one batch.
+        for i in 0..(PURGE_BATCH * 2 + 7) {
+            let mut item = Item::new("B", i.to_string());
+            item.expires_at = Some(20);
+            assert!(backend.put(&item, Condition::Always, 0).await.unwrap());
+        }
+        assert_eq!(
+            backend.purge_expired(20).await.unwrap(),
+            PURGE_BATCH * 2 + 7
+        );
+        assert!(backend.get("A", "2", 20).await.unwrap().is_some());
     }
 }
