@@ -79,13 +79,36 @@ impl ItemBackend for Switchable {
     }
 }
 
-fn registration() -> Request<Body> {
+/// A public client's registration (to see `/register` answer during a fault).
+pub(crate) fn registration() -> Request<Body> {
     Request::post("/register")
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            r#"{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"token_endpoint_auth_method":"none","client_name":"x"}"#,
-        ))
+        .body(Body::from(format!(
+            r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"x"}}"#
+        )))
         .unwrap()
+}
+
+/// The `/token` form exchanging `code` for the public client.
+pub(crate) fn exchange(code: &str) -> [(&str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+/// A 503 `temporarily_unavailable` JSON answer that is never cached.
+pub(crate) fn assert_unavailable(reply: &Reply, what: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{what}: {}",
+        reply.body
+    );
+    assert_eq!(reply.error(), "temporarily_unavailable", "{what}");
+    assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
 }
 
 #[tokio::test]
@@ -96,12 +119,7 @@ async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
     });
     let stand = Stand::with_backend(backend.clone()).await;
     let code = stand.code_for(PUBLIC).await;
-    let exchange = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let exchange = exchange(&code);
 
     backend.down.store(true, Ordering::SeqCst);
     let refused = stand.token(&public(), &exchange).await;

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use shared::secret::Secret;
 use shared::store::PageRequest;
 use shared::store::dynamo::{DynamoBackend, OPERATION_TIMEOUT};
 
+use crate::faults::{assert_unavailable, exchange, registration};
 use crate::support::*;
 
 /// The Python that has moto: `SMCP_TEST_MOTO_PYTHON` (tests/run.sh exports it), else the venv
@@ -117,36 +117,6 @@ async fn dynamo_at(endpoint: &str) -> Arc<DynamoBackend> {
     let backend = DynamoBackend::from_sdk_config(&sdk, "faults");
     backend.create_table().await.unwrap();
     Arc::new(backend)
-}
-
-fn registration() -> Request<Body> {
-    Request::post("/register")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(format!(
-            r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"x"}}"#
-        )))
-        .unwrap()
-}
-
-fn exchange(code: &str) -> [(&str, &str); 4] {
-    [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ]
-}
-
-/// A 503 `temporarily_unavailable` JSON answer that is never cached.
-fn assert_unavailable(reply: &Reply, what: &str) {
-    assert_eq!(
-        reply.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{what}: {}",
-        reply.body
-    );
-    assert_eq!(reply.error(), "temporarily_unavailable", "{what}");
-    assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
 }
 
 /// A store outage must answer within the store's operation timeout (plus scheduling slack),

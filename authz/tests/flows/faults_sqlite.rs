@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use shared::store::PageRequest;
 use shared::store::sqlite::SqliteBackend;
 
+use crate::faults::{assert_unavailable, exchange, registration};
 use crate::support::*;
 
 /// Files made immutable, made mutable again when dropped (else nobody could remove them).
@@ -34,34 +34,6 @@ impl Drop for Immutable {
     fn drop(&mut self) {
         Command::new("chattr").arg("-i").args(&self.0).status().ok();
     }
-}
-
-fn registration() -> Request<Body> {
-    Request::post("/register")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(format!(
-            r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"x"}}"#
-        )))
-        .unwrap()
-}
-
-fn exchange(code: &str) -> [(&str, &str); 4] {
-    [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ]
-}
-
-fn assert_unavailable(reply: &Reply, what: &str) {
-    assert_eq!(
-        reply.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{what}: {}",
-        reply.body
-    );
-    assert_eq!(reply.error(), "temporarily_unavailable", "{what}");
 }
 
 async fn user_grants(stand: &Stand) -> usize {
