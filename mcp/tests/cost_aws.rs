@@ -753,6 +753,78 @@ fn tags_request() -> TagsRequest {
     }
 }
 
+/// Cost Explorer throttling as the MCP client sees it: the bounded retries, then a tool error
+/// (`isError: true`) saying so, through the whole server (bearer check, metering, the tool).
+#[tokio::test]
+async fn throttling_reaches_the_mcp_client_as_a_tool_error() {
+    use std::sync::Arc;
+
+    use http_body_util::BodyExt as _;
+    use shared::clock::{Clock, ManualClock};
+    use shared::store::Stores;
+    use shared::store::sqlite::SqliteBackend;
+    use shared::token::{LocalSigner, TokenIssuer};
+    use tower::ServiceExt as _;
+
+    const ISS: &str = "http://127.0.0.1:8080";
+    const RESOURCE: &str = "http://127.0.0.1:8080/mcp";
+    const NOW: i64 = 1_800_000_000;
+    let throttled = error_body("ThrottlingException", "Rate exceeded");
+    let Replay { source, client } = Replay::new(vec![(400, throttled); MAX_ATTEMPTS as usize]);
+
+    let dir = std::env::temp_dir().join(format!("mcp-throttle-{}", std::process::id()));
+    let signer = Arc::new(LocalSigner::load_or_create(&dir).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+    let issuer = TokenIssuer::new(signer, ISS, RESOURCE, 3600);
+    let (token, _) = issuer
+        .mint("user-1", "client-1", "costs:read", &[], NOW)
+        .await
+        .unwrap();
+    let config = Arc::new(
+        shared::config::Config::from_lookup(|k| match k {
+            "SMCP_ISSUER" => Some(ISS.to_owned()),
+            "SMCP_RESOURCE" => Some(RESOURCE.to_owned()),
+            _ => None,
+        })
+        .unwrap(),
+    );
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
+    let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock.clone());
+    let jwks = issuer.jwks();
+    let state = mcp::AppState::new(
+        config.clone(),
+        mcp::McpSettings::defaults(&config),
+        &stores,
+        clock,
+        Arc::new(mcp::InProcessJwks::new(move || jwks.clone())),
+        Arc::new(source),
+    );
+    let call = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "get_tag_values",
+                    "arguments": { "start_date": "2026-12-01", "end_date": "2026-12-31" } },
+    });
+    let request = http::Request::post("/mcp")
+        .header("host", "127.0.0.1:8080")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", format!("Bearer {}", token.expose()))
+        .body(axum::body::Body::from(call.to_string()))
+        .unwrap();
+    let response = mcp::app(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["result"]["isError"], json!(true), "{body}");
+    let text = body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("throttling"), "{text}");
+    assert_eq!(
+        client.actual_requests().count(),
+        MAX_ATTEMPTS as usize,
+        "the bounded retries, then the tool error"
+    );
+}
+
 #[tokio::test]
 async fn throttling_is_retried_a_bounded_number_of_times_then_reported() {
     let throttled = error_body("ThrottlingException", "Rate exceeded");
