@@ -5,7 +5,9 @@ browser would, and prints, one `NAME=value` a line:
 - OPENAPI_CLIENT_ID, OPENAPI_REGISTRATION_TOKEN: a client and its RFC 7592 registration access
   token, so the client configuration endpoint is exercised past its 401 (read and update);
 - OPENAPI_DISPOSABLE_CLIENT_ID, OPENAPI_DISPOSABLE_REGISTRATION_TOKEN: another one, for delete;
-- OPENAPI_ACCESS_TOKEN: an access token for the MCP endpoint, so /mcp is exercised past its 401.
+- OPENAPI_ACCESS_TOKEN: an access token for the MCP endpoint, so /mcp is exercised past its 401;
+- OPENAPI_CONFIDENTIAL_ID, OPENAPI_CONFIDENTIAL_SECRET: a `client_secret_basic` client, so /token
+  and /revoke are exercised past client authentication.
 
 Usage: credentials.py BASE_URL USERNAME PASSWORD   (standard library only)
 """
@@ -47,10 +49,10 @@ def main() -> int:
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read().decode()
 
-    def registered() -> dict:
+    def registered(auth_method: str = "none") -> dict:
         metadata = {
             "redirect_uris": [REDIRECT_URI],
-            "token_endpoint_auth_method": "none",
+            "token_endpoint_auth_method": auth_method,
             "grant_types": ["authorization_code", "refresh_token"],
             "client_name": "schemathesis",
         }
@@ -69,6 +71,9 @@ def main() -> int:
     flow_client = registered()
     fuzzed_client = registered()
     disposable_client = registered()
+    # A confidential client whose credentials go into /token and /revoke (HTTP Basic), so those
+    # operations are exercised past client authentication, down to the grant checks.
+    confidential_client = registered("client_secret_basic")
 
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
@@ -136,6 +141,8 @@ def main() -> int:
     print(f"OPENAPI_DISPOSABLE_CLIENT_ID={disposable_client['client_id']}")
     print(f"OPENAPI_DISPOSABLE_REGISTRATION_TOKEN={disposable_client['registration_access_token']}")
     print(f"OPENAPI_ACCESS_TOKEN={tokens['access_token']}")
+    print(f"OPENAPI_CONFIDENTIAL_ID={confidential_client['client_id']}")
+    print(f"OPENAPI_CONFIDENTIAL_SECRET={confidential_client['client_secret']}")
     return 0
 
 
