@@ -18,18 +18,13 @@ import ssl
 import sys
 import threading
 import time
-import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import anyio
-import httpx2 as httpx
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientMetadata
 
-from python_client import BASE, MCP, PASSWORD, USER, Headless, MemoryStorage, done, ok
+from python_client import BASE, MCP, PASSWORD, USER, Connection, done, ok
 
 WORK = os.environ.get("INTEROP_WORK", "")
 REDIRECT = "http://127.0.0.1:53684/callback"
@@ -88,40 +83,10 @@ async def run(docs: DocumentServer) -> None:
         }
     ).encode()
 
-    exchanges: list[tuple[str, str, int, str]] = []
-
-    async def on_response(response: httpx.Response) -> None:
-        request = response.request
-        body = request.content.decode(errors="replace") if request.content else ""
-        exchanges.append((request.method, str(request.url), response.status_code, body))
-
-    headless = Headless()
-    storage = MemoryStorage()
-    provider = OAuthClientProvider(
-        server_url=MCP,
-        client_metadata=OAuthClientMetadata(
-            client_name="interop Python SDK client (CIMD)",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=headless.redirect,
-        callback_handler=headless.result,
-        client_metadata_url=docs.url,
+    conn = Connection("interop Python SDK client (CIMD)", REDIRECT, client_metadata_url=docs.url)
+    exchanges, headless, storage, provider, http, session = (
+        conn.exchanges, conn.headless, conn.storage, conn.provider, conn.http, conn.session,
     )
-    http = httpx.AsyncClient(auth=provider, timeout=30, event_hooks={"response": [on_response]})
-
-    async def session(label: str, body):
-        try:
-            async with Client(streamable_http_client(MCP, http_client=http)) as client:
-                value = await body(client)
-            ok(True, label)
-            return value
-        except Exception as error:  # noqa: BLE001
-            ok(False, label, "".join(traceback.format_exception(error)))
-            return None
 
     async def first(client: Client):
         return await client.list_tools(), await client.call_tool("get_today_date", {})

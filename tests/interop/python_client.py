@@ -151,6 +151,48 @@ class MemoryStorage:
         self.client = client_info
 
 
+class Connection:
+    """The SDK's `OAuthClientProvider` (public client, headless browser, in-memory storage) on an
+    httpx client that records every exchange, and `session`, one MCP session through it as a TAP
+    check. `client_metadata_url` makes it register through a Client ID Metadata Document."""
+
+    def __init__(self, client_name: str, redirect: str, client_metadata_url: str | None = None):
+        self.exchanges: list[tuple[str, str, int, str]] = []
+        self.headless = Headless()
+        self.storage = MemoryStorage()
+        extra = {"client_metadata_url": client_metadata_url} if client_metadata_url else {}
+        self.provider = OAuthClientProvider(
+            server_url=MCP,
+            client_metadata=OAuthClientMetadata(
+                client_name=client_name,
+                redirect_uris=[redirect],
+                grant_types=["authorization_code", "refresh_token"],
+                response_types=["code"],
+                token_endpoint_auth_method="none",
+            ),
+            storage=self.storage,
+            redirect_handler=self.headless.redirect,
+            callback_handler=self.headless.result,
+            **extra,
+        )
+        self.http = httpx.AsyncClient(auth=self.provider, timeout=30, event_hooks={"response": [self._record]})
+
+    async def _record(self, response: httpx.Response) -> None:
+        request = response.request
+        body = request.content.decode(errors="replace") if request.content else ""
+        self.exchanges.append((request.method, str(request.url), response.status_code, body))
+
+    async def session(self, label: str, body):
+        try:
+            async with Client(streamable_http_client(MCP, http_client=self.http)) as client:
+                value = await body(client)
+            ok(True, label)
+            return value
+        except Exception as error:  # noqa: BLE001
+            ok(False, label, "".join(traceback.format_exception(error)))
+            return None
+
+
 # --- the test ---------------------------------------------------------------------------------
 
 
@@ -159,39 +201,10 @@ async def main() -> int:
         print("SMCP_BASE, SMCP_USER and SMCP_PASSWORD must be set (tests/run.sh sets them)", file=sys.stderr)
         return 2
 
-    exchanges: list[tuple[str, str, int, str]] = []
-
-    async def on_response(response: httpx.Response) -> None:
-        request = response.request
-        body = request.content.decode(errors="replace") if request.content else ""
-        exchanges.append((request.method, str(request.url), response.status_code, body))
-
-    headless = Headless()
-    storage = MemoryStorage()
-    provider = OAuthClientProvider(
-        server_url=MCP,
-        client_metadata=OAuthClientMetadata(
-            client_name="interop Python SDK client",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=headless.redirect,
-        callback_handler=headless.result,
+    conn = Connection("interop Python SDK client", REDIRECT)
+    exchanges, headless, storage, provider, http, session = (
+        conn.exchanges, conn.headless, conn.storage, conn.provider, conn.http, conn.session,
     )
-    http = httpx.AsyncClient(auth=provider, timeout=30, event_hooks={"response": [on_response]})
-
-    async def session(label: str, body):
-        try:
-            async with Client(streamable_http_client(MCP, http_client=http)) as client:
-                value = await body(client)
-            ok(True, label)
-            return value
-        except Exception as error:  # noqa: BLE001
-            ok(False, label, "".join(traceback.format_exception(error)))
-            return None
 
     # 1. the whole flow, then tools
     async def first(client: Client):
