@@ -99,6 +99,18 @@ pub(crate) fn exchange(code: &str) -> [(&str, &str); 4] {
     ]
 }
 
+/// How many grants the test user holds.
+pub(crate) async fn user_grants(stand: &Stand) -> usize {
+    stand
+        .stores
+        .grants
+        .list_for_user(USER, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
 /// A 503 `temporarily_unavailable` JSON answer that is never cached.
 pub(crate) fn assert_unavailable(reply: &Reply, what: &str) {
     assert_eq!(

@@ -13,10 +13,9 @@ use aws_config::BehaviorVersion;
 use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
 use axum::http::StatusCode;
 use shared::secret::Secret;
-use shared::store::PageRequest;
 use shared::store::dynamo::{DynamoBackend, OPERATION_TIMEOUT};
 
-use crate::faults::{assert_unavailable, exchange, registration};
+use crate::faults::{assert_unavailable, exchange, registration, user_grants};
 use crate::support::*;
 
 /// The Python that has moto: `SMCP_TEST_MOTO_PYTHON` (tests/run.sh exports it), else the venv
@@ -123,17 +122,6 @@ async fn dynamo_at(endpoint: &str) -> Arc<DynamoBackend> {
 /// never hang.
 fn bound() -> Duration {
     OPERATION_TIMEOUT + Duration::from_secs(3)
-}
-
-async fn user_grants(stand: &Stand) -> usize {
-    stand
-        .stores
-        .grants
-        .list_for_user(USER, &PageRequest::first(10))
-        .await
-        .unwrap()
-        .items
-        .len()
 }
 
 #[tokio::test]

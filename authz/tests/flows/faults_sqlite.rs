@@ -8,10 +8,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use shared::store::PageRequest;
 use shared::store::sqlite::SqliteBackend;
 
-use crate::faults::{assert_unavailable, exchange, registration};
+use crate::faults::{assert_unavailable, exchange, registration, user_grants};
 use crate::support::*;
 
 /// Files made immutable, made mutable again when dropped (else nobody could remove them).
@@ -34,17 +33,6 @@ impl Drop for Immutable {
     fn drop(&mut self) {
         Command::new("chattr").arg("-i").args(&self.0).status().ok();
     }
-}
-
-async fn user_grants(stand: &Stand) -> usize {
-    stand
-        .stores
-        .grants
-        .list_for_user(USER, &PageRequest::first(10))
-        .await
-        .unwrap()
-        .items
-        .len()
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
