@@ -12,13 +12,13 @@
 )]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
 use axum::http::Method;
 
-const BIN: &str = env!("CARGO_BIN_EXE_serverless-mcp");
+mod common;
+
+use common::Server;
 
 /// Routes `serve` adds to the two routers (serverless-mcp/src/serve.rs).
 const SERVE_ROUTES: &[(&str, &[Method])] = &[("/healthz", &[Method::GET])];
@@ -103,46 +103,11 @@ fn the_document_and_the_route_tables_list_the_same_operations() {
     );
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    data_dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
 fn start() -> Server {
     let data_dir = std::env::temp_dir().join(format!("openapi-routes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .env_remove("SMCP_ISSUER")
-        .env_remove("SMCP_RESOURCE")
-        .env("SMCP_STORE", "sqlite")
-        .env("SMCP_LOGIN", "embedded")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .strip_prefix("serverless-mcp listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
+    let (server, lines) = common::start(data_dir.clone(), &data_dir, &[("SMCP_LOGIN", "embedded")]);
     std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base,
-        data_dir,
-    }
+    server
 }
 
 /// A request path for a route path: every parameter filled with `x`.

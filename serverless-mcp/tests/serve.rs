@@ -9,48 +9,18 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_serverless-mcp");
+mod common;
 
-struct Server {
-    child: Child,
-    base: String,
-    data_dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
+use common::{BIN, Server};
 
 fn start() -> Server {
     let data_dir = std::env::temp_dir().join(format!("serve-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir.join("nested"))
-        .env_remove("SMCP_ISSUER")
-        .env_remove("SMCP_RESOURCE")
-        .env("SMCP_STORE", "sqlite")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .strip_prefix("serverless-mcp listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
+    let (server, mut lines) = common::start(data_dir.clone(), &data_dir.join("nested"), &[]);
+    let base = server.base.clone();
     let printed: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
     assert!(
         printed[0].contains(&format!("{base}/mcp")),
@@ -61,11 +31,7 @@ fn start() -> Server {
         .unwrap_or_else(|| panic!("the first start prints the dev login: {printed:?}"));
     assert_eq!(login.len(), 43, "a 256-bit random password");
     std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base,
-        data_dir,
-    }
+    server
 }
 
 #[tokio::test]

@@ -1,0 +1,56 @@
+//! `serverless-mcp serve` as a child process for the integration tests.
+
+use std::io::{BufRead as _, BufReader, Lines};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_serverless-mcp");
+
+/// A running `serve`, killed (and its data dir removed) on drop.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Starts `serve --addr 127.0.0.1:0 --data-dir <serve_dir>` with the embedded SQLite store and
+/// the issuer derived from the bound address; `data_dir` (which holds `serve_dir`) is cleared
+/// first. Returns the server, its base URL read from the first line, and the rest of stdout.
+pub fn start(
+    data_dir: PathBuf,
+    serve_dir: &Path,
+    env: &[(&str, &str)],
+) -> (Server, Lines<BufReader<ChildStdout>>) {
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(serve_dir)
+        .env_remove("SMCP_ISSUER")
+        .env_remove("SMCP_RESOURCE")
+        .env("SMCP_STORE", "sqlite")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("serverless-mcp listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+    let server = Server {
+        child,
+        base,
+        data_dir,
+    };
+    (server, lines)
+}
