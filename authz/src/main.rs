@@ -51,10 +51,14 @@ async fn main() -> ExitCode {
         }
     };
     let origin_secret = config.origin_secret.clone();
-    let app = shared::telemetry::observe(shared::edge::guard(
-        authz::app(authz::AppState::new(config, stores, clock, signer)),
-        origin_secret,
-    ));
+    let state = match authz::AppState::new(config, stores, clock, signer) {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up the upstream login");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = shared::telemetry::observe(shared::edge::guard(authz::app(state), origin_secret));
     match lambda_http::run(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

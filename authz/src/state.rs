@@ -10,7 +10,7 @@ use shared::token::{KeyError, KmsSigner, LocalSigner, Signer, TokenIssuer};
 use crate::flows::client_id_metadata::DocumentFetcher;
 use crate::flows::signing::SigningKey;
 use crate::upstream::local::LocalLogin;
-use crate::upstream::{IdentityProvider, UserDirectory};
+use crate::upstream::{IdentityProvider, UpstreamError, UserDirectory};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,13 +31,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over the given parts; the issuer mints tokens for the configured resource.
+    /// State over the given parts; the issuer mints tokens for the configured resource. Fails
+    /// when the configured upstream login cannot be set up (the process must not start).
     pub fn new(
         config: Arc<Config>,
         stores: Stores,
         clock: Arc<dyn Clock>,
         signer: Arc<dyn Signer>,
-    ) -> Self {
+    ) -> Result<Self, UpstreamError> {
         let tokens = Arc::new(TokenIssuer::new(
             signer,
             config.issuer.clone(),
@@ -45,8 +46,8 @@ impl AppState {
             config.access_token_ttl,
         ));
         let cookie_key = Arc::new(SigningKey::load(&config));
-        let upstream = crate::upstream::from_config(&config, &stores, &clock, &cookie_key);
-        Self {
+        let upstream = crate::upstream::from_config(&config, &stores, &clock, &cookie_key)?;
+        Ok(Self {
             config,
             stores,
             clock,
@@ -56,7 +57,7 @@ impl AppState {
             local_login: upstream.local,
             cookie_key,
             documents: Arc::new(DocumentFetcher::new()),
-        }
+        })
     }
 
     /// The same state with another identity provider and directory (tests, custom set-ups).
@@ -93,10 +94,12 @@ pub async fn signer(config: &Config) -> Result<Arc<dyn Signer>, KeyError> {
                 .map_err(|_| KeyError::Storage("key loading task failed".into()))??;
             Ok(Arc::new(signer))
         }
-        SigningKeyConfig::Kms { key_id } => {
+        SigningKeyConfig::Kms { key_id, previous } => {
             let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             let client = aws_sdk_kms::Client::new(&aws);
-            Ok(Arc::new(KmsSigner::new(client, key_id.clone()).await?))
+            Ok(Arc::new(
+                KmsSigner::with_previous(client, key_id.clone(), previous).await?,
+            ))
         }
     }
 }

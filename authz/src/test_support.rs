@@ -55,7 +55,7 @@ pub fn test_app_with(extra: &[(&str, &str)]) -> TestApp {
         Arc::new(SqliteBackend::in_memory().unwrap()),
         dyn_clock.clone(),
     );
-    let state = AppState::new(Arc::new(config(extra)), stores, dyn_clock, signer());
+    let state = AppState::new(Arc::new(config(extra)), stores, dyn_clock, signer()).unwrap();
     TestApp { state, clock }
 }
 

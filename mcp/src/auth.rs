@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::config::Config;
 use shared::oauth::scope;
-use shared::store::AccessTokenDenylist;
+use shared::store::{RevocationList, TokenIdentity};
 use shared::token::{
     AccessClaims, AccessTokenVerifier, JwkSet, VerificationKeys, VerifiedTokens, VerifyError,
 };
@@ -172,8 +172,9 @@ pub struct Authenticator {
     last_fetch: tokio::sync::Mutex<Option<i64>>,
     clock: Arc<dyn Clock>,
     resource_metadata: String,
-    /// Access tokens revoked at the authorization server (RFC 7009), by `jti`.
-    denylist: Arc<dyn AccessTokenDenylist>,
+    /// Revocations recorded by the authorization server: of the token itself (RFC 7009), of
+    /// the grant it was issued from, of its client or its user.
+    revocations: Arc<dyn RevocationList>,
 }
 
 impl Authenticator {
@@ -181,10 +182,10 @@ impl Authenticator {
         config: &Config,
         source: Arc<dyn JwksSource>,
         clock: Arc<dyn Clock>,
-        denylist: Arc<dyn AccessTokenDenylist>,
+        revocations: Arc<dyn RevocationList>,
     ) -> Self {
         Self {
-            denylist,
+            revocations,
             verifier: AccessTokenVerifier::new(&config.issuer, &config.resource),
             verified: VerifiedTokens::default(),
             source,
@@ -390,14 +391,22 @@ pub async fn require_bearer(
         }
         Err(AuthFailure::KeysUnavailable) => return keys_unavailable(),
     };
-    match auth.denylist.is_denied(&claims.jti).await {
+    // One store read (one request on DynamoDB) for every revocation that could reach the token.
+    let identity = TokenIdentity {
+        jti: &claims.jti,
+        grant_id: claims.grant_id.as_deref(),
+        client_id: &claims.client_id,
+        sub: &claims.sub,
+        iat: claims.iat,
+    };
+    match auth.revocations.is_revoked(&identity).await {
         Ok(false) => {}
         Ok(true) => {
             tracing::info!("revoked bearer token refused");
             return auth.unauthorized(Some(&"the access token has been revoked"));
         }
         Err(e) => {
-            tracing::error!(error = %e, "denylist unavailable");
+            tracing::error!(error = %e, "revocation list unavailable");
             return json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

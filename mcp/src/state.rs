@@ -184,7 +184,7 @@ impl AppState {
             &config,
             jwks,
             clock,
-            stores.denylist.clone(),
+            stores.revocations.clone(),
         ));
         Self {
             config,

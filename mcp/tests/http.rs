@@ -794,8 +794,91 @@ async fn a_revoked_access_token_is_refused() {
         .unwrap();
     let response = post(&state, Some(token.expose()), tools_list()).await;
     assert_eq!(response.status(), StatusCode::OK, "valid before revocation");
-    stores.denylist.deny(&claims.jti, claims.exp).await.unwrap();
+    stores
+        .revocations
+        .revoke(shared::store::Revoked::Token(&claims.jti), claims.exp + 30)
+        .await
+        .unwrap();
     let response = post(&state, Some(token.expose()), tools_list()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(challenge(&response).contains("error=\"invalid_token\""));
+}
+
+/// A store that cannot be read (the revocation list unreachable).
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl shared::store::item::ItemBackend for Unreachable {
+    async fn get(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+    ) -> Result<Option<shared::store::item::Item>, shared::store::StoreError> {
+        Err(shared::store::StoreError::Unavailable("down".into()))
+    }
+    async fn put(
+        &self,
+        _: &shared::store::item::Item,
+        _: shared::store::item::Condition,
+        _: i64,
+    ) -> Result<bool, shared::store::StoreError> {
+        Err(shared::store::StoreError::Unavailable("down".into()))
+    }
+    async fn put_all(
+        &self,
+        _: &[(shared::store::item::Item, shared::store::item::Condition)],
+        _: i64,
+    ) -> Result<bool, shared::store::StoreError> {
+        Err(shared::store::StoreError::Unavailable("down".into()))
+    }
+    async fn take(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+    ) -> Result<Option<shared::store::item::Item>, shared::store::StoreError> {
+        Err(shared::store::StoreError::Unavailable("down".into()))
+    }
+    async fn query(
+        &self,
+        _: shared::store::item::Index,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: usize,
+        _: i64,
+    ) -> Result<Vec<shared::store::item::Item>, shared::store::StoreError> {
+        Err(shared::store::StoreError::Unavailable("down".into()))
+    }
+    async fn increment(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<u64, shared::store::StoreError> {
+        Err(shared::store::StoreError::Unavailable("down".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_revocation_list_is_503_never_a_pass() {
+    let config = config();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
+    let stores = Stores::new(Arc::new(Unreachable), clock.clone());
+    let jwks = Arc::new(InProcessJwks::new(|| keys().issuer.jwks()));
+    let settings = McpSettings::defaults(&config);
+    let state = AppState::embedded(config, settings, &stores, clock, jwks);
+    let token = token("costs:read", &[]).await;
+    let response = post(&state, Some(&token), tools_list()).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.headers().get(header::CACHE_CONTROL).unwrap(),
+        "no-store"
+    );
+    assert_eq!(
+        body_json(response).await["error"],
+        "temporarily_unavailable"
+    );
 }

@@ -82,7 +82,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let signer = authz::signer(&config).await.map_err(|e| e.to_string())?;
     let mut authz_state =
-        authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer);
+        authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer)
+            .map_err(|e| format!("upstream login: {e}"))?;
     if let Some(fetcher) = documents {
         authz_state = authz_state.with_documents(fetcher);
     }

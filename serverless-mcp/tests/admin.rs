@@ -161,7 +161,8 @@ impl Stand {
             .await
             .unwrap();
         let signer = authz::signer(&config).await.unwrap();
-        let state = authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer);
+        let state =
+            authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer).unwrap();
         let tokens = state.tokens.clone();
         let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
         let mcp = mcp::app(mcp::AppState::embedded(
@@ -236,11 +237,13 @@ impl Server {
             groups: vec![],
             refresh_hash: Secret::new(token.clone()).hash(),
             previous_refresh_hash: None,
+            superseded_hashes: vec![],
             rotated_at: None,
             version: 0,
             status: GrantStatus::Active,
             created_at: now,
             expires_at: Some(now + 86_400),
+            upstream_session: None,
         };
         assert!(self.stores.grants.create(&grant).await.unwrap());
         (grant_id, token)
@@ -488,7 +491,7 @@ async fn every_subcommand(backend: Backend) {
     // grants revoke ID: refresh fails, the access token is refused at the MCP server
     let revoked = stand.admin(&["grants", "revoke", &g1], None).await.ok();
     assert!(
-        revoked.stdout.contains("1 access token(s) denied"),
+        revoked.stdout.contains("its access tokens are refused"),
         "{}",
         revoked.stdout
     );
@@ -504,7 +507,7 @@ async fn every_subcommand(backend: Backend) {
         .ok();
     let again = &again.json_lines()[0];
     assert_eq!(again["already_revoked"], true);
-    assert_eq!(again["access_tokens_denied"], 0, "denied once only");
+    assert_eq!(again["access_tokens_revoked"], true);
     let unknown = stand
         .admin(&["grants", "revoke", "0123456789abcdef"], None)
         .await;
@@ -518,10 +521,7 @@ async fn every_subcommand(backend: Backend) {
         .ok();
     let all = &all.json_lines()[0];
     assert_eq!(all["grants_revoked"], json!([g2]));
-    assert_eq!(
-        all["access_tokens_denied"], 1,
-        "alice's token on the other client (the first one is already denied)"
-    );
+    assert_eq!(all["access_tokens_revoked"], true);
     let (status, body) = server.refresh(&c2, &r2).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -765,4 +765,82 @@ async fn an_unreachable_store_is_one_clear_line() {
         "{stderr}"
     );
     assert!(stderr.contains("is the endpoint reachable?"), "{stderr}");
+}
+
+/// A client stored before registration refused hidden characters (or written by any other
+/// path): the operator's terminal gets visible escapes, never the characters themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stored_terminal_escapes_are_shown_escaped() {
+    use shared::oauth::client_metadata::{ClientMetadata, is_hidden_or_control};
+    use shared::store::{ClientKind, ClientRecord, ClientStatus};
+
+    let stand = Stand::new(Backend::Sqlite);
+    stand.admin(&["init-table"], None).await.ok();
+    let server = stand.serve().await;
+    let evil = "Evil\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\u{200b}\u{7f}";
+    let client_id = "escapes-client";
+    let client = ClientRecord {
+        client_id: client_id.into(),
+        kind: ClientKind::Dcr,
+        status: ClientStatus::Active,
+        metadata: ClientMetadata {
+            redirect_uris: vec![format!("https://a.example/cb{}", '\u{1b}')],
+            token_endpoint_auth_method: "none".into(),
+            grant_types: vec!["authorization_code".into()],
+            response_types: vec!["code".into()],
+            client_name: Some(evil.into()),
+            client_uri: Some(format!("https://a.example/{evil}")),
+            software_id: Some(evil.into()),
+            ..ClientMetadata::default()
+        },
+        secret_hash: None,
+        registration_token_hash: None,
+        created_at: SystemClock.now(),
+        created_ip: Some("192.0.2.1".into()),
+        created_user_agent: Some(evil.into()),
+        last_used_at: None,
+        revision: 0,
+        expires_at: None,
+    };
+    assert!(server.stores.clients.create(&client).await.unwrap());
+
+    for args in [
+        &["clients", "list"][..],
+        &["clients", "show", client_id][..],
+    ] {
+        let ran = stand.admin(args, None).await.ok();
+        assert!(
+            !ran.stdout
+                .lines()
+                .any(|l| l.chars().any(is_hidden_or_control)),
+            "{args:?}: {:?}",
+            ran.stdout
+        );
+        assert!(
+            ran.stdout.contains(
+                r"Evil\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\u{200b}\u{7f}"
+            ),
+            "{args:?}: {}",
+            ran.stdout
+        );
+    }
+    for args in [
+        &["clients", "list", "--json"][..],
+        &["clients", "show", client_id, "--json"][..],
+    ] {
+        let ran = stand.admin(args, None).await.ok();
+        assert!(
+            !ran.stdout
+                .lines()
+                .any(|l| l.chars().any(is_hidden_or_control)),
+            "{args:?}: {:?}",
+            ran.stdout
+        );
+        let line = &ran.json_lines()[0];
+        let listed = line.get("client").unwrap_or(line);
+        assert_eq!(
+            listed["client_name"], evil,
+            "{args:?}: the same value, escaped"
+        );
+    }
 }

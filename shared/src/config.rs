@@ -56,6 +56,9 @@ pub mod keys {
     pub const ACCESS_TOKEN_TTL: &str = "SMCP_ACCESS_TOKEN_TTL";
     pub const REFRESH_TOKEN_TTL: &str = "SMCP_REFRESH_TOKEN_TTL";
     pub const SIGNING_KEY: &str = "SMCP_SIGNING_KEY";
+    /// With a KMS signing key: `kms:<key id>[,kms:<key id>…]`, keys that signed before a switch
+    /// and are still published in the JWKS (verification only) until their tokens expire.
+    pub const SIGNING_KEY_PREVIOUS: &str = "SMCP_SIGNING_KEY_PREVIOUS";
     pub const REGISTER_RATE_LIMIT: &str = "SMCP_REGISTER_RATE_LIMIT";
     pub const REGISTER_RATE_EXEMPT: &str = "SMCP_REGISTER_RATE_EXEMPT";
     pub const CLIENT_IDLE_DAYS: &str = "SMCP_CLIENT_IDLE_DAYS";
@@ -91,12 +94,18 @@ pub mod keys {
 pub enum SigningKeyConfig {
     /// An RSA-2048 key generated on first start and kept as PEM in the data dir.
     Local,
-    /// An AWS KMS asymmetric key (RSA_2048, SIGN_VERIFY), by key id, ARN or alias.
-    Kms { key_id: String },
+    /// An AWS KMS asymmetric key (RSA_2048, SIGN_VERIFY), by key id, ARN or alias; `previous`
+    /// names keys that signed before a switch, published (never used to sign) so the tokens
+    /// they signed verify until they expire.
+    Kms {
+        key_id: String,
+        previous: Vec<String>,
+    },
 }
 
 /// The Cognito user pool and its confidential app client (DESIGN section 4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Not `PartialEq`: it holds secrets, which compare only in constant time.
+#[derive(Debug, Clone)]
 pub struct CognitoConfig {
     pub region: String,
     pub user_pool_id: String,
@@ -119,7 +128,8 @@ impl CognitoConfig {
 }
 
 /// Who logs users in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Not `PartialEq`: it holds secrets, which compare only in constant time.
+#[derive(Debug, Clone)]
 pub enum LoginConfig {
     /// The built-in login page over users kept (argon2-hashed) in the store.
     Embedded,
@@ -135,7 +145,8 @@ pub struct RateLimit {
 }
 
 /// Settings shared by both servers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Not `PartialEq`: it holds secrets, which compare only in constant time.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The authorization server's issuer identifier: absolute, no trailing slash.
     pub issuer: String,
@@ -223,7 +234,13 @@ impl Config {
                 format!("{log_filter:?} is not a valid filter"),
             )
         })?;
-        let access_token_ttl = int_in(&get, keys::ACCESS_TOKEN_TTL, 3600, 60, 3600)?;
+        let access_token_ttl = int_in(
+            &get,
+            keys::ACCESS_TOKEN_TTL,
+            crate::token::MAX_ACCESS_TOKEN_TTL_SECS,
+            60,
+            crate::token::MAX_ACCESS_TOKEN_TTL_SECS,
+        )?;
         let refresh_token_ttl = int_in(
             &get,
             keys::REFRESH_TOKEN_TTL,
@@ -236,6 +253,7 @@ impl Config {
             Some(other) => match other.strip_prefix("kms:") {
                 Some(key_id) if !key_id.is_empty() => SigningKeyConfig::Kms {
                     key_id: key_id.to_owned(),
+                    previous: parse_previous_kms_keys(&get, key_id)?,
                 },
                 _ => {
                     return Err(ConfigError::new(
@@ -247,6 +265,14 @@ impl Config {
                 }
             },
         };
+        if matches!(signing_key, SigningKeyConfig::Local)
+            && get(keys::SIGNING_KEY_PREVIOUS).is_some()
+        {
+            return Err(ConfigError::new(
+                keys::SIGNING_KEY_PREVIOUS,
+                "only with a KMS signing key (the local key keeps its previous key in the data dir)",
+            ));
+        }
         let register_rate_limit = match get(keys::REGISTER_RATE_LIMIT) {
             None => RateLimit {
                 max: 300,
@@ -373,6 +399,52 @@ fn int_in(
         },
     }
 }
+
+/// The previous KMS keys: `kms:<id>` entries, comma-separated, none empty, repeated or equal to
+/// the current key. At most [`MAX_PREVIOUS_SIGNING_KEYS`], each read at start-up.
+fn parse_previous_kms_keys(
+    get: &impl Fn(&str) -> Option<String>,
+    current: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = get(keys::SIGNING_KEY_PREVIOUS) else {
+        return Ok(Vec::new());
+    };
+    let mut previous: Vec<String> = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let key_id = match entry.strip_prefix("kms:") {
+            Some(id) if !id.is_empty() && !id.contains(char::is_whitespace) => id,
+            _ => {
+                return Err(ConfigError::new(
+                    keys::SIGNING_KEY_PREVIOUS,
+                    format!("{entry:?} is not \"kms:<key id, ARN or alias>\""),
+                ));
+            }
+        };
+        if key_id == current {
+            return Err(ConfigError::new(
+                keys::SIGNING_KEY_PREVIOUS,
+                format!("{entry:?} is the current signing key"),
+            ));
+        }
+        if previous.iter().any(|p| p == key_id) {
+            return Err(ConfigError::new(
+                keys::SIGNING_KEY_PREVIOUS,
+                format!("{entry:?} is listed twice"),
+            ));
+        }
+        previous.push(key_id.to_owned());
+    }
+    if previous.len() > MAX_PREVIOUS_SIGNING_KEYS {
+        return Err(ConfigError::new(
+            keys::SIGNING_KEY_PREVIOUS,
+            format!("at most {MAX_PREVIOUS_SIGNING_KEYS} keys (each is read at start-up)"),
+        ));
+    }
+    Ok(previous)
+}
+
+/// How many previous KMS signing keys may be published at once.
+pub const MAX_PREVIOUS_SIGNING_KEYS: usize = 4;
 
 fn parse_rate(raw: &str) -> Option<RateLimit> {
     let (max, window) = raw.split_once('/')?;
@@ -646,7 +718,8 @@ mod tests {
         assert_eq!(
             config.signing_key,
             SigningKeyConfig::Kms {
-                key_id: "alias/mcp-signing".into()
+                key_id: "alias/mcp-signing".into(),
+                previous: vec![]
             }
         );
         assert_eq!(
@@ -671,6 +744,47 @@ mod tests {
     }
 
     #[test]
+    fn previous_kms_signing_keys_parse_and_are_validated() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            (keys::SIGNING_KEY, "kms:alias/mcp-signing"),
+            (
+                keys::SIGNING_KEY_PREVIOUS,
+                " kms:1234abcd-12ab-34cd-56ef-1234567890ab, kms:arn:aws:kms:us-east-1:111122223333:key/old ,",
+            ),
+        ]);
+        assert_eq!(
+            load(&pairs).unwrap().signing_key,
+            SigningKeyConfig::Kms {
+                key_id: "alias/mcp-signing".into(),
+                previous: vec![
+                    "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+                    "arn:aws:kms:us-east-1:111122223333:key/old".into()
+                ]
+            }
+        );
+        for (what, signing, previous) in [
+            ("not kms:", "kms:new", "old-key"),
+            ("empty id", "kms:new", "kms:"),
+            ("the current key", "kms:new", "kms:old,kms:new"),
+            ("twice", "kms:new", "kms:old,kms:old"),
+            ("too many", "kms:new", "kms:a,kms:b,kms:c,kms:d,kms:e"),
+            ("with a local key", "local", "kms:old"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.extend([
+                (keys::SIGNING_KEY, signing),
+                (keys::SIGNING_KEY_PREVIOUS, previous),
+            ]);
+            assert_eq!(
+                load(&pairs).unwrap_err().setting,
+                keys::SIGNING_KEY_PREVIOUS,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
     fn loopback_http_is_allowed() {
         for issuer in [
             "http://127.0.0.1:8080",
@@ -688,8 +802,8 @@ mod tests {
     #[test]
     fn login_cookie_key_and_grace_settings() {
         let config = load(&BASE).unwrap();
-        assert_eq!(config.login, LoginConfig::Embedded);
-        assert_eq!(config.cookie_key, None);
+        assert!(matches!(config.login, LoginConfig::Embedded));
+        assert!(config.cookie_key.is_none());
         assert_eq!(config.refresh_grace_secs, 60);
 
         let mut pairs = BASE.to_vec();

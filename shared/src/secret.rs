@@ -8,7 +8,11 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 /// A secret value (code, token, client secret, password) that never prints itself.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Deliberately not `PartialEq`: a derived `==` stops at the first differing byte, and its
+/// timing tells an attacker how much of a guess was right. Compare with [`Secret::ct_eq`] or
+/// [`Secret::matches`], both constant time.
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
@@ -31,6 +35,11 @@ impl Secret {
     /// SHA-256 of the value, lower-case hex: what the store keeps.
     pub fn hash(&self) -> String {
         sha256_hex(self.0.as_bytes())
+    }
+
+    /// Whether two secrets are equal, in time that does not depend on where they differ.
+    pub fn ct_eq(&self, other: &Secret) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
     }
 
     /// Whether this secret hashes to `stored_hash`, compared in constant time.
@@ -84,7 +93,37 @@ mod tests {
         let a = Secret::generate();
         let b = Secret::generate();
         assert_eq!(a.expose().len(), 43);
-        assert_ne!(a, b);
+        assert!(!a.ct_eq(&b));
+        assert!(a.ct_eq(&a.clone()));
+    }
+
+    /// Method resolution picks an inherent method over a trait method, so `Probe::<T>::has_eq`
+    /// answers `true` exactly when `T: PartialEq`: a check at run time that `Secret` has no
+    /// (variable-time) `==` for anyone to reach for.
+    #[test]
+    fn secrets_have_no_variable_time_equality() {
+        use std::marker::PhantomData;
+        struct Probe<T>(PhantomData<T>);
+        trait NoEq {
+            fn has_eq(&self) -> bool {
+                false
+            }
+        }
+        impl<T> NoEq for Probe<T> {}
+        impl<T: PartialEq> Probe<T> {
+            #[allow(dead_code)]
+            fn has_eq(&self) -> bool {
+                true
+            }
+        }
+        assert!(Probe::<String>(PhantomData).has_eq(), "the probe works");
+        assert!(
+            !Probe::<Secret>(PhantomData).has_eq(),
+            "Secret must not implement PartialEq; use ct_eq or matches"
+        );
+        assert!(Secret::new("a").ct_eq(&Secret::new("a")));
+        assert!(!Secret::new("a").ct_eq(&Secret::new("ab")));
+        assert!(!Secret::new("ab").ct_eq(&Secret::new("ac")));
     }
 
     #[test]

@@ -711,7 +711,8 @@ class Stage:
               "refreshed access token: groups from Cognito AdminListGroupsForUser (moto)", rclaims)
         self.call_cost(r["access_token"], "MCP tools/call with the refreshed access token")
 
-        # Revocation: the refresh token (grant) and the first access token (denylist, read by mcp).
+        # Revocation: the refresh token (its grant, with the grant's access tokens) and the first
+        # access token (by jti); mcp reads the revocations from DynamoDB.
         revoked = requests.post(m["revocation_endpoint"], data={"token": r["refresh_token"], "client_id": client_id}, timeout=HTTP_TIMEOUT)
         check(revoked.status_code == 200, "POST /revoke (refresh token): 200", describe(revoked))
         again = requests.post(m["token_endpoint"], data={
@@ -719,11 +720,15 @@ class Stage:
         }, timeout=HTTP_TIMEOUT)
         check(again.status_code == 400 and again.json().get("error") == "invalid_grant",
               "refresh with the revoked refresh token: 400 invalid_grant", describe(again))
+        cascaded = mcp_post(resource, {"jsonrpc": "2.0", "id": 4, "method": "tools/list"}, r["access_token"])
+        check(cascaded.status_code == 401 and 'error="invalid_token"' in cascaded.headers.get("www-authenticate", ""),
+              "MCP with an access token of the revoked grant: 401 invalid_token (grant revocation read by mcp)",
+              describe(cascaded))
         revoked = requests.post(m["revocation_endpoint"], data={"token": access, "client_id": client_id}, timeout=HTTP_TIMEOUT)
         check(revoked.status_code == 200, "POST /revoke (access token): 200", describe(revoked))
         gone = mcp_post(resource, {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}, access)
         check(gone.status_code == 401 and 'error="invalid_token"' in gone.headers.get("www-authenticate", ""),
-              "MCP with the revoked access token: 401 invalid_token (denylist shared through DynamoDB)", describe(gone))
+              "MCP with the revoked access token: 401 invalid_token (revocation shared through DynamoDB)", describe(gone))
 
         check(not self.data_dir.exists(), "neither function wrote to a local data dir", str(self.data_dir))
 

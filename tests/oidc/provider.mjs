@@ -1,7 +1,13 @@
 // A stand-in for Cognito managed login: oidc-provider configured as a Cognito app client is
 // (separate /oauth2/authorize and /oauth2/token endpoints, client_secret_basic, PKCE required,
-// RS256 ID tokens carrying `email` and `cognito:groups`), with an interaction that logs one
-// fixed user in and consents without any page.
+// RS256 ID tokens carrying `email`, `cognito:groups` and `token_use: "id"`, a refresh token with
+// every code exchange, not rotated), with an interaction that logs one fixed user in and
+// consents without any page.
+//
+// Test controls (no authentication: a loopback test stand-in only):
+//   POST /test/global-sign-out      revokes every refresh and access token of the user, as
+//                                   Cognito's AdminUserGlobalSignOut does
+//   POST /test/token-use/<value>    the `token_use` later ID tokens carry (e.g. `access`)
 //
 // Usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI
 // Prints "listening <issuer>" on stdout once it accepts connections.
@@ -28,6 +34,9 @@ const USER = {
 };
 
 const issuer = `http://127.0.0.1:${port}`;
+// Grants made by the login interaction (each refresh token belongs to one).
+const grantIds = new Set();
+let tokenUse = 'id';
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -35,7 +44,7 @@ const provider = new Provider(issuer, {
     client_secret: clientSecret,
     redirect_uris: [redirectUri],
     token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
   }],
@@ -46,9 +55,14 @@ const provider = new Provider(issuer, {
     userinfo: '/oauth2/userInfo',
   },
   pkce: { required: () => true },
+  // Cognito issues a refresh token with every code exchange (no offline_access), independent of
+  // the browser session, and (by default) does not rotate it.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  expiresWithSession: async () => false,
+  rotateRefreshToken: false,
   scopes: ['openid', 'email', 'profile'],
   claims: {
-    openid: ['sub', 'cognito:groups'],
+    openid: ['sub', 'cognito:groups', 'token_use'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -67,10 +81,30 @@ const provider = new Provider(issuer, {
           email_verified: true,
           name: 'Alice',
           'cognito:groups': USER.groups,
+          token_use: tokenUse,
         };
       },
     };
   },
+});
+
+// The test controls.
+provider.use(async (ctx, next) => {
+  if (ctx.method === 'POST' && ctx.path === '/test/global-sign-out') {
+    for (const grantId of grantIds) {
+      await provider.RefreshToken.revokeByGrantId(grantId);
+      await provider.AccessToken.revokeByGrantId(grantId);
+    }
+    ctx.body = { revoked_grants: grantIds.size };
+    return undefined;
+  }
+  const use = ctx.method === 'POST' && ctx.path.match(/^\/test\/token-use\/([a-z]+)$/);
+  if (use) {
+    [, tokenUse] = use;
+    ctx.body = { token_use: tokenUse };
+    return undefined;
+  }
+  return next();
 });
 
 // The login "page": the fixed user signs in and consents to what was asked, at once.
@@ -82,6 +116,7 @@ provider.use(async (ctx, next) => {
   const grant = new provider.Grant({ accountId: USER.sub, clientId: details.params.client_id });
   grant.addOIDCScope(details.params.scope);
   const grantId = await grant.save();
+  grantIds.add(grantId);
   await provider.interactionFinished(
     ctx.req,
     ctx.res,

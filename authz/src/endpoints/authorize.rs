@@ -76,13 +76,19 @@ async fn run(
         cookies.read(headers, Cookie::Consent).as_deref(),
         state.now(),
     );
-    let approved = approvals.covers(&request.client.client_id, &request.scope);
-    let pending = authorize::begin(state, &request, approved).await?;
+    let approved = approvals.covers(&request.client, &request.scope);
+    // Either way the request is bound to this browser's nonce: by the consent form's CSRF
+    // token, or (approved already) by the pending request itself.
+    let (nonce, fresh) = cookies.browser_nonce(headers);
+    let pending = authorize::begin(state, &request, approved.then_some(nonce.as_str())).await?;
     if approved {
         let login = authorize::upstream_login(state, &pending).await?;
-        return Ok(page::redirect(StatusCode::FOUND, &login));
+        let mut response = page::redirect(StatusCode::FOUND, &login);
+        if fresh {
+            cookies.set(&mut response, Cookie::Csrf, &nonce, CSRF_COOKIE_SECS);
+        }
+        return Ok(response);
     }
-    let (nonce, fresh) = cookies.browser_nonce(headers);
     let view = consent::view(state, &request.client, &pending, &nonce);
     let action = state.config.issuer_url("/consent");
     let mut response = page::html(

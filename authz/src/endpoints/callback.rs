@@ -3,12 +3,12 @@
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use tracing::instrument;
 
-use super::page;
+use super::page::{self, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 async fn handle(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     query: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = query else {
@@ -29,7 +30,8 @@ async fn handle(
             "the login response is malformed",
         ));
     };
-    match callback::complete(&state, params, &page::source(&caller)).await {
+    let nonce = Cookies::for_config(&state.config).browser_nonce_sent(&headers);
+    match callback::complete(&state, params, nonce.as_deref(), &page::source(&caller)).await {
         Ok(CallbackOutcome::Redirect(location)) => page::redirect(StatusCode::FOUND, &location),
         Ok(CallbackOutcome::Page(error)) | Err(error) => page::error_page(&error),
     }

@@ -51,7 +51,7 @@ async fn handle(
         _ => return bad("the consent form has no decision"),
     };
     let cookies = Cookies::for_config(&state.config);
-    let nonce = cookies.read(&headers, Cookie::Csrf).unwrap_or_default();
+    let nonce = cookies.browser_nonce_sent(&headers).unwrap_or_default();
     let approvals = cookies.read(&headers, Cookie::Consent);
     let source = page::source(&caller);
     let outcome = consent::decide(

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use shared::secret::Secret;
 use tracing::instrument;
 
-use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
+use super::page::{self, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
@@ -56,6 +56,7 @@ fn render(state: &AppState, view: &LoginView, status: StatusCode) -> Response {
 #[instrument(skip_all)]
 async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
@@ -65,23 +66,20 @@ async fn show(
     let Some(request) = query.ok().and_then(|Query(q)| q.request) else {
         return page::error_page(&OAuthError::invalid_request("the login link is malformed"));
     };
-    let pending = match login::pending_for_login(&state, &request).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => {
-            return page::error_page(&OAuthError::invalid_request(
-                "this authorization request is unknown, expired or not approved",
-            ));
-        }
-        Err(error) => return page::error_page(&error),
-    };
+    // Only the browser that approved the request has the nonce cookie it is bound to; no new
+    // nonce is handed out here.
     let cookies = Cookies::for_config(&state.config);
-    let (nonce, fresh) = cookies.browser_nonce(&headers);
+    let nonce = cookies.browser_nonce_sent(&headers);
+    let pending =
+        match login::pending_for_login(&state, &request, nonce.as_deref(), &page::source(&caller))
+            .await
+        {
+            Ok(pending) => pending,
+            Err(error) => return page::error_page(&error),
+        };
+    let nonce = nonce.unwrap_or_default();
     let view = login::view(&state, &pending, &nonce).await;
-    let mut response = render(&state, &view, StatusCode::OK);
-    if fresh {
-        cookies.set(&mut response, Cookie::Csrf, &nonce, CSRF_COOKIE_SECS);
-    }
-    response
+    render(&state, &view, StatusCode::OK)
 }
 
 #[instrument(skip_all)]
@@ -104,7 +102,7 @@ async fn submit(
     };
     let password = Secret::new(password);
     let cookies = Cookies::for_config(&state.config);
-    let nonce = cookies.read(&headers, Cookie::Csrf).unwrap_or_default();
+    let nonce = cookies.browser_nonce_sent(&headers).unwrap_or_default();
     let outcome = login::submit(
         &state,
         &request,

@@ -108,7 +108,7 @@ pub struct Cookies {
 pub enum Cookie {
     /// The signed list of clients approved in this browser.
     Consent,
-    /// The random per-browser value CSRF tokens are bound to.
+    /// The random per-browser nonce that CSRF tokens and approved authorizations are bound to.
     Csrf,
 }
 
@@ -155,15 +155,21 @@ impl Cookies {
         }
     }
 
-    /// The browser's CSRF nonce, and whether it is new (must be set on the response).
+    /// The browser's nonce, and whether it is new (must be set on the response).
     pub fn browser_nonce(&self, headers: &HeaderMap) -> (String, bool) {
-        match self.read(headers, Cookie::Csrf).filter(|v| {
-            v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        }) {
+        match self.browser_nonce_sent(headers) {
             Some(existing) => (existing, false),
             None => (random_id(), true),
         }
+    }
+
+    /// The nonce cookie the browser sent, if it is well-formed. CSRF tokens and approved
+    /// authorizations (`flows::browser`) are bound to it.
+    pub fn browser_nonce_sent(&self, headers: &HeaderMap) -> Option<String> {
+        self.read(headers, Cookie::Csrf).filter(|v| {
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
     }
 }
 

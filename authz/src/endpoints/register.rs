@@ -325,6 +325,17 @@ mod tests {
             ("token response type", json!({"redirect_uris": ["https://a.example/cb"], "response_types": ["token"]}).to_string(), "invalid_client_metadata"),
             ("bad application_type", json!({"redirect_uris": ["https://a.example/cb"], "application_type": "tv"}).to_string(), "invalid_client_metadata"),
             ("javascript client_uri", json!({"redirect_uris": ["https://a.example/cb"], "client_uri": "javascript:alert(1)"}).to_string(), "invalid_client_metadata"),
+            ("private-use scheme not reverse-DNS", json!({"redirect_uris": ["myapp:/cb"]}).to_string(), "invalid_redirect_uri"),
+            ("OS handler scheme", json!({"redirect_uris": ["ms-msdt:/id"]}).to_string(), "invalid_redirect_uri"),
+            ("dotted OS handler scheme", json!({"redirect_uris": ["x-apple.systempreferences:/cb"]}).to_string(), "invalid_redirect_uri"),
+            ("bidi override in a redirect uri", json!({"redirect_uris": ["https://a.example/\u{202e}cb"]}).to_string(), "invalid_redirect_uri"),
+            ("bidi override in client_name", json!({"redirect_uris": ["https://a.example/cb"], "client_name": "Good\u{202e}ppA"}).to_string(), "invalid_client_metadata"),
+            ("bidi isolate in client_name", json!({"redirect_uris": ["https://a.example/cb"], "client_name": "Good\u{2067}App"}).to_string(), "invalid_client_metadata"),
+            ("zero-width space in client_name", json!({"redirect_uris": ["https://a.example/cb"], "client_name": "Cl\u{200b}aude"}).to_string(), "invalid_client_metadata"),
+            ("terminal escape in client_name", json!({"redirect_uris": ["https://a.example/cb"], "client_name": "\u{1b}]0;owned\u{7}App"}).to_string(), "invalid_client_metadata"),
+            ("C1 CSI in software_version", json!({"redirect_uris": ["https://a.example/cb"], "software_version": "1\u{9b}2J"}).to_string(), "invalid_client_metadata"),
+            ("byte order mark in contacts", json!({"redirect_uris": ["https://a.example/cb"], "contacts": ["\u{feff}ops@a.example"]}).to_string(), "invalid_client_metadata"),
+            ("LRM in policy_uri", json!({"redirect_uris": ["https://a.example/cb"], "policy_uri": "https://a.example/\u{200e}p"}).to_string(), "invalid_client_metadata"),
         ];
         let app = test_app();
         for (what, body, code) in cases {
@@ -340,6 +351,69 @@ mod tests {
             assert_eq!(headers[header::CACHE_CONTROL], "no-store");
         }
         assert_eq!(stored_clients(&app).await, 0);
+    }
+
+    #[tokio::test]
+    async fn an_update_with_hidden_characters_or_a_bad_scheme_is_refused_and_changes_nothing() {
+        let app = test_app();
+        let (_, _, info) = register(&app, CLAUDE).await;
+        let client_id = info["client_id"].as_str().unwrap();
+        let token = info["registration_access_token"].as_str().unwrap();
+        let uri = format!("/register/{client_id}");
+        let cases = [
+            (
+                "client_name",
+                json!("Claude\u{202e}lanif"),
+                "invalid_client_metadata",
+            ),
+            (
+                "client_name",
+                json!("Claude\u{1b}[2J"),
+                "invalid_client_metadata",
+            ),
+            (
+                "client_uri",
+                json!("https://claude.ai/\u{2066}x"),
+                "invalid_client_metadata",
+            ),
+            (
+                "tos_uri",
+                json!("https://claude.ai/\u{200d}t"),
+                "invalid_client_metadata",
+            ),
+            (
+                "redirect_uris",
+                json!(["cursorlike:/cb"]),
+                "invalid_redirect_uri",
+            ),
+            (
+                "redirect_uris",
+                json!(["microsoft.windows.camera:/cb"]),
+                "invalid_redirect_uri",
+            ),
+        ];
+        for (member, value, code) in cases {
+            let mut body = serde_json::from_str::<Value>(CLAUDE).unwrap();
+            body["client_id"] = json!(client_id);
+            body[member] = value;
+            let (status, _, answer) = send(
+                &app,
+                with_token(request("PUT", &uri, body.to_string(), "192.0.2.1"), token),
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{member}: {answer}");
+            assert_eq!(answer["error"], code, "{member}");
+        }
+        let stored = app
+            .state
+            .stores
+            .clients
+            .get(client_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.revision, 0, "nothing was written");
+        assert_eq!(stored.metadata.client_name.as_deref(), Some("Claude"));
     }
 
     #[tokio::test]

@@ -80,9 +80,13 @@ pub async fn exchange(
     }
 
     let scope = record.scope.clone();
+    // The token names its grant (stored only when the client may refresh), so that a replay of
+    // the code, which revokes that grant, reaches it too.
+    let grant_id = grant_id_for(&code_hash);
     let (access_token, claims) = state
         .tokens
-        .mint(
+        .mint_in_grant(
+            &grant_id,
             &record.sub,
             &client.client_id,
             &scope,
@@ -92,10 +96,9 @@ pub async fn exchange(
         .await?;
     let now = state.now();
     let (grant, refresh_token) = if allows_refresh(client) {
-        let grant_id = grant_id_for(&code_hash);
         let token = new_refresh_token(&grant_id);
         let grant = GrantRecord {
-            grant_id,
+            grant_id: grant_id.clone(),
             sub: record.sub.clone(),
             client_id: client.client_id.clone(),
             scope: scope.clone(),
@@ -103,11 +106,13 @@ pub async fn exchange(
             groups: record.groups.clone(),
             refresh_hash: token.hash(),
             previous_refresh_hash: None,
+            superseded_hashes: vec![],
             rotated_at: None,
             version: 0,
             status: GrantStatus::Active,
             created_at: now,
             expires_at: Some(now + state.config.refresh_token_ttl),
+            upstream_session: record.upstream_session.clone(),
         };
         (Some(grant), Some(token))
     } else {
@@ -123,10 +128,7 @@ pub async fn exchange(
             ("grant_type", "authorization_code"),
             ("scope", &scope),
             ("jti", &claims.jti),
-            (
-                "grant_id",
-                grant.as_ref().map_or("", |g| g.grant_id.as_str()),
-            ),
+            ("grant_id", &grant_id),
         ],
     );
     if !state

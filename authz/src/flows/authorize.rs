@@ -163,11 +163,12 @@ pub async fn validate(
     })
 }
 
-/// Stores the pending request (`consented` when the browser's approval already covers it).
+/// Stores the pending request. `approved_in` is the nonce of the browser whose approval cookie
+/// already covers it: the request is then approved and bound to that browser.
 pub async fn begin(
     state: &AppState,
     request: &AuthorizationRequest,
-    consented: bool,
+    approved_in: Option<&str>,
 ) -> Result<PendingAuthorization, AuthorizeError> {
     let now = state.now();
     let pending = PendingAuthorization {
@@ -182,7 +183,7 @@ pub async fn begin(
         upstream_verifier: shared::oauth::pkce::CodeVerifier::generate()
             .expose()
             .to_owned(),
-        consented,
+        approved_by: approved_in.map(crate::flows::browser::binding),
         created_at: now,
         expires_at: now + PENDING_TTL_SECS,
     };

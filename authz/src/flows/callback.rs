@@ -1,7 +1,7 @@
 //! The upstream login's return (`GET /callback`): the pending request is taken exactly once by
-//! its `state`, the upstream code exchanged, consent recorded for the now-known user, and our
-//! own authorization code (256-bit, stored hashed, 60 s, single use) issued to the client
-//! (RFC 6749 §4.1.2, RFC 9207 `iss`).
+//! its `state` and must have been approved in this browser, the upstream code exchanged, consent
+//! recorded for the now-known user, and our own authorization code (256-bit, stored hashed,
+//! 60 s, single use) issued to the client (RFC 6749 §4.1.2, RFC 9207 `iss`).
 
 use serde::Deserialize;
 use shared::secret::Secret;
@@ -11,8 +11,8 @@ use crate::AppState;
 use crate::error::OAuthError;
 use crate::flows::audit::{self, Source};
 use crate::flows::authorize::{error_redirect, redirect_with};
-use crate::flows::{clients, consent};
-use crate::upstream::UpstreamError;
+use crate::flows::{browser, clients, consent};
+use crate::upstream::{UpstreamError, UpstreamIdentity};
 
 /// Authorization codes are redeemable this long.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -34,9 +34,12 @@ pub enum CallbackOutcome {
     Page(OAuthError),
 }
 
+/// Completes the login for the pending request named by `state`, in the browser whose nonce
+/// cookie is `browser_nonce`: only the browser that approved the request gets a code.
 pub async fn complete(
     state: &AppState,
     params: CallbackParams,
+    browser_nonce: Option<&str>,
     source: &Source,
 ) -> Result<CallbackOutcome, OAuthError> {
     let Some(id) = params.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
@@ -49,10 +52,11 @@ pub async fn complete(
             "this login response is unknown, expired or was already used",
         )));
     };
-    if !pending.consented {
-        return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
-            "this authorization request was not approved",
-        )));
+    // Taken (used up) before the check: a response opened in another browser ends the request;
+    // the approving browser starts again.
+    if let Err(refused) = browser::require(state, &pending, browser_nonce, "callback", source).await
+    {
+        return Ok(CallbackOutcome::Page(refused));
     }
     let issuer = &state.config.issuer;
     let fail = |error: OAuthError| {
@@ -107,11 +111,11 @@ pub async fn complete(
         }
     };
     // The client may have been deleted while the user was logging in.
-    if clients::resolve(state, &pending.client_id).await?.is_none() {
+    let Some(client) = clients::resolve(state, &pending.client_id).await? else {
         return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
             "the client is no longer registered",
         )));
-    }
+    };
     audit::record(
         state,
         "login",
@@ -121,8 +125,8 @@ pub async fn complete(
         &[],
     )
     .await;
-    consent::record(state, &identity.sub, &pending).await?;
-    let code = issue_code(state, &pending, &identity.sub, &identity.groups).await?;
+    consent::record(state, &identity.sub, &client, &pending).await?;
+    let code = issue_code(state, &pending, &identity).await?;
     audit::record(
         state,
         "code.issued",
@@ -143,8 +147,7 @@ pub async fn complete(
 async fn issue_code(
     state: &AppState,
     pending: &PendingAuthorization,
-    sub: &str,
-    groups: &[String],
+    identity: &UpstreamIdentity,
 ) -> Result<Secret, OAuthError> {
     let code = Secret::generate();
     let now = state.now();
@@ -155,10 +158,11 @@ async fn issue_code(
         code_challenge: pending.code_challenge.clone(),
         scope: pending.scope.clone(),
         resource: pending.resource.clone(),
-        sub: sub.to_owned(),
-        groups: groups.to_vec(),
+        sub: identity.sub.clone(),
+        groups: identity.groups.clone(),
         issued_at: now,
         valid_until: now + CODE_TTL_SECS,
+        upstream_session: identity.session.clone(),
     };
     if state.stores.codes.put(&record).await? {
         Ok(code)

@@ -553,6 +553,10 @@ mod tests {
             (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"x"}"#.to_owned(), "redirect_uris"),
             (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"x","redirect_uris":["https://a.test/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#.to_owned(), "public"),
             (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"x","redirect_uris":["javascript:alert(1)"]}"#.to_owned(), "forbidden scheme"),
+            (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"Good\u202eppA","redirect_uris":["https://a.test/cb"]}"#.to_owned(), "bidirectional"),
+            (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"Cl\u200baude","redirect_uris":["https://a.test/cb"]}"#.to_owned(), "zero-width"),
+            (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"\u001b]0;x\u0007","redirect_uris":["https://a.test/cb"]}"#.to_owned(), "control"),
+            (r#"{"client_id":"https://client.test/oauth/metadata.json","client_name":"x","redirect_uris":["myapp:/cb"]}"#.to_owned(), "reverse domain"),
             ("not json".to_owned(), "JSON"),
         ];
         for (body, why) in cases {

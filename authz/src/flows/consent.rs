@@ -5,7 +5,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use shared::oauth::redirect_uri::is_loopback;
+use shared::oauth::client_metadata::displayable;
+use shared::oauth::redirect_uri::{is_loopback, matches_registered, set_digest};
 use shared::oauth::requested_scope::GrantedScope;
 use shared::oauth::scope::{COSTS_READ, COSTS_RESOURCES};
 use shared::secret::sha256_hex;
@@ -20,14 +21,24 @@ pub const APPROVAL_TTL_SECS: i64 = 30 * 86_400;
 /// Most approvals one cookie holds (newest kept).
 const MAX_APPROVALS: usize = 20;
 const CSRF_PURPOSE: &str = "csrf";
-const APPROVAL_PURPOSE: &str = "consent-approval";
+/// `-v2`: approvals carry the client's redirect URI digest; older cookies verify no more.
+const APPROVAL_PURPOSE: &str = "consent-approval-v2";
 
-/// What the consent page shows; every string is escaped by the template.
+/// What the consent page shows; every string is escaped by the template, and client-supplied
+/// text has no control, bidi-formatting or zero-width characters
+/// ([`shared::oauth::client_metadata::displayable`], for records older than the registration
+/// rule that refuses them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentView {
     pub client_id: String,
     pub client_name: String,
+    /// The host of `client_uri`, only when verified by [`verified_site`].
     pub client_host: Option<String>,
+    /// The client gave a `client_uri` that failed [`verified_site`]: the page says so and
+    /// does not show it.
+    pub client_host_unverified: bool,
+    /// The service being granted: the host of the configured MCP resource.
+    pub service_host: String,
     pub redirect_host: String,
     pub scopes: Vec<(String, &'static str)>,
     pub registered_ago: String,
@@ -43,12 +54,12 @@ pub fn view(
     pending: &PendingAuthorization,
     browser_nonce: &str,
 ) -> ConsentView {
-    let client_host = client
-        .metadata
-        .client_uri
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(str::to_owned));
+    let claimed_site = client.metadata.client_uri.as_deref();
+    let client_host = claimed_site.and_then(|u| verified_site(u, &client.metadata.redirect_uris));
+    let service_host = url::Url::parse(&state.config.resource)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| state.config.resource.clone());
     let redirect_host = url::Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -65,14 +76,17 @@ pub fn view(
         .map(|s| ((*s).to_owned(), describe_scope(s)))
         .collect();
     ConsentView {
-        client_id: client.client_id.clone(),
+        client_id: displayable(&client.client_id),
         client_name: client
             .metadata
             .client_name
-            .clone()
+            .as_deref()
+            .map(displayable)
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| client.client_id.clone()),
+            .unwrap_or_else(|| displayable(&client.client_id)),
+        client_host_unverified: claimed_site.is_some() && client_host.is_none(),
         client_host,
+        service_host,
         redirect_host,
         scopes,
         registered_ago: ago(state.now() - client.created_at),
@@ -80,6 +94,30 @@ pub fn view(
         request_id: pending.id.clone(),
         csrf_token: csrf_token(&state.cookie_key, "consent", pending, browser_nonce),
     }
+}
+
+/// The host of `client_uri` when it is the client's own site as far as its registration shows:
+/// the host equals the host of one of its https redirect URIs, or is a subdomain of one
+/// (`www.example.com` for a redirect to `example.com`: whoever receives the codes at
+/// `example.com` controls its subdomains). A parent domain (`example.com` for a redirect to
+/// `app.example.com`) is not accepted: without the Public Suffix List it cannot be told from a
+/// shared suffix (`github.io`, `s3.amazonaws.com`). Loopback and private-use redirects verify
+/// nothing.
+pub fn verified_site(client_uri: &str, redirect_uris: &[String]) -> Option<String> {
+    let site = url::Url::parse(client_uri).ok()?;
+    let host = site.host_str()?.to_ascii_lowercase();
+    redirect_uris
+        .iter()
+        .filter_map(|r| url::Url::parse(r).ok())
+        .filter(|r| r.scheme() == "https" && !is_loopback(r))
+        .filter_map(|r| r.host_str().map(str::to_ascii_lowercase))
+        .any(|redirect| {
+            host == redirect
+                || host
+                    .strip_suffix(redirect.as_str())
+                    .is_some_and(|prefix| prefix.len() > 1 && prefix.ends_with('.'))
+        })
+        .then_some(host)
 }
 
 fn describe_scope(scope: &str) -> &'static str {
@@ -133,12 +171,26 @@ pub fn csrf_ok(
         )
 }
 
-/// The approvals a browser holds: (client hash, scope, expiry).
+/// One approval a browser holds: for a client (hashed), as its redirect URIs were registered
+/// when the user approved it ([`set_digest`]), for a scope, until an expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Approval {
+    client: String,
+    redirect_uris: String,
+    scope: String,
+    expires_at: i64,
+}
+
+/// The approvals a browser holds. An approval covers a client only while the client's redirect
+/// URIs are the ones it was given for: after an RFC 7592 update of `redirect_uris` (or a changed
+/// metadata document) the consent page is shown again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Approvals(Vec<(String, String, i64)>);
+pub struct Approvals(Vec<Approval>);
 
 impl Approvals {
-    /// Reads a cookie value; anything tampered with or malformed counts as no approvals.
+    /// Reads a cookie value; anything tampered with or malformed counts as no approvals, and so
+    /// does a cookie of the earlier format without the redirect URI digest (signed for another
+    /// purpose, so its MAC no longer verifies).
     pub fn decode(key: &SigningKey, cookie: Option<&str>, now: i64) -> Self {
         let Some((payload, mac)) = cookie.and_then(|c| c.split_once('.')) else {
             return Self::default();
@@ -156,33 +208,46 @@ impl Approvals {
         Self(
             text.lines()
                 .filter_map(|line| {
-                    let mut fields = line.splitn(3, ' ');
+                    let mut fields = line.splitn(4, ' ');
                     let client = fields.next()?.to_owned();
-                    let exp = fields.next()?.parse::<i64>().ok()?;
+                    let redirect_uris = fields.next()?.to_owned();
+                    let expires_at = fields.next()?.parse::<i64>().ok()?;
                     let scope = fields.next().unwrap_or("").to_owned();
-                    (exp > now).then_some((client, scope, exp))
+                    (expires_at > now && !redirect_uris.is_empty()).then_some(Approval {
+                        client,
+                        redirect_uris,
+                        scope,
+                        expires_at,
+                    })
                 })
                 .collect(),
         )
     }
 
-    /// Whether the browser approved `client_id` for at least `scope`.
-    pub fn covers(&self, client_id: &str, scope: &GrantedScope) -> bool {
-        let hash = client_hash(client_id);
-        self.0.iter().any(|(c, approved, _)| {
-            *c == hash
-                && GrantedScope::from_stored(approved)
+    /// Whether the browser approved `client`, with its redirect URIs as registered now, for at
+    /// least `scope`.
+    pub fn covers(&self, client: &ClientRecord, scope: &GrantedScope) -> bool {
+        let hash = client_hash(&client.client_id);
+        let redirect_uris = set_digest(&client.metadata.redirect_uris);
+        self.0.iter().any(|a| {
+            a.client == hash
+                && a.redirect_uris == redirect_uris
+                && GrantedScope::from_stored(&a.scope)
                     .narrow(&scope.to_scope_string())
                     .is_some()
         })
     }
 
-    /// Adds (or renews) an approval.
-    pub fn approve(&mut self, client_id: &str, scope: &str, now: i64) {
-        let hash = client_hash(client_id);
-        self.0.retain(|(c, _, _)| *c != hash);
-        self.0
-            .push((hash, scope.to_owned(), now + APPROVAL_TTL_SECS));
+    /// Adds (or renews) an approval of `client` as registered now.
+    pub fn approve(&mut self, client: &ClientRecord, scope: &str, now: i64) {
+        let hash = client_hash(&client.client_id);
+        self.0.retain(|a| a.client != hash);
+        self.0.push(Approval {
+            client: hash,
+            redirect_uris: set_digest(&client.metadata.redirect_uris),
+            scope: scope.to_owned(),
+            expires_at: now + APPROVAL_TTL_SECS,
+        });
         let excess = self.0.len().saturating_sub(MAX_APPROVALS);
         self.0.drain(..excess);
     }
@@ -192,7 +257,12 @@ impl Approvals {
         let text: Vec<String> = self
             .0
             .iter()
-            .map(|(c, s, exp)| format!("{c} {exp} {s}"))
+            .map(|a| {
+                format!(
+                    "{} {} {} {}",
+                    a.client, a.redirect_uris, a.expires_at, a.scope
+                )
+            })
             .collect();
         let payload = URL_SAFE_NO_PAD.encode(text.join("\n"));
         let mac = key.sign(APPROVAL_PURPOSE, &[&payload]);
@@ -227,8 +297,9 @@ pub enum ConsentOutcome {
     Denied { pending: PendingAuthorization },
 }
 
-/// Checks a consent form and applies the decision. The pending request is replaced by a
-/// consented one under a new id, so the pre-consent id can never reach the upstream login.
+/// Checks a consent form and applies the decision. The pending request is replaced by an
+/// approved one under a new id, bound to this browser (`flows::browser`), so the pre-consent id
+/// can never reach the upstream login and the approved one continues only in this browser.
 #[allow(clippy::too_many_arguments)]
 pub async fn decide(
     state: &AppState,
@@ -245,7 +316,7 @@ pub async fn decide(
             "this authorization request is unknown or expired",
         )));
     };
-    if pending.consented
+    if pending.approved_by.is_some()
         || !csrf_ok(
             &state.cookie_key,
             "consent",
@@ -281,14 +352,24 @@ pub async fn decide(
             let now = state.now();
             let next = PendingAuthorization {
                 id: shared::secret::random_id(),
-                consented: true,
+                approved_by: Some(crate::flows::browser::binding(browser_nonce)),
                 ..taken
             };
             if !state.stores.pending.put(&next).await? {
                 return Err(crate::OAuthError::ServerError);
             }
             let mut approvals = Approvals::decode(&state.cookie_key, approvals_cookie, now);
-            approvals.approve(&next.client_id, &next.scope, now);
+            // The approval covers the client as registered now, and only if the request's
+            // redirect URI is still one of them; an unavailable client just isn't remembered.
+            if let Ok(Some(client)) = crate::flows::clients::resolve(state, &next.client_id).await
+                && client
+                    .metadata
+                    .redirect_uris
+                    .iter()
+                    .any(|r| matches_registered(&next.redirect_uri, r))
+            {
+                approvals.approve(&client, &next.scope, now);
+            }
             audit::record(
                 state,
                 "consent.given",
@@ -307,9 +388,12 @@ pub async fn decide(
 }
 
 /// Records the consent server-side once the user is known (after login).
+/// The record keeps the digest of the client's redirect URIs as registered now
+/// ([`ConsentRecord::covers_redirect_uris`]).
 pub async fn record(
     state: &AppState,
     sub: &str,
+    client: &ClientRecord,
     pending: &PendingAuthorization,
 ) -> Result<(), crate::OAuthError> {
     state
@@ -320,6 +404,7 @@ pub async fn record(
             client_id: pending.client_id.clone(),
             scope: pending.scope.clone(),
             granted_at: state.now(),
+            redirect_uris_digest: Some(set_digest(&client.metadata.redirect_uris)),
         })
         .await?;
     Ok(())
@@ -329,19 +414,38 @@ pub async fn record(
 mod tests {
     use super::*;
 
+    fn client(id: &str, redirect_uris: &[&str]) -> ClientRecord {
+        ClientRecord {
+            client_id: id.into(),
+            kind: shared::store::ClientKind::Dcr,
+            status: shared::store::ClientStatus::Active,
+            metadata: shared::oauth::client_metadata::ClientMetadata {
+                redirect_uris: redirect_uris.iter().map(|r| (*r).to_owned()).collect(),
+                ..Default::default()
+            },
+            secret_hash: None,
+            registration_token_hash: None,
+            created_at: 0,
+            created_ip: None,
+            created_user_agent: None,
+            last_used_at: None,
+            revision: 0,
+            expires_at: None,
+        }
+    }
+
     #[test]
     fn approvals_round_trip_and_refuse_tampering() {
         let key = SigningKey::from_bytes(b"key");
+        let a = client("client-a", &["https://a.example/cb"]);
         let mut approvals = Approvals::default();
-        approvals.approve("client-a", "costs:read", 100);
+        approvals.approve(&a, "costs:read", 100);
         let cookie = approvals.encode(&key);
         let read = Approvals::decode(&key, Some(&cookie), 101);
-        assert!(read.covers("client-a", &GrantedScope::from_stored("costs:read")));
-        assert!(!read.covers(
-            "client-a",
-            &GrantedScope::from_stored("costs:read costs:resources")
-        ));
-        assert!(!read.covers("client-b", &GrantedScope::from_stored("costs:read")));
+        assert!(read.covers(&a, &GrantedScope::from_stored("costs:read")));
+        assert!(!read.covers(&a, &GrantedScope::from_stored("costs:read costs:resources")));
+        let b = client("client-b", &["https://a.example/cb"]);
+        assert!(!read.covers(&b, &GrantedScope::from_stored("costs:read")));
         let other_key = SigningKey::from_bytes(b"other");
         assert_eq!(
             Approvals::decode(&other_key, Some(&cookie), 101),
@@ -353,18 +457,70 @@ mod tests {
             Approvals::default()
         );
         let expired = Approvals::decode(&key, Some(&cookie), 100 + APPROVAL_TTL_SECS);
-        assert!(!expired.covers("client-a", &GrantedScope::from_stored("costs:read")));
+        assert!(!expired.covers(&a, &GrantedScope::from_stored("costs:read")));
+    }
+
+    #[test]
+    fn approvals_cover_the_redirect_uris_as_registered() {
+        let key = SigningKey::from_bytes(b"key");
+        let a = client("client-a", &["https://a.example/cb", "http://127.0.0.1/cb"]);
+        let mut approvals = Approvals::default();
+        approvals.approve(&a, "costs:read", 100);
+        let read = Approvals::decode(&key, Some(&approvals.encode(&key)), 101);
+        let scope = GrantedScope::from_stored("costs:read");
+        let reordered = client("client-a", &["http://127.0.0.1/cb", "https://a.example/cb"]);
+        assert!(read.covers(&reordered, &scope), "order does not matter");
+        for changed in [
+            &[
+                "https://a.example/cb",
+                "http://127.0.0.1/cb",
+                "https://evil.example/cb",
+            ][..],
+            &["https://evil.example/cb"][..],
+            &["https://a.example/cb"][..],
+        ] {
+            assert!(
+                !read.covers(&client("client-a", changed), &scope),
+                "{changed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn approvals_of_the_old_format_cover_nothing() {
+        // The cookie as written before approvals carried the redirect URI digest, validly
+        // signed under the old purpose and under the current one.
+        let key = SigningKey::from_bytes(b"key");
+        let line = format!(
+            "{} {} costs:read",
+            client_hash("client-a"),
+            100 + APPROVAL_TTL_SECS
+        );
+        let payload = URL_SAFE_NO_PAD.encode(line);
+        let a = client("client-a", &["https://a.example/cb"]);
+        let scope = GrantedScope::from_stored("costs:read");
+        for purpose in ["consent-approval", APPROVAL_PURPOSE] {
+            let cookie = format!("{payload}.{}", key.sign(purpose, &[&payload]));
+            let read = Approvals::decode(&key, Some(&cookie), 101);
+            assert!(!read.covers(&a, &scope), "{purpose}");
+            assert_eq!(read, Approvals::default(), "{purpose}");
+        }
     }
 
     #[test]
     fn approvals_are_bounded() {
         let mut approvals = Approvals::default();
         for i in 0..30 {
-            approvals.approve(&format!("c{i}"), "costs:read", 0);
+            approvals.approve(
+                &client(&format!("c{i}"), &["https://a.example/cb"]),
+                "costs:read",
+                0,
+            );
         }
         assert_eq!(approvals.0.len(), MAX_APPROVALS);
-        assert!(approvals.covers("c29", &GrantedScope::from_stored("costs:read")));
-        assert!(!approvals.covers("c0", &GrantedScope::from_stored("costs:read")));
+        let scope = GrantedScope::from_stored("costs:read");
+        assert!(approvals.covers(&client("c29", &["https://a.example/cb"]), &scope));
+        assert!(!approvals.covers(&client("c0", &["https://a.example/cb"]), &scope));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use shared::store::PendingAuthorization;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::flows::audit::{self, Source};
+use crate::flows::browser;
 use crate::flows::consent::{csrf_ok, csrf_token};
 
 /// Failed or attempted logins allowed per source address and window.
@@ -30,21 +31,25 @@ pub enum LoginOutcome {
     Redirect(String),
     /// Show the form again with a message.
     Retry(LoginView),
-    /// The request cannot continue (unknown, not consented, bad form): an error page.
+    /// The request cannot continue (unknown, not approved, another browser, bad form): an
+    /// error page.
     Page(OAuthError),
 }
 
-/// The pending request a login page is for: it must exist and be consented.
+/// The pending request a login page is for: it must exist, be approved, and have been approved
+/// in this browser (`browser_nonce` is the nonce cookie the browser sent, if any). Errors are
+/// what the page shows.
 pub async fn pending_for_login(
     state: &AppState,
     request_id: &str,
-) -> Result<Option<PendingAuthorization>, OAuthError> {
-    Ok(state
-        .stores
-        .pending
-        .get(request_id)
-        .await?
-        .filter(|p| p.consented))
+    browser_nonce: Option<&str>,
+    source: &Source,
+) -> Result<PendingAuthorization, OAuthError> {
+    let pending = state.stores.pending.get(request_id).await?.ok_or_else(|| {
+        OAuthError::invalid_request("this authorization request is unknown or expired")
+    })?;
+    browser::require(state, &pending, browser_nonce, "login", source).await?;
+    Ok(pending)
 }
 
 pub async fn view(
@@ -79,10 +84,9 @@ pub async fn submit(
             "the embedded login is not enabled",
         )));
     };
-    let Some(pending) = pending_for_login(state, request_id).await? else {
-        return Ok(LoginOutcome::Page(OAuthError::invalid_request(
-            "this authorization request is unknown, expired or not approved",
-        )));
+    let pending = match pending_for_login(state, request_id, Some(browser_nonce), source).await {
+        Ok(pending) => pending,
+        Err(refused) => return Ok(LoginOutcome::Page(refused)),
     };
     if !csrf_ok(
         &state.cookie_key,

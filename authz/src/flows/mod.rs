@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authorization_code;
 pub mod authorize;
+pub mod browser;
 pub mod callback;
 pub mod client_auth;
 pub mod client_id_metadata;

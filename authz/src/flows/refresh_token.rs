@@ -1,11 +1,14 @@
 //! The `refresh_token` grant (RFC 6749 §6, OAuth 2.1 §4.3, RFC 9700 §4.14.2): rotation on every
 //! use by compare-and-set on the grant; the token just replaced answers an error without
-//! revoking during a short grace window (a client that retried); any older token revokes the
-//! whole grant (reuse detection). The upstream user is checked at every refresh.
+//! revoking during a short grace window (a client that retried); a token the grant really had
+//! and replaced revokes the whole grant with its access tokens (reuse detection), while a secret
+//! it never had revokes nothing (no denial of service by guessing with a known grant id). The
+//! upstream user is checked at every refresh.
 
 use shared::oauth::requested_scope::GrantedScope;
 use shared::secret::Secret;
-use shared::store::{ClientRecord, GrantStatus};
+use shared::store::{ClientRecord, GrantRecord, GrantStatus, Revoked};
+use shared::token::REVOCATION_HORIZON_SECS;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -33,31 +36,7 @@ pub async fn refresh(
         return Err(invalid());
     }
     if !refresh_token.matches(&grant.refresh_hash) {
-        let now = state.now();
-        let just_replaced = grant
-            .previous_refresh_hash
-            .as_deref()
-            .is_some_and(|previous| refresh_token.matches(previous))
-            && grant
-                .rotated_at
-                .is_some_and(|at| now - at <= state.config.refresh_grace_secs);
-        if just_replaced {
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was just replaced; use the newest one",
-            ));
-        }
-        let revoked = state.stores.grants.revoke(&grant.grant_id).await?;
-        tracing::warn!(revoked, "refresh token reuse detected; grant revoked");
-        audit::record(
-            state,
-            "refresh.reuse_detected",
-            Some(&client.client_id),
-            Some(&grant.sub),
-            source,
-            &[("grant_id", &grant.grant_id)],
-        )
-        .await;
-        return Err(invalid());
+        return Err(not_current(state, client, &grant, refresh_token, source).await);
     }
     if resource.is_some_and(|r| r != grant.resource) {
         return Err(OAuthError::InvalidTarget(
@@ -72,10 +51,19 @@ pub async fn refresh(
         None => granted,
     };
 
-    let groups = match state.directory.status(&grant.sub).await {
+    let groups = match state.directory.status(&grant).await {
         Ok(UserStatus::Active { groups }) => groups,
         Ok(UserStatus::Gone) => {
+            // The grant with its access tokens, and the user's other access tokens too.
             state.stores.grants.revoke(&grant.grant_id).await?;
+            state
+                .stores
+                .revocations
+                .revoke(
+                    Revoked::User(&grant.sub),
+                    state.now().saturating_add(REVOCATION_HORIZON_SECS),
+                )
+                .await?;
             audit::record(
                 state,
                 "grant.revoked",
@@ -100,7 +88,8 @@ pub async fn refresh(
     let scope_string = issued_scope.to_scope_string();
     let (access_token, claims) = state
         .tokens
-        .mint(
+        .mint_in_grant(
+            &grant.grant_id,
             &grant.sub,
             &client.client_id,
             &scope_string,
@@ -141,4 +130,61 @@ pub async fn refresh(
         scope: scope_string,
         refresh_token: Some(next.expose().to_owned()),
     })
+}
+
+/// The answer to a refresh token that names the grant but is not its current token.
+async fn not_current(
+    state: &AppState,
+    client: &ClientRecord,
+    grant: &GrantRecord,
+    refresh_token: &Secret,
+    source: &Source,
+) -> OAuthError {
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
+    let just_replaced = grant
+        .previous_refresh_hash
+        .as_deref()
+        .is_some_and(|previous| refresh_token.matches(previous));
+    let within_grace = grant
+        .rotated_at
+        .is_some_and(|at| state.now() - at <= state.config.refresh_grace_secs);
+    if just_replaced && within_grace {
+        audit::record(
+            state,
+            "refresh.grace",
+            Some(&client.client_id),
+            Some(&grant.sub),
+            source,
+            &[("grant_id", &grant.grant_id)],
+        )
+        .await;
+        return OAuthError::invalid_grant(
+            "the refresh token was just replaced; use the newest one",
+        );
+    }
+    let superseded = just_replaced
+        || grant
+            .superseded_hashes
+            .iter()
+            .any(|hash| refresh_token.matches(hash));
+    if !superseded {
+        // Never one of this grant's tokens: a guess, or a token from another deployment.
+        tracing::info!("refresh token with an unknown secret refused");
+        return invalid();
+    }
+    let revoked = match state.stores.grants.revoke(&grant.grant_id).await {
+        Ok(revoked) => revoked,
+        Err(error) => return error.into(),
+    };
+    tracing::warn!(revoked, "refresh token reuse detected; grant revoked");
+    audit::record(
+        state,
+        "refresh.reuse_detected",
+        Some(&client.client_id),
+        Some(&grant.sub),
+        source,
+        &[("grant_id", &grant.grant_id)],
+    )
+    .await;
+    invalid()
 }

@@ -1,10 +1,12 @@
-//! Token revocation (RFC 7009): a refresh token revokes its whole grant; an access token is put
-//! on the denylist by `jti` until it would expire, where the resource server looks. Unknown,
+//! Token revocation (RFC 7009): a refresh token revokes its whole grant, access tokens issued from
+//! it included (§2.1); an access token is revoked by `jti` until it would stop verifying (its
+//! expiry plus the verifier's leeway), where the resource server looks. Unknown,
 //! invalid or foreign tokens are answered like successes (RFC 7009 §2.2).
 
 use serde::Deserialize;
 use shared::secret::Secret;
-use shared::store::{ClientRecord, GrantStatus};
+use shared::store::{ClientRecord, GrantStatus, Revoked};
+use shared::token::verify::DEFAULT_LEEWAY_SECS;
 use shared::token::{AccessTokenVerifier, VerificationKeys};
 
 use crate::AppState;
@@ -68,7 +70,15 @@ pub async fn revoke(
     if claims.client_id != client.client_id {
         return Ok(());
     }
-    state.stores.denylist.deny(&claims.jti, claims.exp).await?;
+    // Kept through the verifier's leeway, during which the token still verifies.
+    state
+        .stores
+        .revocations
+        .revoke(
+            Revoked::Token(&claims.jti),
+            claims.exp.saturating_add(DEFAULT_LEEWAY_SECS),
+        )
+        .await?;
     audit::record(
         state,
         "access_token.revoked",

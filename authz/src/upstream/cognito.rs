@@ -1,8 +1,13 @@
 //! Cognito managed login (DESIGN section 4): the OIDC authorization code flow with PKCE and a
 //! nonce against the user pool's domain, one confidential app client authenticated with
-//! `client_secret_basic`, and the ID token verified against the pool's JWKS (signature RS256,
-//! `iss`, `aud`, `exp`, `nonce`). At refresh, the Cognito admin API says whether the user still
-//! exists and is enabled (`AdminGetUser`) and which groups it has (`AdminListGroupsForUser`).
+//! `client_secret_basic`, the discovery document's `issuer` checked (OpenID Connect Discovery
+//! §4.3), and the ID token verified against the pool's JWKS (signature RS256, `iss`, `aud`,
+//! `exp`, `nonce`, `token_use` = `id`). The login's refresh token is kept, sealed, with the
+//! grant; at refresh ([`directory`]) redeeming it again (RFC 6749 §6) tells whether the user
+//! was signed out upstream since, and the Cognito admin API whether the user still exists, is
+//! enabled and confirmed (`AdminGetUser`) and which groups it has (`AdminListGroupsForUser`).
+
+pub mod directory;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +21,14 @@ use serde::Deserialize;
 use shared::clock::Clock;
 use shared::config::CognitoConfig;
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
-use shared::store::PendingAuthorization;
+use shared::secret::Secret;
+use shared::store::{GrantRecord, PendingAuthorization};
 use tokio::sync::{OnceCell, RwLock};
 
-use super::{IdentityProvider, UpstreamError, UpstreamIdentity, UserDirectory, UserStatus};
+use super::session::SessionSeal;
+use super::{IdentityProvider, UpstreamError, UpstreamIdentity};
+
+pub use directory::CognitoDirectory;
 
 /// Upstream HTTP calls give up after this long.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,6 +36,38 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 const JWKS_REFETCH_SECS: i64 = 30;
 /// Scopes asked of the pool.
 const UPSTREAM_SCOPE: &str = "openid email profile";
+/// Where an issuer publishes its discovery document (OpenID Connect Discovery §4).
+const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// The `token_use` Cognito puts in its ID tokens (its access tokens say `access`).
+const ID_TOKEN_USE: &str = "id";
+
+/// The HTTP client of every upstream call, from `builder`: a timeout, and no redirect followed
+/// (an endpoint that redirects is refused, so neither a code nor the client secret is sent
+/// where a redirect points). If it cannot be built so, there is no client: never a default one
+/// without the timeout and the policy.
+pub fn http_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, UpstreamError> {
+    builder
+        .timeout(HTTP_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| UpstreamError::Unavailable("cannot build the upstream HTTP client".into()))
+}
+
+/// The issuer the discovery document (and so every ID token) must name: the discovery URL less
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery §4.3). With the default
+/// discovery URL that is the pool's issuer, `https://cognito-idp.<region>.amazonaws.com/<pool>`.
+pub fn expected_issuer(config: &CognitoConfig) -> Result<String, UpstreamError> {
+    config
+        .discovery_url
+        .strip_suffix(DISCOVERY_PATH)
+        .filter(|issuer| !issuer.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            UpstreamError::Unavailable(format!(
+                "the discovery URL does not end in {DISCOVERY_PATH}: no issuer to expect"
+            ))
+        })
+}
 
 /// The parts of the OIDC discovery document used here.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,11 +81,22 @@ struct Discovery {
 #[derive(Deserialize)]
 struct TokenAnswer {
     id_token: Option<String>,
+    /// A secret: sealed at once, never logged.
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// An RFC 6749 §5.2 error answer.
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: String,
 }
 
 #[derive(Deserialize)]
 struct IdClaims {
     sub: String,
+    #[serde(default)]
+    token_use: Option<String>,
     #[serde(default)]
     nonce: Option<String>,
     #[serde(default)]
@@ -56,31 +108,57 @@ struct IdClaims {
 /// The Cognito identity provider.
 pub struct CognitoLogin {
     config: CognitoConfig,
+    /// What the discovery document's and the ID tokens' `iss` must be.
+    issuer: String,
     redirect_uri: String,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
+    seal: SessionSeal,
     discovery: OnceCell<Discovery>,
     jwks: RwLock<Option<(i64, JwkSet)>>,
 }
 
 impl CognitoLogin {
-    /// `redirect_uri` is our `/callback`, registered as the app client's only callback.
-    pub fn new(config: CognitoConfig, redirect_uri: String, clock: Arc<dyn Clock>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self {
+    /// `redirect_uri` is our `/callback`, registered as the app client's only callback; `seal`
+    /// seals the login's refresh token for the grant. Fails when the HTTP client cannot be
+    /// built with its timeout and redirect policy, or no issuer can be expected.
+    pub fn new(
+        config: CognitoConfig,
+        redirect_uri: String,
+        clock: Arc<dyn Clock>,
+        seal: SessionSeal,
+    ) -> Result<Self, UpstreamError> {
+        Self::with_http(
             config,
             redirect_uri,
             clock,
-            http,
-            discovery: OnceCell::new(),
-            jwks: RwLock::new(None),
-        }
+            seal,
+            reqwest::Client::builder(),
+        )
     }
 
+    /// As [`CognitoLogin::new`], the HTTP client built from `builder` (tests).
+    pub fn with_http(
+        config: CognitoConfig,
+        redirect_uri: String,
+        clock: Arc<dyn Clock>,
+        seal: SessionSeal,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<Self, UpstreamError> {
+        Ok(Self {
+            issuer: expected_issuer(&config)?,
+            http: http_client(builder)?,
+            config,
+            redirect_uri,
+            clock,
+            seal,
+            discovery: OnceCell::new(),
+            jwks: RwLock::new(None),
+        })
+    }
+
+    /// The discovery document, fetched once; refused (and not kept) unless its `issuer` is
+    /// exactly the expected one, so the endpoints and keys used are the pool's.
     async fn discovery(&self) -> Result<&Discovery, UpstreamError> {
         self.discovery
             .get_or_try_init(|| async {
@@ -96,10 +174,16 @@ impl CognitoLogin {
                         answer.status()
                     )));
                 }
-                answer
+                let discovery = answer
                     .json::<Discovery>()
                     .await
-                    .map_err(|e| unavailable("discovery document", &e))
+                    .map_err(|e| unavailable("discovery document", &e))?;
+                if discovery.issuer != self.issuer {
+                    return Err(UpstreamError::Unavailable(
+                        "the discovery document names another issuer".into(),
+                    ));
+                }
+                Ok(discovery)
             })
             .await
     }
@@ -151,7 +235,8 @@ impl CognitoLogin {
         key.ok_or(UpstreamError::Rejected("ID token signed by an unknown key"))
     }
 
-    /// Verifies the ID token: RS256 signature by a pool key, `iss`, `aud`, `exp`, `nonce`.
+    /// Verifies the ID token: RS256 signature by a pool key, `iss`, `aud`, `exp`, `nonce`, and
+    /// `token_use` = `id` (a Cognito access token is signed by the same keys).
     async fn verify_id_token(
         &self,
         discovery: &Discovery,
@@ -168,13 +253,16 @@ impl CognitoLogin {
             .ok_or(UpstreamError::Rejected("ID token has no key id"))?;
         let key = self.key_for(&discovery.jwks_uri, &kid).await?;
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&discovery.issuer]);
+        validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.config.client_id]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 60;
         let data = jsonwebtoken::decode::<IdClaims>(token, &key, &validation)
             .map_err(|_| UpstreamError::Rejected("ID token does not verify"))?;
         let claims = data.claims;
+        if claims.token_use.as_deref() != Some(ID_TOKEN_USE) {
+            return Err(UpstreamError::Rejected("the token is not an ID token"));
+        }
         let nonce_ok = claims
             .nonce
             .as_deref()
@@ -197,6 +285,68 @@ impl CognitoLogin {
             encode(self.config.client_secret.expose())
         );
         format!("Basic {}", STANDARD.encode(pair))
+    }
+
+    /// Whether the upstream session sealed with `grant` still stands: its refresh token is
+    /// redeemed at the token endpoint (RFC 6749 §6). Cognito refuses it with `invalid_grant`
+    /// once the user signed out globally (`AdminUserGlobalSignOut`, `GlobalSignOut`), the token
+    /// was revoked (`RevokeToken`) or it expired; a session sealed under another cookie key, or
+    /// for another user or client, does not stand either. An outage or our own client being
+    /// refused is [`UpstreamError::Unavailable`], never a verdict on the user.
+    pub async fn session_stands(
+        &self,
+        sealed: &str,
+        grant: &GrantRecord,
+    ) -> Result<bool, UpstreamError> {
+        let Some(token) = self.seal.open(sealed, &grant.sub, &grant.client_id) else {
+            tracing::warn!("the upstream session of a grant does not open (cookie key changed?)");
+            return Ok(false);
+        };
+        let discovery = self.discovery().await?;
+        let answer = self
+            .http
+            .post(&discovery.token_endpoint)
+            .header(reqwest::header::AUTHORIZATION, self.basic_auth())
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.expose()),
+            ])
+            .send()
+            .await
+            .map_err(|e| unavailable("token endpoint", &e))?;
+        let status = answer.status();
+        if status.is_success() {
+            // Cognito answers new ID and access tokens, unused here. A new refresh token means
+            // the app client rotates them, which would end this session: say so.
+            let rotated = answer
+                .json::<TokenAnswer>()
+                .await
+                .ok()
+                .and_then(|t| t.refresh_token)
+                .is_some_and(|t| !Secret::new(t).ct_eq(&token));
+            if rotated {
+                tracing::error!(
+                    "the Cognito app client rotates refresh tokens; turn rotation off, or grants \
+                     end when the old token lapses"
+                );
+            }
+            return Ok(true);
+        }
+        if status.is_server_error() {
+            return Err(UpstreamError::Unavailable(format!(
+                "token endpoint answered {status}"
+            )));
+        }
+        let error = answer.json::<ErrorAnswer>().await.ok().map(|e| e.error);
+        match error.as_deref() {
+            Some("invalid_grant") => Ok(false),
+            other => Err(UpstreamError::Unavailable(format!(
+                "token endpoint refused the session check: {status} {}",
+                other
+                    .filter(|e| e.len() <= 40 && e.bytes().all(|b| b.is_ascii_graphic()))
+                    .unwrap_or("(no error code)")
+            ))),
+        }
     }
 }
 
@@ -274,104 +424,94 @@ impl IdentityProvider for CognitoLogin {
         let claims = self
             .verify_id_token(discovery, &id_token, &pending.upstream_nonce)
             .await?;
+        let session = match tokens.refresh_token {
+            Some(token) => Some(
+                self.seal
+                    .seal(&Secret::new(token), &claims.sub, &pending.client_id)
+                    .ok_or_else(|| UpstreamError::Unavailable("cannot seal the session".into()))?,
+            ),
+            None => None,
+        };
         Ok(UpstreamIdentity {
             sub: claims.sub,
             email: claims.email,
             groups: claims.groups,
+            session,
         })
     }
 }
 
-/// The Cognito admin API as the user directory.
-pub struct CognitoDirectory {
-    config: CognitoConfig,
-    client: OnceCell<aws_sdk_cognitoidentityprovider::Client>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl CognitoDirectory {
-    pub fn new(config: CognitoConfig) -> Self {
-        Self {
-            config,
-            client: OnceCell::new(),
+    fn config(discovery_url: &str) -> CognitoConfig {
+        CognitoConfig {
+            region: "eu-west-1".into(),
+            user_pool_id: "eu-west-1_AbC123".into(),
+            domain: "https://login.example.com".into(),
+            client_id: "client".into(),
+            client_secret: Secret::new("secret"),
+            discovery_url: discovery_url.into(),
         }
     }
 
-    /// Over an existing SDK client (tests point one at moto).
-    pub fn with_client(
-        config: CognitoConfig,
-        client: aws_sdk_cognitoidentityprovider::Client,
-    ) -> Self {
-        Self {
-            config,
-            client: OnceCell::new_with(Some(client)),
-        }
+    fn seal() -> SessionSeal {
+        SessionSeal::new(&[1; 32]).unwrap()
     }
 
-    async fn client(&self) -> &aws_sdk_cognitoidentityprovider::Client {
-        self.client
-            .get_or_init(|| async {
-                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new(self.config.region.clone()))
-                    .load()
-                    .await;
-                aws_sdk_cognitoidentityprovider::Client::new(&aws)
-            })
-            .await
+    /// A client builder that cannot be built (no TLS version left): the login refuses to exist
+    /// rather than fall back to a default client without the timeout and redirect policy.
+    #[test]
+    fn no_upstream_client_without_its_timeout_and_redirect_policy() {
+        let unbuildable = reqwest::Client::builder()
+            .min_tls_version(reqwest::tls::Version::TLS_1_3)
+            .max_tls_version(reqwest::tls::Version::TLS_1_2);
+        let cognito = config(
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/openid-configuration",
+        );
+        let clock: Arc<dyn Clock> = Arc::new(shared::clock::SystemClock);
+        let refused = CognitoLogin::with_http(
+            cognito.clone(),
+            "https://auth.example.com/callback".into(),
+            clock.clone(),
+            seal(),
+            unbuildable,
+        );
+        assert!(
+            matches!(&refused, Err(UpstreamError::Unavailable(why)) if why.contains("HTTP client")),
+            "{:?}",
+            refused.err()
+        );
+        assert!(
+            CognitoLogin::new(
+                cognito,
+                "https://auth.example.com/callback".into(),
+                clock,
+                seal()
+            )
+            .is_ok()
+        );
     }
-}
 
-#[async_trait]
-impl UserDirectory for CognitoDirectory {
-    async fn status(&self, sub: &str) -> Result<UserStatus, UpstreamError> {
-        let client = self.client().await;
-        let user = client
-            .admin_get_user()
-            .user_pool_id(&self.config.user_pool_id)
-            .username(sub)
-            .send()
-            .await;
-        let user = match user {
-            Ok(user) => user,
-            Err(error) => {
-                let service = error.as_service_error();
-                if service.is_some_and(|e| e.is_user_not_found_exception()) {
-                    return Ok(UserStatus::Gone);
-                }
-                return Err(UpstreamError::Unavailable(format!(
-                    "AdminGetUser failed: {}",
-                    aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&error)
-                )));
-            }
-        };
-        if !user.enabled() {
-            return Ok(UserStatus::Gone);
+    #[test]
+    fn the_expected_issuer_is_the_pools_or_the_configured_discoverys() {
+        let pool = config(
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/openid-configuration",
+        );
+        assert_eq!(expected_issuer(&pool).unwrap(), pool.pool_issuer());
+        assert_eq!(
+            expected_issuer(&config(
+                "http://127.0.0.1:4444/.well-known/openid-configuration"
+            ))
+            .unwrap(),
+            "http://127.0.0.1:4444"
+        );
+        for bad in [
+            "https://idp.example.com/openid-configuration",
+            "/.well-known/openid-configuration",
+        ] {
+            assert!(expected_issuer(&config(bad)).is_err(), "{bad}");
         }
-        let mut groups = Vec::new();
-        let mut next: Option<String> = None;
-        for _ in 0..10 {
-            let page = client
-                .admin_list_groups_for_user()
-                .user_pool_id(&self.config.user_pool_id)
-                .username(user.username())
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    UpstreamError::Unavailable(format!(
-                        "AdminListGroupsForUser failed: {}",
-                        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e)
-                    ))
-                })?;
-            groups.extend(
-                page.groups()
-                    .iter()
-                    .filter_map(|g| g.group_name().map(str::to_owned)),
-            );
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
-            }
-        }
-        Ok(UserStatus::Active { groups })
     }
 }

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use shared::clock::Clock;
 use shared::secret::Secret;
-use shared::store::{LoginUser, PendingAuthorization, StoreError, Stores};
+use shared::store::{GrantRecord, LoginUser, PendingAuthorization, StoreError, Stores};
 
 use super::{IdentityProvider, UpstreamError, UpstreamIdentity, UserDirectory, UserStatus};
 use crate::flows::signing::SigningKey;
@@ -126,6 +126,7 @@ impl IdentityProvider for LocalLogin {
             sub: user.sub,
             email: None,
             groups: user.groups,
+            session: None,
         })
     }
 }
@@ -143,7 +144,8 @@ impl LocalDirectory {
 
 #[async_trait]
 impl UserDirectory for LocalDirectory {
-    async fn status(&self, sub: &str) -> Result<UserStatus, UpstreamError> {
+    async fn status(&self, grant: &GrantRecord) -> Result<UserStatus, UpstreamError> {
+        let sub = grant.sub.as_str();
         let user = self
             .stores
             .login_users

@@ -4,17 +4,32 @@
 
 pub mod cognito;
 pub mod local;
+pub mod session;
 
 use async_trait::async_trait;
-use shared::store::PendingAuthorization;
+use shared::store::{GrantRecord, PendingAuthorization};
 
 /// Who logged in, as the upstream says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UpstreamIdentity {
     /// The upstream user id, used as `sub` in our tokens.
     pub sub: String,
     pub email: Option<String>,
     pub groups: Vec<String>,
+    /// The upstream session to keep with the grant (Cognito: its refresh token, sealed by
+    /// [`session::SessionSeal`]), checked at every refresh so that a user signed out upstream
+    /// loses the grant. Opaque; carried to the code and then the grant unchanged.
+    pub session: Option<String>,
+}
+
+impl std::fmt::Debug for UpstreamIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamIdentity")
+            .field("sub", &self.sub)
+            .field("groups", &self.groups)
+            .field("session", &self.session.as_ref().map(|_| "[sealed]"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The upstream failed or refused.
@@ -31,9 +46,11 @@ pub enum UpstreamError {
 /// What the directory says about a user at refresh time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserStatus {
-    /// The user exists and is enabled; groups as of now.
+    /// The user exists, is enabled and confirmed, and its upstream session still stands;
+    /// groups as of now.
     Active { groups: Vec<String> },
-    /// Deleted or disabled: refreshes must stop.
+    /// Deleted, disabled, no longer confirmed (password reset, forced change, unconfirmed) or
+    /// signed out upstream since the grant: refreshes must stop and the grant be revoked.
     Gone,
 }
 
@@ -53,10 +70,13 @@ pub trait IdentityProvider: Send + Sync {
     ) -> Result<UpstreamIdentity, UpstreamError>;
 }
 
-/// Looks users up by `sub` at every refresh.
+/// Looks the grant's user up at every refresh.
 #[async_trait]
 pub trait UserDirectory: Send + Sync {
-    async fn status(&self, sub: &str) -> Result<UserStatus, UpstreamError>;
+    /// Whether the user of `grant` (its `sub`) may still refresh: [`UserStatus::Gone`] only on
+    /// a definite answer that it may not; an upstream that cannot answer now is
+    /// [`UpstreamError::Unavailable`] (nothing is revoked for an outage).
+    async fn status(&self, grant: &GrantRecord) -> Result<UserStatus, UpstreamError>;
 }
 
 /// The configured identity provider and user directory, and the embedded login when it is the
@@ -67,14 +87,17 @@ pub struct Upstream {
     pub local: Option<std::sync::Arc<local::LocalLogin>>,
 }
 
+/// The configured upstream. Fails (and the process must not start) when the Cognito login
+/// cannot be set up as required: no HTTP client with its timeout and redirect policy, or no
+/// issuer to expect from the discovery document.
 pub fn from_config(
     config: &shared::config::Config,
     stores: &shared::store::Stores,
     clock: &std::sync::Arc<dyn shared::clock::Clock>,
     key: &std::sync::Arc<crate::flows::signing::SigningKey>,
-) -> Upstream {
+) -> Result<Upstream, UpstreamError> {
     use std::sync::Arc;
-    match &config.login {
+    Ok(match &config.login {
         shared::config::LoginConfig::Embedded => {
             let local = Arc::new(local::LocalLogin::new(
                 config.issuer.clone(),
@@ -88,14 +111,35 @@ pub fn from_config(
                 local: Some(local),
             }
         }
-        shared::config::LoginConfig::Cognito(cognito) => Upstream {
-            provider: Arc::new(cognito::CognitoLogin::new(
+        shared::config::LoginConfig::Cognito(cognito) => {
+            let seal = session_seal(key)?;
+            let login = Arc::new(cognito::CognitoLogin::new(
                 cognito.clone(),
                 config.issuer_url("/callback"),
                 clock.clone(),
-            )),
-            directory: Arc::new(cognito::CognitoDirectory::new(cognito.clone())),
-            local: None,
-        },
-    }
+                seal,
+            )?);
+            Upstream {
+                provider: login.clone(),
+                directory: Arc::new(
+                    cognito::CognitoDirectory::new(cognito.clone()).with_sessions(login),
+                ),
+                local: None,
+            }
+        }
+    })
+}
+
+/// The upstream-session sealing key: HMAC-SHA256 of a fixed label under the cookie key, so it
+/// is as stable as the cookie key and used for nothing else.
+fn session_seal(
+    key: &crate::flows::signing::SigningKey,
+) -> Result<session::SessionSeal, UpstreamError> {
+    use base64::Engine as _;
+    let derived = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key.sign(session::KEY_PURPOSE, &[]))
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .and_then(|bytes| session::SessionSeal::new(&bytes));
+    derived.ok_or_else(|| UpstreamError::Unavailable("cannot derive the session key".into()))
 }

@@ -134,21 +134,60 @@ pub(crate) async fn through_provider(provider: &OidcProvider, start: &str) -> ur
 
 /// The test configuration with the Cognito login leg pointed at `provider`.
 pub(crate) fn cognito_login_config(provider: &OidcProvider) -> shared::config::Config {
+    cognito_login_config_at(
+        "us-east-1_AbCdEf123",
+        &format!("{}/.well-known/openid-configuration", provider.issuer),
+        provider,
+    )
+}
+
+/// As [`cognito_login_config`], with the user pool `pool` (the directory's, e.g. moto's) and
+/// the discovery document at `discovery_url`.
+pub(crate) fn cognito_login_config_at(
+    pool: &str,
+    discovery_url: &str,
+    provider: &OidcProvider,
+) -> shared::config::Config {
     config_with(
         ISSUER,
         &[
             (keys::LOGIN, "cognito".into()),
             (keys::COGNITO_REGION, "us-east-1".into()),
-            (keys::COGNITO_USER_POOL_ID, "us-east-1_AbCdEf123".into()),
+            (keys::COGNITO_USER_POOL_ID, pool.into()),
             (keys::COGNITO_DOMAIN, provider.issuer.clone()),
             (keys::COGNITO_CLIENT_ID, UPSTREAM_CLIENT.into()),
             (keys::COGNITO_CLIENT_SECRET, UPSTREAM_SECRET.into()),
-            (
-                keys::COGNITO_DISCOVERY_URL,
-                format!("{}/.well-known/openid-configuration", provider.issuer),
-            ),
+            (keys::COGNITO_DISCOVERY_URL, discovery_url.into()),
         ],
     )
+}
+
+impl OidcProvider {
+    /// Calls one of the stand-in's test controls (see provider.mjs).
+    pub(crate) async fn control(&self, path: &str) {
+        let answer = reqwest::Client::new()
+            .post(format!("{}{path}", self.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+    }
+}
+
+/// Authorize and consent at our server, log in at the provider, and return to our /callback:
+/// our answer to the callback (the redirect to the client, or an error).
+pub(crate) async fn login_through(stand: &Stand, provider: &OidcProvider) -> Reply {
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    assert_eq!(page.status, StatusCode::OK, "consent page: {}", page.body);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    assert_eq!(consent.status, StatusCode::SEE_OTHER, "{}", consent.body);
+    let back = through_provider(provider, consent.location_url().as_str()).await;
+    let path = back.as_str().strip_prefix(ISSUER).unwrap().to_owned();
+    stand.get(&path, &browser.header()).await
 }
 
 fn jwt_claims(token: &str) -> serde_json::Value {
@@ -231,4 +270,63 @@ async fn cognito_login_through_a_real_oidc_provider_issues_tokens_for_the_upstre
     // The upstream code is single use: replaying the callback gets nothing.
     let replay = stand.get(path, &browser.header()).await;
     assert_ne!(replay.status, StatusCode::FOUND, "{}", replay.body);
+}
+
+/// A token the upstream signed with its ID-token key but whose `token_use` is not `id` (a
+/// Cognito access token is signed by the same pool keys) is not accepted as the login: the
+/// client gets `access_denied` and no code.
+#[tokio::test]
+async fn an_upstream_token_whose_token_use_is_not_id_is_refused() {
+    let provider = OidcProvider::start(&format!("{ISSUER}/callback"));
+    let stand = Stand::with_config(cognito_login_config(&provider)).await;
+    provider.control("/test/token-use/access").await;
+    let reply = login_through(&stand, &provider).await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    let to_client = reply.location_url();
+    assert!(to_client.as_str().starts_with(REDIRECT), "{to_client}");
+    assert_eq!(
+        param(&to_client, "error").as_deref(),
+        Some("access_denied"),
+        "{to_client}"
+    );
+    assert_eq!(param(&to_client, "code"), None);
+
+    // The same provider with ID tokens marked as such logs the user in.
+    provider.control("/test/token-use/id").await;
+    let reply = login_through(&stand, &provider).await;
+    assert!(
+        param(&reply.location_url(), "code").is_some(),
+        "{}",
+        reply.location()
+    );
+}
+
+/// A discovery document naming another issuer than the one expected (the discovery URL less
+/// `/.well-known/openid-configuration`; by default the pool's issuer) is refused: the upstream
+/// login never starts and the client gets `temporarily_unavailable`.
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_is_refused() {
+    let provider = OidcProvider::start(&format!("{ISSUER}/callback"));
+    // The same document, fetched through another name of the host: it names
+    // http://127.0.0.1:<port>, while http://localhost:<port> is expected.
+    let other_name = provider.issuer.replace("127.0.0.1", "localhost");
+    let config = cognito_login_config_at(
+        "us-east-1_AbCdEf123",
+        &format!("{other_name}/.well-known/openid-configuration"),
+        &provider,
+    );
+    let stand = Stand::with_config(config).await;
+    let mut browser = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    browser.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut browser).await;
+    let to = consent.location_url();
+    assert!(to.as_str().starts_with(REDIRECT), "{to}");
+    assert_eq!(
+        param(&to, "error").as_deref(),
+        Some("temporarily_unavailable"),
+        "{to}"
+    );
 }

@@ -10,8 +10,10 @@
 )]
 
 mod authorize;
+mod browser_binding;
 mod cognito_directory;
 mod cognito_login;
+mod cognito_session;
 mod consent;
 mod faults;
 mod faults_dynamo;

@@ -122,3 +122,65 @@ async fn refresh_is_bound_to_its_client_and_scope() {
         "invalid_grant"
     );
 }
+
+/// Audit events of `kind` so far.
+async fn audited(stand: &Stand, kind: &str) -> usize {
+    let day = shared::clock::utc_day(T0);
+    let page = stand
+        .stores
+        .audit
+        .list_day(&day, &shared::store::PageRequest::first(1000))
+        .await
+        .unwrap();
+    page.items.iter().filter(|e| e.kind == kind).count()
+}
+
+#[tokio::test]
+async fn a_secret_the_grant_never_had_is_invalid_grant_and_revokes_nothing() {
+    let stand = Stand::new().await;
+    let t1 = refresh_token(&stand.tokens_for(&public()).await);
+    let t2 = refresh_token(&stand.refresh(&public(), &t1).await.json());
+    stand.clock.advance(120);
+    // The grant id is the public half of every refresh token; the secret half is guessed.
+    let grant_id = t2.split('.').next().unwrap();
+    for _ in 0..3 {
+        let guess = format!("{grant_id}.{}", shared::secret::Secret::generate().expose());
+        assert_eq!(
+            stand.refresh(&public(), &guess).await.error(),
+            "invalid_grant"
+        );
+    }
+    assert_eq!(audited(&stand, "refresh.reuse_detected").await, 0);
+    let ok = stand.refresh(&public(), &t2).await;
+    assert_eq!(ok.status, StatusCode::OK, "nothing revoked: {}", ok.body);
+}
+
+#[tokio::test]
+async fn a_long_superseded_token_still_revokes_the_grant() {
+    let stand = Stand::new().await;
+    let t1 = refresh_token(&stand.tokens_for(&public()).await);
+    let mut current = t1.clone();
+    for _ in 0..5 {
+        stand.clock.advance(3600);
+        current = refresh_token(&stand.refresh(&public(), &current).await.json());
+    }
+    stand.clock.advance(120);
+    assert_eq!(stand.refresh(&public(), &t1).await.error(), "invalid_grant");
+    assert_eq!(audited(&stand, "refresh.reuse_detected").await, 1);
+    assert_eq!(
+        stand.refresh(&public(), &current).await.error(),
+        "invalid_grant",
+        "the family is revoked"
+    );
+}
+
+#[tokio::test]
+async fn grace_window_answers_are_audited() {
+    let stand = Stand::new().await;
+    let t1 = refresh_token(&stand.tokens_for(&public()).await);
+    let t2 = refresh_token(&stand.refresh(&public(), &t1).await.json());
+    assert_eq!(stand.refresh(&public(), &t1).await.error(), "invalid_grant");
+    assert_eq!(audited(&stand, "refresh.grace").await, 1);
+    assert_eq!(audited(&stand, "refresh.reuse_detected").await, 0);
+    assert_eq!(stand.refresh(&public(), &t2).await.status, StatusCode::OK);
+}

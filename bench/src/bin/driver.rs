@@ -307,6 +307,7 @@ async fn seed(data_dir: &Path, resource: &str, codes: usize, out: &Path) -> Resu
             issued_at: now,
             // Longer than a real code (60 s) so the whole run can redeem them.
             valid_until: now + 600,
+            upstream_session: None,
         };
         if !stores.codes.put(&record).await.map_err(|e| e.to_string())? {
             return Err("code collision".into());

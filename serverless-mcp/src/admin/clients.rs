@@ -5,9 +5,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
 use shared::store::{
     AuditQuery, ClientKind, ClientRecord, ClientStatus, GrantRecord, GrantStatus, PageRequest,
+    Revoked,
 };
 
-use super::grants::{self, deny_recent_tokens};
+use super::grants::{self, revoke_access_tokens};
 use super::output::{self, Progress};
 use super::{Ctx, Failure, audit};
 
@@ -151,8 +152,8 @@ fn not_found(client_id: &str) -> Failure {
     Failure::NotFound(format!("no client {client_id:?}"))
 }
 
-/// Disabling or deleting: revoke every grant, deny recent access tokens, then (deleting)
-/// remove the registration; audited as `admin.client.<what>`.
+/// Disabling or deleting: revoke every access token issued to the client until now and every
+/// grant, then (deleting) remove the registration; audited as `admin.client.<what>`.
 async fn cut_off(
     ctx: &Ctx,
     client: &ClientRecord,
@@ -160,13 +161,13 @@ async fn cut_off(
     reason: Option<String>,
 ) -> Result<(), Failure> {
     let client_id = client.client_id.as_str();
+    revoke_access_tokens(ctx, Revoked::Client(client_id)).await?;
     let revoked = ctx
         .stores
         .grants
         .revoke_all_for_client(client_id)
         .await
         .map_err(|e| ctx.store_failure(e))?;
-    let denied = deny_recent_tokens(ctx, Some(client_id), None, None).await?;
     if what == "deleted" {
         ctx.stores
             .clients
@@ -177,7 +178,6 @@ async fn cut_off(
     let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
     let mut detail = Map::new();
     detail.insert("grants_revoked".into(), Value::from(ids.len()));
-    detail.insert("access_tokens_denied".into(), Value::from(denied));
     if let Some(reason) = reason {
         detail.insert("reason".into(), Value::from(reason));
     }
@@ -190,10 +190,10 @@ async fn cut_off(
     .await?;
     ctx.out.done(
         &format!(
-            "{what} client {client_id}: {} grant(s) revoked, {denied} access token(s) denied",
+            "{what} client {client_id}: {} grant(s) revoked, its access tokens are refused",
             ids.len()
         ),
-        &json!({"client_id": client_id, what: true, "grants_revoked": ids, "access_tokens_denied": denied}),
+        &json!({"client_id": client_id, what: true, "grants_revoked": ids, "access_tokens_revoked": true}),
     );
     Ok(())
 }

@@ -1,18 +1,15 @@
 //! `admin grants`: refresh-token grants by user or by client, and their revocation. A revoked
-//! grant's refresh tokens fail at once (`invalid_grant`); the access tokens issued from it in
-//! the last hour (found by `jti` in the audit trail) go on the denylist the MCP server checks.
+//! grant's refresh tokens fail at once (`invalid_grant`), and so do the access tokens issued from
+//! it (the store's revocation list, which the MCP server reads with every request); revoking a
+//! user's or a client's grants revokes every access token issued to them until now.
 
 use clap::{ArgGroup, Subcommand};
 use serde_json::{Map, Value, json};
-use shared::store::{AuditQuery, GrantRecord, GrantStatus, PageRequest};
+use shared::store::{GrantRecord, GrantStatus, PageRequest, Revoked};
+use shared::token::REVOCATION_HORIZON_SECS;
 
 use super::output::{self, Progress};
 use super::{Ctx, Failure};
-
-/// Access tokens live at most this long (`SMCP_ACCESS_TOKEN_TTL` is capped at one hour).
-const MAX_ACCESS_TOKEN_SECS: i64 = 3600;
-/// Leeway for clock differences between the servers and this command.
-const LEEWAY_SECS: i64 = 120;
 
 #[derive(Debug, Subcommand)]
 pub enum GrantsCommand {
@@ -97,36 +94,27 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
         GrantsCommand::Revoke {
             user: Some(user), ..
         } => {
+            revoke_access_tokens(ctx, Revoked::User(&user)).await?;
             let revoked = ctx
                 .stores
                 .grants
                 .revoke_all_for_user(&user)
                 .await
                 .map_err(|e| ctx.store_failure(e))?;
-            let denied = deny_recent_tokens(ctx, None, Some(&user), None).await?;
-            report_bulk(ctx, "user", &user, None, Some(&user), &revoked, denied).await
+            report_bulk(ctx, "user", &user, None, Some(&user), &revoked).await
         }
         GrantsCommand::Revoke {
             client: Some(client),
             ..
         } => {
+            revoke_access_tokens(ctx, Revoked::Client(&client)).await?;
             let revoked = ctx
                 .stores
                 .grants
                 .revoke_all_for_client(&client)
                 .await
                 .map_err(|e| ctx.store_failure(e))?;
-            let denied = deny_recent_tokens(ctx, Some(&client), None, None).await?;
-            report_bulk(
-                ctx,
-                "client",
-                &client,
-                Some(&client),
-                None,
-                &revoked,
-                denied,
-            )
-            .await
+            report_bulk(ctx, "client", &client, Some(&client), None, &revoked).await
         }
         GrantsCommand::Revoke { .. } => Err(Failure::Failed(
             "give a grant id, --user or --client".into(),
@@ -142,18 +130,16 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
         .await
         .map_err(|e| ctx.store_failure(e))?
         .ok_or_else(|| Failure::NotFound(format!("no grant {grant_id:?}")))?;
+    // Revoking the grant revokes its access tokens in the same store step.
     let revoked = ctx
         .stores
         .grants
         .revoke(grant_id)
         .await
         .map_err(|e| ctx.store_failure(e))?;
-    let denied =
-        deny_recent_tokens(ctx, Some(&grant.client_id), Some(&grant.sub), Some(&grant)).await?;
     if revoked {
         let mut detail = Map::new();
         detail.insert("grant_id".into(), Value::from(grant_id));
-        detail.insert("access_tokens_denied".into(), Value::from(denied));
         ctx.record(
             "admin.grant.revoked",
             Some(&grant.client_id),
@@ -164,11 +150,11 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
     }
     let human = if revoked {
         format!(
-            "revoked grant {grant_id} (user {}, client {}); {denied} access token(s) denied",
+            "revoked grant {grant_id} (user {}, client {}); its access tokens are refused",
             grant.sub, grant.client_id
         )
     } else {
-        format!("grant {grant_id} was already revoked; {denied} access token(s) denied")
+        format!("grant {grant_id} was already revoked; its access tokens are refused")
     };
     ctx.out.done(
         &human,
@@ -176,13 +162,14 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
             "grant_id": grant_id,
             "revoked": revoked,
             "already_revoked": !revoked,
-            "access_tokens_denied": denied,
+            "access_tokens_revoked": true,
         }),
     );
     Ok(())
 }
 
-/// Reports (and audits) the revocation of every grant of a user or client.
+/// Reports (and audits) the revocation of every grant of a user or client, whose access tokens
+/// issued until now were revoked with them.
 pub async fn report_bulk(
     ctx: &Ctx,
     by: &str,
@@ -190,87 +177,31 @@ pub async fn report_bulk(
     client_id: Option<&str>,
     sub: Option<&str>,
     revoked: &[GrantRecord],
-    denied: usize,
 ) -> Result<(), Failure> {
     let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
     let mut detail = Map::new();
     detail.insert("grants_revoked".into(), Value::from(ids.len()));
-    detail.insert("access_tokens_denied".into(), Value::from(denied));
     ctx.record("admin.grants.revoked", client_id, sub, detail)
         .await?;
     ctx.out.done(
         &format!(
-            "revoked {} grant(s) of {by} {who}; {denied} access token(s) denied",
+            "revoked {} grant(s) of {by} {who}; every access token issued to the {by} until now \
+             is refused",
             ids.len()
         ),
-        &json!({by: who, "grants_revoked": ids, "access_tokens_denied": denied}),
+        &json!({by: who, "grants_revoked": ids, "access_tokens_revoked": true}),
     );
     Ok(())
 }
 
-/// Puts on the denylist every access token the audit trail shows was issued in the last hour
-/// to `client_id` and/or `sub` (and, given a grant, from that grant), until it expires. Returns
-/// how many were newly denied (tokens already on the denylist are not counted).
-pub async fn deny_recent_tokens(
-    ctx: &Ctx,
-    client_id: Option<&str>,
-    sub: Option<&str>,
-    grant: Option<&GrantRecord>,
-) -> Result<usize, Failure> {
-    let since = ctx.now() - MAX_ACCESS_TOKEN_SECS - LEEWAY_SECS;
-    let query = AuditQuery {
-        kind: Some("token.*".into()),
-        client_id: client_id.map(str::to_owned),
-        sub: sub.map(str::to_owned),
-        since_ms: Some(since.saturating_mul(1000)),
-        until_ms: None,
-    };
-    let mut request = PageRequest::first(1000);
-    let mut denied = 0;
-    loop {
-        let page = ctx
-            .stores
-            .audit
-            .search(&query, &request)
-            .await
-            .map_err(|e| ctx.store_failure(e))?;
-        for event in &page.items {
-            let Some(jti) = event.detail.get("jti").and_then(Value::as_str) else {
-                continue;
-            };
-            if let Some(grant) = grant {
-                // Code exchanges and refreshes both record the grant the token belongs to.
-                let issued_with_it = event.detail.get("grant_id").and_then(Value::as_str)
-                    == Some(grant.grant_id.as_str());
-                if !issued_with_it {
-                    continue;
-                }
-            }
-            let already = ctx
-                .stores
-                .denylist
-                .is_denied(jti)
-                .await
-                .map_err(|e| ctx.store_failure(e))?;
-            if already {
-                continue;
-            }
-            let expires = event
-                .at_ms
-                .div_euclid(1000)
-                .saturating_add(MAX_ACCESS_TOKEN_SECS + LEEWAY_SECS);
-            ctx.stores
-                .denylist
-                .deny(jti, expires)
-                .await
-                .map_err(|e| ctx.store_failure(e))?;
-            denied += 1;
-        }
-        match page.next {
-            Some(next) => request.after = Some(next),
-            None => return Ok(denied),
-        }
-    }
+/// Revokes, at the MCP server, every access token `what` names that was issued until now (the
+/// entry is kept until the last of them has expired).
+pub async fn revoke_access_tokens(ctx: &Ctx, what: Revoked<'_>) -> Result<(), Failure> {
+    ctx.stores
+        .revocations
+        .revoke(what, ctx.now().saturating_add(REVOCATION_HORIZON_SECS))
+        .await
+        .map_err(|e| ctx.store_failure(e))
 }
 
 /// Grants as JSON lines or a table.

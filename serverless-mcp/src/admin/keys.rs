@@ -1,5 +1,6 @@
 //! `admin keys rotate`: a new local signing key, the old one kept published (as the previous
-//! key) so tokens it signed verify until they expire; for a KMS key, how to switch.
+//! key) so tokens it signed verify until they expire; for a KMS key, the keys published now and
+//! how to switch with `SMCP_SIGNING_KEY_PREVIOUS` keeping the old key published.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -30,8 +31,37 @@ pub enum KeysCommand {
 pub async fn run(ctx: &Ctx, command: KeysCommand) -> Result<(), Failure> {
     let KeysCommand::Rotate { force } = command;
     match &ctx.config.signing_key {
-        SigningKeyConfig::Kms { key_id } => {
-            println!("{}", kms_advice(key_id));
+        SigningKeyConfig::Kms { key_id, previous } => {
+            // Loads the keys as the authorization server does, so an unreadable previous key
+            // shows here before a token fails.
+            let signer = authz::signer(&ctx.config)
+                .await
+                .map_err(|e| Failure::Failed(e.to_string()))?;
+            let published: Vec<String> = signer.public_jwks().into_iter().map(|k| k.kid).collect();
+            let missing = previous
+                .len()
+                .saturating_sub(published.len().saturating_sub(1));
+            ctx.out.done(
+                &format!(
+                    "published kids: {} (current first){}\n{}",
+                    published.join(", "),
+                    if missing > 0 {
+                        format!(
+                            "\nwarning: {missing} key(s) of {} could not be read (or name the current key) and are not published",
+                            shared::config::keys::SIGNING_KEY_PREVIOUS
+                        )
+                    } else {
+                        String::new()
+                    },
+                    kms_advice(key_id)
+                ),
+                &json!({
+                    "signing_key": key_id,
+                    "previous": previous,
+                    "published_kids": published,
+                    "unreadable_previous": missing,
+                }),
+            );
             Ok(())
         }
         SigningKeyConfig::Local => rotate_local(ctx, &ctx.config.data_dir, force).await,
@@ -43,11 +73,15 @@ fn kms_advice(key_id: &str) -> String {
         "The signing key is the KMS key {key_id}; KMS keys are not rotated by this command.\n\
          To switch to a new key:\n\
          1. aws kms create-key --key-spec RSA_2048 --key-usage SIGN_VERIFY --description serverless-mcp-signing\n\
-         2. grant the authz function kms:Sign and kms:GetPublicKey on the new key\n\
-         3. set SMCP_SIGNING_KEY=kms:<new key id or alias> on the authz function (or move the alias:\n   \
-            aws kms update-alias --alias-name alias/<name> --target-key-id <new key id>) and redeploy\n\
-         4. keep the old key enabled for an hour: the JWKS publishes only the current key, so access\n   \
-            tokens signed by the old one are refused by the MCP server and clients refresh them\n\
+         2. grant the authz function kms:Sign and kms:GetPublicKey on the new key (keep\n   \
+            kms:GetPublicKey on the old one)\n\
+         3. on the authz function set SMCP_SIGNING_KEY=kms:<new key id> (or move the alias:\n   \
+            aws kms update-alias --alias-name alias/<name> --target-key-id <new key id>) and\n   \
+            SMCP_SIGNING_KEY_PREVIOUS=kms:<old key id> (the old key's id, not an alias that moved),\n   \
+            and redeploy: new tokens are signed by the new key, and the JWKS also publishes the\n   \
+            old key, so tokens it signed keep verifying until they expire\n\
+         4. after the longest access token lifetime (an hour) plus a few minutes for the MCP\n   \
+            server's JWKS cache, remove SMCP_SIGNING_KEY_PREVIOUS and redeploy\n\
          5. then schedule the old key's deletion: aws kms schedule-key-deletion --key-id <old key id>"
     )
 }

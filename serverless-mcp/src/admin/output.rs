@@ -1,11 +1,58 @@
 //! How admin results are shown: aligned tables (the default) or one JSON object per line
 //! (`--json`); a progress line on standard error during long listings when it is a terminal;
 //! and the time formats operators type and read.
+//!
+//! Stored text can come from anyone (a client registers without authentication; records may
+//! predate the registration rule refusing such characters), so nothing printed here carries a
+//! control, bidi-formatting or zero-width character ([`is_hidden_or_control`]): tables and
+//! lines show them as visible escapes (`\u{1b}`), JSON lines as `\u001b` escapes.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 
 use serde::Serialize;
 use shared::clock::{Clock, SystemClock, days_from_civil, rfc3339};
+use shared::oauth::client_metadata::is_hidden_or_control;
+
+/// `text` with every control, bidi-formatting or zero-width character written as a visible
+/// Rust-style escape (`\u{1b}`, `\u{202e}`), so it cannot drive the operator's terminal or
+/// reorder what it shows.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hidden_or_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hidden_or_control(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One JSON text with every control, bidi-formatting or zero-width character as a JSON
+/// `\uXXXX` escape. serde_json escapes only U+0000–U+001F; DEL, the C1 controls (U+009B is a
+/// CSI to many terminals) and the formatting characters it writes as they are. They can only
+/// occur inside JSON strings, where the escape decodes to the same value.
+pub fn escape_json(line: &str) -> Cow<'_, str> {
+    if !line.chars().any(is_hidden_or_control) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        if is_hidden_or_control(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// Tables or JSON lines, on standard output.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +68,7 @@ impl Output {
     /// One JSON line.
     pub fn json_line(&self, value: &impl Serialize) {
         match serde_json::to_string(value) {
-            Ok(line) => println!("{line}"),
+            Ok(line) => println!("{}", escape_json(&line)),
             Err(e) => eprintln!("error: cannot encode a record: {e}"),
         }
     }
@@ -31,7 +78,7 @@ impl Output {
         if self.json {
             self.json_line(json);
         } else {
-            println!("{human}");
+            println!("{}", escape(human));
         }
     }
 
@@ -46,12 +93,18 @@ impl Output {
     pub fn fields(&self, fields: &[(&str, String)]) {
         let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         for (name, value) in fields {
-            println!("{name:<width$}  {value}");
+            println!("{name:<width$}  {}", escape(value));
         }
     }
 }
 
+/// The table text; cells are [`escape`]d first, so widths count what is shown.
 pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| escape(cell).into_owned()).collect())
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -123,7 +176,7 @@ impl Drop for Progress {
 /// Tells how to fetch the next page, on standard error so that standard output stays data.
 pub fn more(next: Option<&String>) {
     if let Some(next) = next {
-        eprintln!("more results: repeat with --after {next}");
+        eprintln!("more results: repeat with --after {}", escape(next));
     }
 }
 
@@ -226,6 +279,41 @@ mod tests {
         ] {
             assert!(parse_time_at(bad, NOW).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tables_and_lines_show_hidden_and_control_characters_as_escapes() {
+        let evil = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31mA\u{202e}B\u{200b}C\u{7f}\n";
+        let rows = vec![vec![evil.to_owned(), "x".to_owned()]];
+        let text = render_table(&["NAME", "LAST"], &rows);
+        assert!(
+            text.lines().all(|l| !l.chars().any(is_hidden_or_control)),
+            "{text:?}"
+        );
+        let shown = r"\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31mA\u{202e}B\u{200b}C\u{7f}\u{a}";
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                format!("NAME{}LAST", " ".repeat(shown.len() - 2)),
+                format!("{shown}  x")
+            ]
+        );
+        assert_eq!(escape("plain café"), "plain café");
+    }
+
+    #[test]
+    fn json_lines_escape_what_serde_leaves_raw_and_decode_to_the_same_value() {
+        let evil = "\u{1b}[2J\u{7f}\u{9b}31m\u{202e}\u{2066}\u{200b}\u{feff}\u{2028}ok";
+        let value = serde_json::json!({"client_name": evil, "n": 1});
+        let raw = serde_json::to_string(&value).unwrap();
+        // serde_json escapes ESC (U+001B) itself, but not DEL, C1 or formatting characters.
+        assert!(raw.contains("\\u001b") && raw.contains('\u{9b}') && raw.contains('\u{202e}'));
+        let line = escape_json(&raw);
+        assert!(!line.chars().any(is_hidden_or_control), "{line}");
+        assert!(line.contains("\\u009b") && line.contains("\\u202e") && line.contains("\\u007f"));
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -5,9 +5,9 @@ use clap::Subcommand;
 use serde_json::{Map, Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::secret::Secret;
-use shared::store::{LoginUser, PageRequest};
+use shared::store::{LoginUser, PageRequest, Revoked};
 
-use super::grants::deny_recent_tokens;
+use super::grants::revoke_access_tokens;
 use super::output::{self, Progress};
 use super::{Ctx, Failure};
 
@@ -68,25 +68,24 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Result<(), Failure> {
         UsersCommand::List { limit, after } => list(ctx, limit, after).await,
         UsersCommand::Disable { name } => {
             let user = set_enabled(ctx, &name, false).await?;
+            revoke_access_tokens(ctx, Revoked::User(&user.sub)).await?;
             let revoked = ctx
                 .stores
                 .grants
                 .revoke_all_for_user(&user.sub)
                 .await
                 .map_err(|e| ctx.store_failure(e))?;
-            let denied = deny_recent_tokens(ctx, None, Some(&user.sub), None).await?;
             let mut detail = Map::new();
             detail.insert("grants_revoked".into(), Value::from(revoked.len()));
-            detail.insert("access_tokens_denied".into(), Value::from(denied));
             ctx.record("admin.user.disabled", None, Some(&user.sub), detail)
                 .await?;
             let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
             ctx.out.done(
                 &format!(
-                    "disabled user {name}: {} grant(s) revoked, {denied} access token(s) denied",
+                    "disabled user {name}: {} grant(s) revoked, their access tokens are refused",
                     ids.len()
                 ),
-                &json!({"disabled": name, "grants_revoked": ids, "access_tokens_denied": denied}),
+                &json!({"disabled": name, "grants_revoked": ids, "access_tokens_revoked": true}),
             );
             Ok(())
         }

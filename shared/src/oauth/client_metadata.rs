@@ -1,5 +1,11 @@
 //! RFC 7591 §2 client metadata as stored for a registered client, and its validation: the rules
 //! a registration request (RFC 7591 §2, §3.2.2) or a client ID metadata document must meet.
+//!
+//! Text a person reads (the consent and login pages, the admin CLI) comes from here, so every
+//! string member is refused (`invalid_client_metadata`; `invalid_redirect_uri` for a redirect
+//! URI) when it holds a character that can hide or reorder what is shown, or drive a terminal:
+//! see [`is_hidden_or_control`]. Refused rather than stripped, so that what a client registered
+//! is exactly what is stored and shown, and a registrant learns why.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -56,6 +62,31 @@ pub struct ClientMetadata {
     pub software_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
+}
+
+/// Whether `c` must never reach a page or a terminal from client-supplied text: control
+/// characters (C0, DEL, C1, which include the ESC and CSI of terminal escape sequences),
+/// bidirectional formatting (U+061C, U+200E/F, U+202A–U+202E embeddings and overrides,
+/// U+2066–U+2069 isolates), zero-width and invisible formatting characters (U+200B–U+200D,
+/// U+2060–U+2064, U+180E, U+FEFF), and the line/paragraph separators U+2028/U+2029.
+pub fn is_hidden_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `text` without the characters of [`is_hidden_or_control`]: for showing text stored before
+/// registration refused them.
+pub fn displayable(text: &str) -> String {
+    text.chars().filter(|c| !is_hidden_or_control(*c)).collect()
 }
 
 /// Validates RFC 7591 §2 metadata. Unknown members are ignored (§2); scope values this server
@@ -129,6 +160,9 @@ pub fn validate(body: &Value) -> Result<ClientMetadata, MetadataError> {
             "contacts must be at most {MAX_CONTACTS} strings of at most {MAX_TEXT} characters"
         )));
     }
+    if contacts.iter().any(|c| c.chars().any(is_hidden_or_control)) {
+        return Err(hidden_characters("contacts"));
+    }
     Ok(ClientMetadata {
         redirect_uris,
         token_endpoint_auth_method,
@@ -162,6 +196,12 @@ fn invalid(description: impl Into<String>) -> MetadataError {
     MetadataError::Invalid(description.into())
 }
 
+fn hidden_characters(name: &str) -> MetadataError {
+    invalid(format!(
+        "{name} must not contain control, bidirectional-formatting or zero-width characters"
+    ))
+}
+
 /// At most 64 characters of a value echoed in an error description.
 fn shown(value: &str) -> String {
     value.chars().take(64).collect()
@@ -174,8 +214,13 @@ fn string(
 ) -> Result<Option<String>, MetadataError> {
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(invalid(format!("{name} must be at most {max} characters"))),
+        Some(Value::String(s)) if s.chars().count() > max => {
+            Err(invalid(format!("{name} must be at most {max} characters")))
+        }
+        Some(Value::String(s)) if s.chars().any(is_hidden_or_control) => {
+            Err(hidden_characters(name))
+        }
+        Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(invalid(format!("{name} must be a string"))),
     }
 }
@@ -211,5 +256,78 @@ fn web_uri(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Metad
         Ok(Some(raw))
     } else {
         Err(invalid(format!("{name} must be an absolute https URL")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const HIDDEN: [char; 22] = [
+        '\u{0}', '\u{7}', '\u{1b}', '\n', '\u{7f}', '\u{9b}', '\u{61c}', '\u{200b}', '\u{200c}',
+        '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
+        '\u{202e}', '\u{2060}', '\u{2066}', '\u{2068}', '\u{2069}', '\u{feff}',
+    ];
+
+    fn base() -> Value {
+        json!({"redirect_uris": ["https://app.example.com/cb"], "client_name": "App"})
+    }
+
+    #[test]
+    fn hidden_and_control_characters_are_classified() {
+        for c in HIDDEN {
+            assert!(is_hidden_or_control(c), "{:?}", c);
+        }
+        for c in [
+            'a',
+            ' ',
+            'é',
+            '日',
+            '\u{fe0f}',
+            '\u{1f600}',
+            '-',
+            '\u{2010}',
+        ] {
+            assert!(!is_hidden_or_control(c), "{:?}", c);
+        }
+        assert_eq!(displayable("Ev\u{202e}il\u{1b}[0m\u{200b}"), "Evil[0m");
+    }
+
+    #[test]
+    fn every_shown_member_refuses_hidden_and_control_characters() {
+        for c in HIDDEN {
+            for (member, value) in [
+                ("client_name", json!(format!("Good{c}App"))),
+                ("software_id", json!(format!("id{c}"))),
+                ("software_version", json!(format!("1.0{c}"))),
+                ("client_uri", json!(format!("https://app.example.com/{c}"))),
+                (
+                    "logo_uri",
+                    json!(format!("https://app.example.com/l{c}.png")),
+                ),
+                ("tos_uri", json!(format!("https://app.example.com/tos{c}"))),
+                ("policy_uri", json!(format!("https://app.example.com/p{c}"))),
+                ("contacts", json!([format!("ops{c}@app.example.com")])),
+            ] {
+                let mut body = base();
+                body[member] = value;
+                assert!(
+                    matches!(validate(&body), Err(MetadataError::Invalid(_))),
+                    "{member} with {c:?}"
+                );
+            }
+            let mut body = base();
+            body["redirect_uris"] = json!([format!("https://app.example.com/c{c}b")]);
+            assert!(
+                matches!(validate(&body), Err(MetadataError::RedirectUri(_))),
+                "redirect_uris with {c:?}"
+            );
+        }
+        let mut fine = base();
+        fine["client_name"] = json!("Caf\u{e9} \u{65e5}\u{672c} \u{1f600}");
+        fine["contacts"] = json!(["ops@app.example.com"]);
+        assert!(validate(&fine).is_ok());
     }
 }

@@ -112,7 +112,8 @@ mod registration_and_refresh {
     use serde_json::{Map, Value, json};
 
     use crate::oauth::client_metadata::{
-        AUTH_METHODS, ClientMetadata, GRANT_TYPES, MAX_CONTACTS, MAX_TEXT, MetadataError, validate,
+        AUTH_METHODS, ClientMetadata, GRANT_TYPES, MAX_CONTACTS, MAX_TEXT, MetadataError,
+        is_hidden_or_control, validate,
     };
     use crate::oauth::redirect_uri::{self, MAX_COUNT};
     use crate::oauth::refresh_token::{GRANT_ID_LEN, SECRET_LEN, grant_id_of, mint};
@@ -249,7 +250,13 @@ mod registration_and_refresh {
             prop_oneof![Just(json!(["code"])), Just(json!(["code", "code"]))],
             strings(pick(&["code", "token", "id_token"]), 0..3),
         );
-        let text = || mostly(".{0,40}", ".{195,210}");
+        // Shown text: no control, bidi-formatting or zero-width characters (refused).
+        let text = || {
+            mostly(
+                "[^\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]{0,40}",
+                prop_oneof![".{195,210}", "[a-z]{0,8}[\u{1b}\u{202e}\u{200b}][a-z]{0,8}"],
+            )
+        };
         let uri = || {
             mostly(
                 good_redirect().prop_filter("https", |u| u.starts_with("http")),
@@ -262,7 +269,7 @@ mod registration_and_refresh {
         )
         .prop_map(|v| json!(v.join(" ")));
         let contacts = mostly(
-            strings(".{0,40}", 0..MAX_CONTACTS + 1),
+            strings("[^\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]{0,40}", 0..MAX_CONTACTS + 1),
             strings(".{0,210}", 0..MAX_CONTACTS + 3),
         );
         let app = mostly(pick(&["web", "native"]), pick(&["service", "", "Web"]));
@@ -340,6 +347,14 @@ mod registration_and_refresh {
             .flatten()
         {
             prop_assert!(text.chars().count() <= MAX_TEXT);
+        }
+        for text in [&m.client_name, &m.software_id, &m.software_version]
+            .into_iter()
+            .flatten()
+            .chain(&m.contacts)
+            .chain(&m.redirect_uris)
+        {
+            prop_assert!(!text.chars().any(is_hidden_or_control), "{:?}", text);
         }
         prop_assert!(m.contacts.len() <= MAX_CONTACTS);
         prop_assert!(m.contacts.iter().all(|c| c.chars().count() <= MAX_TEXT));

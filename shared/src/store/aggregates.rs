@@ -9,15 +9,16 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::item::{Condition, Index, Item, ItemBackend};
-use super::{AccessTokenDenylist, LoginUser, LoginUserStore};
 use super::{
     AuditEvent, AuditQuery, AuditStore, AuthorizationCodeStore, CacheKind, CacheStore, CachedValue,
     ClientRecord, ClientStatus, ClientStore, CodeRecord, ConsentRecord, ConsentStore, GrantRecord,
     GrantStatus, GrantStore, Page, PageRequest, PendingAuthorization, PendingAuthorizationStore,
     RateLimitStore, Redemption, StoreError,
 };
+use super::{LoginUser, LoginUserStore, RevocationList, Revoked, TokenIdentity};
 use crate::clock::{Clock, rfc3339, utc_day};
 use crate::secret::sha256_hex;
+use crate::token::REVOCATION_HORIZON_SECS;
 
 /// How long a redeemed code's item is kept after its validity ends, to recognise replays.
 pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
@@ -418,7 +419,16 @@ impl GrantStore for ItemStore {
             return Ok(None);
         }
         let now = self.now();
+        let mut superseded = current.superseded_hashes.clone();
+        if let Some(previous) = &current.previous_refresh_hash {
+            superseded.push(previous.clone());
+        }
+        let excess = superseded
+            .len()
+            .saturating_sub(super::MAX_SUPERSEDED_REFRESH_HASHES);
+        superseded.drain(..excess);
         let next = GrantRecord {
+            superseded_hashes: superseded,
             previous_refresh_hash: Some(current.refresh_hash.clone()),
             refresh_hash: new_refresh_hash.to_owned(),
             rotated_at: Some(now),
@@ -436,10 +446,20 @@ impl GrantStore for ItemStore {
 
     async fn revoke(&self, grant_id: &str) -> Result<bool, StoreError> {
         for _ in 0..CAS_ATTEMPTS {
+            let now = self.now();
+            // The grant's access tokens are revoked whether or not the grant is stored (a code
+            // exchange for a client without refresh stores none, yet its tokens name one).
+            let tokens = revocation_item(
+                Revoked::Grant(grant_id),
+                now,
+                now.saturating_add(REVOCATION_HORIZON_SECS),
+            );
             let Some(current) = GrantStore::get(self, grant_id).await? else {
+                self.backend.put(&tokens, Condition::Always, now).await?;
                 return Ok(false);
             };
             if current.status == GrantStatus::Revoked {
+                self.backend.put(&tokens, Condition::Always, now).await?;
                 return Ok(false);
             }
             let guard = Condition::Equals("version", Value::from(current.version));
@@ -448,11 +468,9 @@ impl GrantStore for ItemStore {
                 version: current.version.saturating_add(1),
                 ..current
             };
-            if self
-                .backend
-                .put(&grant_item(&next)?, guard, self.now())
-                .await?
-            {
+            // The grant and its tokens in one step: a revoked grant never leaves usable tokens.
+            let writes = [(grant_item(&next)?, guard), (tokens, Condition::Always)];
+            if self.backend.put_all(&writes, now).await? {
                 return Ok(true);
             }
         }
@@ -777,25 +795,60 @@ impl LoginUserStore for ItemStore {
     }
 }
 
-fn denied_key(jti: &str) -> (String, String) {
-    (format!("REVOKED#{jti}"), "REVOKED".into())
+fn revocation_key(what: Revoked<'_>) -> (String, String) {
+    let pk = match what {
+        Revoked::Token(jti) => format!("REVOKED#{jti}"),
+        Revoked::Grant(id) => format!("REVOKEDGRANT#{id}"),
+        Revoked::Client(id) => format!("REVOKEDCLIENT#{id}"),
+        Revoked::User(sub) => format!("REVOKEDUSER#{sub}"),
+    };
+    (pk, "REVOKED".into())
+}
+
+fn revocation_item(what: Revoked<'_>, now: i64, keep_until: i64) -> Item {
+    let (pk, sk) = revocation_key(what);
+    let mut item = Item::new(pk, sk);
+    item.expires_at = Some(keep_until.max(now.saturating_add(1)));
+    // A token or a grant is revoked for good; a client or a user may be enabled again, and then
+    // only the tokens issued up to the revocation stay refused.
+    if matches!(what, Revoked::Client(_) | Revoked::User(_)) {
+        item.attrs.insert("revoked_at".into(), Value::from(now));
+    }
+    item
 }
 
 #[async_trait]
-impl AccessTokenDenylist for ItemStore {
-    async fn deny(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
-        let (pk, sk) = denied_key(jti);
-        let mut item = Item::new(pk, sk);
-        item.expires_at = Some(expires_at);
-        item.attrs.insert("jti".into(), Value::from(jti));
+impl RevocationList for ItemStore {
+    async fn revoke(&self, what: Revoked<'_>, keep_until: i64) -> Result<(), StoreError> {
+        let now = self.now();
         self.backend
-            .put(&item, Condition::Always, self.now())
+            .put(
+                &revocation_item(what, now, keep_until),
+                Condition::Always,
+                now,
+            )
             .await
             .map(drop)
     }
 
-    async fn is_denied(&self, jti: &str) -> Result<bool, StoreError> {
-        let (pk, sk) = denied_key(jti);
-        Ok(self.backend.get(&pk, &sk, self.now()).await?.is_some())
+    async fn is_revoked(&self, token: &TokenIdentity<'_>) -> Result<bool, StoreError> {
+        let mut keys = Vec::with_capacity(4);
+        keys.push(revocation_key(Revoked::Token(token.jti)));
+        if let Some(grant_id) = token.grant_id {
+            keys.push(revocation_key(Revoked::Grant(grant_id)));
+        }
+        keys.push(revocation_key(Revoked::Client(token.client_id)));
+        keys.push(revocation_key(Revoked::User(token.sub)));
+        let found = self.backend.get_many(&keys, self.now()).await?;
+        // A token's or grant's entry reaches the token outright; a client's or user's entry
+        // reaches the tokens issued at or before the revocation (one enabled again gets new
+        // tokens that work).
+        Ok(found.iter().any(|entry| {
+            entry
+                .attrs
+                .get("revoked_at")
+                .and_then(Value::as_i64)
+                .is_none_or(|at| at >= token.iat)
+        }))
     }
 }

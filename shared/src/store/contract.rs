@@ -17,6 +17,7 @@ pub const T0: i64 = 1_767_225_600;
 
 pub struct Harness {
     pub stores: Stores,
+    pub backend: Arc<dyn ItemBackend>,
     pub clock: Arc<ManualClock>,
 }
 
@@ -25,7 +26,8 @@ impl Harness {
         let clock = Arc::new(ManualClock::at(T0));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         Self {
-            stores: Stores::new(backend, dyn_clock),
+            stores: Stores::new(backend.clone(), dyn_clock),
+            backend,
             clock,
         }
     }
@@ -69,11 +71,13 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
         groups: vec!["finance".into()],
         refresh_hash: format!("hash-{id}-0"),
         previous_refresh_hash: None,
+        superseded_hashes: vec![],
         rotated_at: None,
         version: 0,
         status: GrantStatus::Active,
         created_at,
         expires_at: Some(created_at + 30 * 86_400),
+        upstream_session: None,
     }
 }
 
@@ -89,6 +93,7 @@ fn code(hash: &str, now: i64) -> CodeRecord {
         groups: vec![],
         issued_at: now,
         valid_until: now + 60,
+        upstream_session: None,
     }
 }
 
@@ -179,7 +184,7 @@ pub async fn pending_authorizations_are_taken_once(h: Harness) {
         state: Some("xyz".into()),
         upstream_nonce: "nonce".into(),
         upstream_verifier: "verifier".into(),
-        consented: false,
+        approved_by: Some("browser-hash".into()),
         created_at: h.now(),
         expires_at: h.now() + 600,
     };
@@ -342,6 +347,35 @@ pub async fn codes_are_kept_past_validity_to_detect_replay_then_vanish(h: Harnes
     assert_eq!(h.stores.codes.redeem("codehash-2").await.unwrap(), None);
 }
 
+/// Rotates `g1` (at version 1) on past the bound of superseded hashes: the hash just replaced is
+/// `previous_refresh_hash`, the ones before it are kept, newest last, up to the bound.
+async fn rotated_hashes_are_kept(h: &Harness) -> bool {
+    let rounds = MAX_SUPERSEDED_REFRESH_HASHES + 3;
+    let mut version = 1;
+    for i in 2..2 + rounds {
+        let next = h
+            .stores
+            .grants
+            .rotate("g1", version, &format!("hash-g1-{i}"), &[])
+            .await
+            .unwrap()
+            .expect("rotation");
+        version = next.version;
+    }
+    let last = 1 + rounds;
+    let stored = h.stores.grants.get("g1").await.unwrap().unwrap();
+    assert_eq!(stored.refresh_hash, format!("hash-g1-{last}"));
+    assert_eq!(
+        stored.previous_refresh_hash,
+        Some(format!("hash-g1-{}", last - 1))
+    );
+    let expected: Vec<String> = (last - 1 - MAX_SUPERSEDED_REFRESH_HASHES..last - 1)
+        .map(|i| format!("hash-g1-{i}"))
+        .collect();
+    assert_eq!(stored.superseded_hashes, expected);
+    true
+}
+
 pub async fn grants_rotate_and_revoke(h: Harness) {
     let g = grant("g1", "user-1", h.now());
     assert!(h.stores.grants.create(&g).await.unwrap());
@@ -372,6 +406,7 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
         None,
         "a stale version loses"
     );
+    assert!(rotated_hashes_are_kept(&h).await);
 
     assert!(h.stores.grants.revoke("g1").await.unwrap());
     assert!(!h.stores.grants.revoke("g1").await.unwrap());
@@ -472,6 +507,7 @@ pub async fn consents_per_user_and_client(h: Harness) {
         client_id: "c1".into(),
         scope: "costs:read".into(),
         granted_at: h.now(),
+        redirect_uris_digest: Some("0123456789abcdef0123456789abcdef".into()),
     };
     h.stores.consents.put(&consent).await.unwrap();
     let wider = ConsentRecord {
@@ -689,25 +725,153 @@ pub async fn login_users_create_update_and_exist(h: Harness) {
     assert_eq!(h.stores.login_users.get("ghost").await.unwrap(), None);
 }
 
-pub async fn denied_access_tokens_until_expiry(h: Harness) {
-    assert!(!h.stores.denylist.is_denied("jti-1").await.unwrap());
-    h.stores
-        .denylist
-        .deny("jti-1", h.now() + 100)
+fn token<'a>(jti: &'a str, grant_id: Option<&'a str>, iat: i64) -> TokenIdentity<'a> {
+    TokenIdentity {
+        jti,
+        grant_id,
+        client_id: "c1",
+        sub: "u1",
+        iat,
+    }
+}
+
+pub async fn revocations_reach_tokens_by_jti_grant_client_and_user(h: Harness) {
+    let list = &h.stores.revocations;
+    let now = h.now();
+    let t1 = token("jti-1", Some("g1"), now - 10);
+    assert!(!list.is_revoked(&t1).await.unwrap());
+
+    // One token, until its expiry.
+    list.revoke(Revoked::Token("jti-1"), now + 100)
         .await
         .unwrap();
-    h.stores
-        .denylist
-        .deny("jti-1", h.now() + 100)
+    list.revoke(Revoked::Token("jti-1"), now + 100)
         .await
         .unwrap();
-    assert!(h.stores.denylist.is_denied("jti-1").await.unwrap());
-    assert!(!h.stores.denylist.is_denied("jti-2").await.unwrap());
+    assert!(list.is_revoked(&t1).await.unwrap());
+    assert!(
+        !list
+            .is_revoked(&token("jti-2", Some("g1"), now - 10))
+            .await
+            .unwrap()
+    );
     h.clock.advance(100);
     assert!(
-        !h.stores.denylist.is_denied("jti-1").await.unwrap(),
+        !list.is_revoked(&t1).await.unwrap(),
         "the entry goes when the token would have expired"
     );
+
+    // A grant: every token naming it, whenever issued; tokens naming no grant are untouched.
+    let now = h.now();
+    list.revoke(Revoked::Grant("g1"), now + 100).await.unwrap();
+    assert!(
+        list.is_revoked(&token("jti-3", Some("g1"), now - 5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        list.is_revoked(&token("jti-4", Some("g1"), now + 5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !list
+            .is_revoked(&token("jti-5", Some("g2"), now))
+            .await
+            .unwrap()
+    );
+    assert!(!list.is_revoked(&token("jti-6", None, now)).await.unwrap());
+    h.clock.advance(100);
+
+    // A client and a user: the tokens issued up to the revocation, not those after it.
+    for revoked in [Revoked::Client("c1"), Revoked::User("u1")] {
+        let now = h.now();
+        list.revoke(revoked, now + 100).await.unwrap();
+        assert!(
+            list.is_revoked(&token("a", None, now - 30)).await.unwrap(),
+            "{revoked:?}"
+        );
+        assert!(
+            list.is_revoked(&token("b", Some("g9"), now)).await.unwrap(),
+            "{revoked:?}"
+        );
+        assert!(
+            !list.is_revoked(&token("c", None, now + 1)).await.unwrap(),
+            "{revoked:?}"
+        );
+        let other = TokenIdentity {
+            client_id: "c2",
+            sub: "u2",
+            ..token("d", None, now - 30)
+        };
+        assert!(!list.is_revoked(&other).await.unwrap(), "{revoked:?}");
+        h.clock.advance(100);
+        assert!(!list.is_revoked(&token("a", None, now - 30)).await.unwrap());
+    }
+}
+
+pub async fn grant_revocation_reaches_its_access_tokens(h: Harness) {
+    let list = &h.stores.revocations;
+    let g = grant("grant-r", "alice", h.now());
+    assert!(h.stores.grants.create(&g).await.unwrap());
+    let issued = TokenIdentity {
+        jti: "jti-r",
+        grant_id: Some("grant-r"),
+        client_id: "c1",
+        sub: "alice",
+        iat: h.now(),
+    };
+    assert!(!list.is_revoked(&issued).await.unwrap());
+    h.clock.advance(10);
+    assert!(h.stores.grants.revoke("grant-r").await.unwrap());
+    assert!(list.is_revoked(&issued).await.unwrap());
+    // Kept for as long as a token issued just before can pass verification.
+    h.clock.advance(crate::token::REVOCATION_HORIZON_SECS - 1);
+    assert!(list.is_revoked(&issued).await.unwrap());
+    h.clock.advance(1);
+    assert!(!list.is_revoked(&issued).await.unwrap());
+
+    // A grant that was never stored (a client without refresh tokens) is revoked all the same.
+    let unstored = TokenIdentity {
+        grant_id: Some("never-stored"),
+        iat: h.now(),
+        ..issued
+    };
+    assert!(!h.stores.grants.revoke("never-stored").await.unwrap());
+    assert!(list.is_revoked(&unstored).await.unwrap());
+}
+
+pub async fn several_items_are_read_at_once(h: Harness) {
+    let now = h.now();
+    let mut keys = Vec::new();
+    for (i, expires) in [(0, None), (1, Some(now + 10)), (2, Some(now))].into_iter() {
+        let mut item = item::Item::new(format!("MANY#{i}"), "X");
+        item.expires_at = expires;
+        item.attrs.insert("n".into(), serde_json::Value::from(i));
+        assert!(
+            h.backend
+                .put(&item, item::Condition::Always, now)
+                .await
+                .unwrap()
+        );
+        keys.push((item.pk.clone(), item.sk.clone()));
+    }
+    keys.push(("MANY#absent".into(), "X".into()));
+    let mut found: Vec<String> = h
+        .backend
+        .get_many(&keys, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|item| item.pk)
+        .collect();
+    found.sort();
+    assert_eq!(found, ["MANY#0", "MANY#1"], "live items only");
+    assert!(h.backend.get_many(&[], now).await.unwrap().is_empty());
+    let too_many: Vec<(String, String)> = (0..=item::MAX_BATCH_READS)
+        .map(|i| (format!("MANY#{i}"), "X".to_owned()))
+        .collect();
+    assert!(h.backend.get_many(&too_many, now).await.is_err());
 }
 
 pub async fn clients_status_and_registered_since(h: Harness) {
@@ -1039,7 +1203,9 @@ macro_rules! contract_suite {
                 rate_limit_counts_every_concurrent_hit,
                 cache_entries_expire_and_kinds_are_separate,
                 login_users_create_update_and_exist,
-                denied_access_tokens_until_expiry,
+                revocations_reach_tokens_by_jti_grant_client_and_user,
+                grant_revocation_reaches_its_access_tokens,
+                several_items_are_read_at_once,
                 clients_status_and_registered_since,
                 grants_list_per_client_and_revoke_all,
                 audit_search_by_type_client_user_and_time,

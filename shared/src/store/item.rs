@@ -51,6 +51,9 @@ pub enum Condition {
 /// The most items one [`ItemBackend::put_all`] writes.
 pub const MAX_ATOMIC_WRITES: usize = 25;
 
+/// The most keys one [`ItemBackend::get_many`] reads (DynamoDB's `BatchGetItem` takes 100).
+pub const MAX_BATCH_READS: usize = 100;
+
 /// Which listing to query, newest keys last (ascending sort key order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
@@ -69,6 +72,20 @@ pub enum Index {
 pub trait ItemBackend: Send + Sync + 'static {
     /// Reads one live item.
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError>;
+
+    /// Reads several live items, as one request where the backend allows (DynamoDB
+    /// `BatchGetItem`, strongly consistent): the items found, in any order; absent or expired
+    /// ones are left out. At most [`MAX_BATCH_READS`] distinct keys. The default reads them one
+    /// by one.
+    async fn get_many(&self, keys: &[(String, String)], now: i64) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for (pk, sk) in keys {
+            if let Some(item) = self.get(pk, sk, now).await? {
+                found.push(item);
+            }
+        }
+        Ok(found)
+    }
 
     /// Writes `item` (replacing any previous one) if `condition` holds at the moment of the write.
     /// Returns `false`, writing nothing, when it does not. Under concurrency exactly one of several

@@ -106,9 +106,11 @@ pub struct PendingAuthorization {
     /// PKCE verifier for the upstream leg (a secret: never logged).
     pub upstream_verifier: String,
     /// Set once the user approved the client on the consent page (or the browser's signed
-    /// approval cookie covered it): only a consented request may go on to the upstream login.
-    #[serde(default)]
-    pub consented: bool,
+    /// approval cookie covered it): the SHA-256 (hex) of the approving browser's nonce cookie.
+    /// Only an approved request may go on to the upstream login, and only in that browser
+    /// (`/login` and `/callback` compare the cookie of the browser in front of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -122,7 +124,7 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("scope", &self.scope)
             .field("resource", &self.resource)
             .field("upstream_verifier", &"[redacted]")
-            .field("consented", &self.consented)
+            .field("approved", &self.approved_by.is_some())
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
@@ -143,6 +145,11 @@ pub struct CodeRecord {
     /// The code is redeemable until this instant (60 s after issue). The item itself is kept a
     /// little longer so that a replay can still be recognised and its grant revoked.
     pub valid_until: i64,
+    /// The upstream login's session (Cognito: its refresh token), sealed by
+    /// `authz::upstream::session` (AES-256-GCM, bound to `sub` and `client_id`); checked at every
+    /// refresh so a user signed out upstream loses the grant. Absent in embedded mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_session: Option<String>,
 }
 
 /// The outcome of presenting a code.
@@ -162,6 +169,10 @@ pub enum GrantStatus {
     Revoked,
 }
 
+/// How many superseded refresh-token hashes a grant keeps for reuse detection beyond the one just
+/// replaced (about a day and a half of hourly refreshes; 2 KiB per grant).
+pub const MAX_SUPERSEDED_REFRESH_HASHES: usize = 32;
+
 /// A refresh-token family (`GRANT#<id>`), listed per user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrantRecord {
@@ -175,12 +186,22 @@ pub struct GrantRecord {
     pub refresh_hash: String,
     /// SHA-256 (hex) of the refresh token it replaced, for the retry grace window.
     pub previous_refresh_hash: Option<String>,
+    /// SHA-256 (hex) of the refresh tokens replaced before that one, newest last, at most
+    /// [`MAX_SUPERSEDED_REFRESH_HASHES`]: presenting one of them is reuse of a superseded token
+    /// (the grant is revoked), while a secret the grant never had revokes nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded_hashes: Vec<String>,
     pub rotated_at: Option<i64>,
     /// Bumped by every rotation and by revocation; the compare-and-set guard.
     pub version: u64,
     pub status: GrantStatus,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+    /// The upstream login's session (Cognito: its refresh token), sealed by
+    /// `authz::upstream::session` (AES-256-GCM, bound to `sub` and `client_id`); checked at every
+    /// refresh so a user signed out upstream loses the grant. Absent in embedded mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_session: Option<String>,
 }
 
 /// A user's recorded approval of a client (`USER#<sub>` / `CONSENT#<client_id>`).
@@ -190,6 +211,20 @@ pub struct ConsentRecord {
     pub client_id: String,
     pub scope: String,
     pub granted_at: i64,
+    /// [`crate::oauth::redirect_uri::set_digest`] of the client's redirect URIs when the user
+    /// approved it; absent in records written before approvals were bound to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris_digest: Option<String>,
+}
+
+impl ConsentRecord {
+    /// Whether this consent was given to the client with exactly these redirect URIs (in any
+    /// order): a consent recorded before a change of `redirect_uris`, or without a digest,
+    /// covers nothing.
+    pub fn covers_redirect_uris(&self, redirect_uris: &[String]) -> bool {
+        self.redirect_uris_digest.as_deref()
+            == Some(crate::oauth::redirect_uri::set_digest(redirect_uris).as_str())
+    }
 }
 
 /// One audit event (`AUDIT#<yyyy-mm-dd>` / `<ts>#<id>`), also listed per client.
@@ -467,14 +502,47 @@ pub trait LoginUserStore: Send + Sync {
     async fn list(&self, page: &PageRequest) -> Result<Page<LoginUser>, StoreError>;
 }
 
-/// Revoked access tokens (`REVOKED#<jti>` / `REVOKED`), kept until the token would have
-/// expired anyway; the resource server consults it.
+/// What a revocation reaches: one access token, or every access token issued (at or before the
+/// revocation) from a grant, to a client, or for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked<'a> {
+    /// The access token with this `jti`.
+    Token(&'a str),
+    /// Every access token issued from this grant (the `grant_id` claim).
+    Grant(&'a str),
+    /// Every access token issued to this client.
+    Client(&'a str),
+    /// Every access token issued for this user (`sub`).
+    User(&'a str),
+}
+
+/// What the resource server knows of a verified access token, as [`RevocationList::is_revoked`]
+/// needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenIdentity<'a> {
+    pub jti: &'a str,
+    /// Tokens issued before grants were named in tokens carry none.
+    pub grant_id: Option<&'a str>,
+    pub client_id: &'a str,
+    pub sub: &'a str,
+    /// Issued at (epoch seconds).
+    pub iat: i64,
+}
+
+/// Revocations of access tokens, kept until every token they reach has expired
+/// (`REVOKED#<jti>`, `REVOKEDGRANT#<id>`, `REVOKEDCLIENT#<id>`, `REVOKEDUSER#<sub>`, sort key
+/// `REVOKED`); the resource server consults them on every request.
 #[async_trait]
-pub trait AccessTokenDenylist: Send + Sync {
-    /// Denies the token with `jti` until `expires_at` (epoch seconds). Idempotent.
-    async fn deny(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
-    /// Whether the token with `jti` was revoked (and has not yet expired).
-    async fn is_denied(&self, jti: &str) -> Result<bool, StoreError>;
+pub trait RevocationList: Send + Sync {
+    /// Revokes what `what` names, for tokens issued at or before now; the entry is kept until
+    /// `keep_until` (epoch seconds), which must be at least the latest expiry, leeway included,
+    /// of a token it reaches. Idempotent; a later revocation of the same thing moves its
+    /// instant forward.
+    async fn revoke(&self, what: Revoked<'_>, keep_until: i64) -> Result<(), StoreError>;
+    /// Whether any revocation reaches the token: its `jti`, its grant, its client or its user
+    /// revoked at or after it was issued. One read of at most four keys (a single request on
+    /// DynamoDB), so checking costs one round trip.
+    async fn is_revoked(&self, token: &TokenIdentity<'_>) -> Result<bool, StoreError>;
 }
 
 /// Every port, as the routers use them.
@@ -489,7 +557,7 @@ pub struct Stores {
     pub rate_limits: Arc<dyn RateLimitStore>,
     pub cache: Arc<dyn CacheStore>,
     pub login_users: Arc<dyn LoginUserStore>,
-    pub denylist: Arc<dyn AccessTokenDenylist>,
+    pub revocations: Arc<dyn RevocationList>,
 }
 
 impl Stores {
@@ -506,7 +574,7 @@ impl Stores {
             rate_limits: store.clone(),
             cache: store.clone(),
             login_users: store.clone(),
-            denylist: store,
+            revocations: store,
         }
     }
 }

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde_json::{Map, Value};
 
 use super::StoreError;
-use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES};
+use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES, MAX_BATCH_READS};
 use crate::clock::{Clock as _, SystemClock};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -53,6 +53,15 @@ impl Readers {
     const MAX_IDLE: usize = 8;
 
     fn read(&self, pk: &str, sk: &str, now: i64) -> Option<Option<Item>> {
+        self.with_reader(|conn| read(conn, pk, sk, now))
+    }
+
+    /// Several keys on one reader connection.
+    fn read_many(&self, keys: &[(String, String)], now: i64) -> Option<Vec<Item>> {
+        self.with_reader(|conn| read_many(conn, keys, now))
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Option<T> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
@@ -62,7 +71,7 @@ impl Readers {
             )
             .ok()?,
         };
-        let found = read(&conn, pk, sk, now).ok()?;
+        let found = f(&conn).ok()?;
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < Self::MAX_IDLE
         {
@@ -293,6 +302,20 @@ fn read(conn: &Connection, pk: &str, sk: &str, now: i64) -> Result<Option<Item>,
     live(raw, now)
 }
 
+fn read_many(
+    conn: &Connection,
+    keys: &[(String, String)],
+    now: i64,
+) -> Result<Vec<Item>, StoreError> {
+    let mut found = Vec::with_capacity(keys.len());
+    for (pk, sk) in keys {
+        if let Some(item) = read(conn, pk, sk, now)? {
+            found.push(item);
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ItemBackend for SqliteBackend {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
@@ -301,6 +324,20 @@ impl ItemBackend for SqliteBackend {
         }
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
         self.with(move |conn| read(conn, &pk, &sk, now)).await
+    }
+
+    async fn get_many(&self, keys: &[(String, String)], now: i64) -> Result<Vec<Item>, StoreError> {
+        if keys.len() > MAX_BATCH_READS {
+            return Err(StoreError::Unavailable(format!(
+                "{} keys in one read (at most {MAX_BATCH_READS})",
+                keys.len()
+            )));
+        }
+        if let Some(found) = self.readers.as_ref().and_then(|r| r.read_many(keys, now)) {
+            return Ok(found);
+        }
+        let keys = keys.to_vec();
+        self.with(move |conn| read_many(conn, &keys, now)).await
     }
 
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {

@@ -21,6 +21,11 @@ pub struct AccessClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     pub jti: String,
+    /// The grant (authorization) the token was issued from, so that revoking the grant reaches
+    /// its access tokens. A private claim (RFC 7519 §4.3); the first part of the grant's refresh
+    /// token names it too, so it discloses nothing new to the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
     #[serde(default)]
     pub groups: Vec<String>,
 }
@@ -52,6 +57,7 @@ mod tests {
             exp: 2,
             nbf: None,
             jti: "j".into(),
+            grant_id: None,
             groups: vec![],
         }
     }

@@ -75,6 +75,34 @@ impl TokenIssuer {
         groups: &[String],
         now: i64,
     ) -> Result<(Secret, AccessClaims), SignError> {
+        self.mint_with(None, sub, client_id, scope, groups, now)
+            .await
+    }
+
+    /// As [`TokenIssuer::mint`], for a token issued from the grant `grant_id` (its `grant_id`
+    /// claim), which revoking the grant then reaches.
+    pub async fn mint_in_grant(
+        &self,
+        grant_id: &str,
+        sub: &str,
+        client_id: &str,
+        scope: &str,
+        groups: &[String],
+        now: i64,
+    ) -> Result<(Secret, AccessClaims), SignError> {
+        self.mint_with(Some(grant_id), sub, client_id, scope, groups, now)
+            .await
+    }
+
+    async fn mint_with(
+        &self,
+        grant_id: Option<&str>,
+        sub: &str,
+        client_id: &str,
+        scope: &str,
+        groups: &[String],
+        now: i64,
+    ) -> Result<(Secret, AccessClaims), SignError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: sub.to_owned(),
@@ -85,6 +113,7 @@ impl TokenIssuer {
             exp: now.saturating_add(self.lifetime_secs),
             nbf: None,
             jti: random_id(),
+            grant_id: grant_id.map(str::to_owned),
             groups: groups.to_vec(),
         };
         let header = Header {

@@ -24,6 +24,14 @@ pub use jwks::{Jwk, JwkSet, VerificationKeys};
 pub use signer::{KeyError, KmsSigner, LocalSigner, SignError, Signer};
 pub use verify::{AccessTokenVerifier, VerifyError};
 
+/// The longest lifetime an access token is given (configuration refuses more).
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 3600;
+
+/// How long a token issued just before a revocation can still pass verification: its longest
+/// lifetime plus the verifier's leeway. Revocations of grants, clients and users are kept this
+/// long.
+pub const REVOCATION_HORIZON_SECS: i64 = MAX_ACCESS_TOKEN_TTL_SECS + verify::DEFAULT_LEEWAY_SECS;
+
 /// The JOSE `typ` of an RFC 9068 access token (§2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 

@@ -83,6 +83,7 @@ struct RawClaims {
     exp: Option<i64>,
     nbf: Option<i64>,
     jti: Option<String>,
+    grant_id: Option<String>,
     #[serde(default)]
     groups: Vec<String>,
 }
@@ -213,6 +214,7 @@ impl AccessTokenVerifier {
             exp,
             nbf: raw.nbf,
             jti: raw.jti.ok_or(VerifyError::MissingClaim("jti"))?,
+            grant_id: raw.grant_id,
             groups: raw.groups,
         })
     }

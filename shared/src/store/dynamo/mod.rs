@@ -16,14 +16,16 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+};
 
 use self::convert::{
     EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, attributes_to_item, integer, item_to_attributes, string,
     to_attribute,
 };
 use super::StoreError;
-use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES};
+use super::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES, MAX_BATCH_READS};
 
 /// Name of the listing index.
 const GSI1: &str = "GSI1";
@@ -36,6 +38,9 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a request may take over all its attempts: past it the store reports itself
 /// unavailable, so an endpoint answers 503 rather than hanging.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Requests one [`ItemBackend::get_many`] may make while DynamoDB leaves keys unprocessed.
+const BATCH_READ_ATTEMPTS: usize = 3;
 
 /// `#exp` names `expires_at`, `:now` is the caller's clock: the item is live.
 const LIVE: &str = "(attribute_not_exists(#exp) OR #exp > :now)";
@@ -194,6 +199,59 @@ impl ItemBackend for DynamoBackend {
                 Ok((!item.is_expired(now)).then_some(item))
             }
             _ => Ok(None),
+        }
+    }
+
+    async fn get_many(&self, keys: &[(String, String)], now: i64) -> Result<Vec<Item>, StoreError> {
+        if keys.len() > MAX_BATCH_READS {
+            return Err(StoreError::Unavailable(format!(
+                "{} keys in one read (at most {MAX_BATCH_READS})",
+                keys.len()
+            )));
+        }
+        let mut found = Vec::with_capacity(keys.len());
+        let mut pending: Vec<HashMap<String, AttributeValue>> =
+            keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        // DynamoDB may leave keys unprocessed (throttling, response size): ask again for those
+        // only, a bounded number of times.
+        for _ in 0..BATCH_READ_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|_| StoreError::Unavailable("DynamoDB keys could not be built".into()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_failure("BatchGetItem", &e))?;
+            for map in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let item = attributes_to_item(map)?;
+                if !item.is_expired(now) {
+                    found.push(item);
+                }
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+                .map(|unprocessed| unprocessed.keys)
+                .unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(found)
+        } else {
+            Err(StoreError::Unavailable(
+                "DynamoDB BatchGetItem left keys unprocessed".into(),
+            ))
         }
     }
 

@@ -1,5 +1,7 @@
 //! The AWS-mode signing key: an asymmetric KMS key (RSA, RSASSA_PKCS1_V1_5_SHA_256) whose private
-//! half never leaves KMS; its public key is read once with GetPublicKey.
+//! half never leaves KMS; its public key is read once with GetPublicKey. Keys that signed before
+//! a switch of keys stay published (verification only) so their tokens verify until they expire
+//! (RFC 7517 §5: a JWK Set may hold several keys, told apart by `kid`).
 
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
@@ -26,47 +28,98 @@ pub struct KmsSigner {
     client: Client,
     key_id: String,
     jwk: Jwk,
+    /// Public keys of the keys that signed before the last switch: published, never used.
+    previous: Vec<Jwk>,
 }
 
 impl KmsSigner {
     /// Reads the public key of `key_id` (a key id, ARN or alias) and checks that it is an RSA
     /// key of at least 2048 bits that can sign with RSASSA_PKCS1_V1_5_SHA_256.
     pub async fn new(client: Client, key_id: String) -> Result<Self, KeyError> {
-        let out = client
-            .get_public_key()
-            .key_id(&key_id)
-            .send()
-            .await
-            .map_err(|e| {
-                KeyError::Unavailable(format!("kms get-public-key: {}", error_code(&e)))
-            })?;
-        if !out
-            .signing_algorithms()
-            .contains(&SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
-        {
-            return Err(KeyError::Invalid(
-                "the KMS key cannot sign with RSASSA_PKCS1_V1_5_SHA_256".to_owned(),
-            ));
+        Self::with_previous(client, key_id, &[]).await
+    }
+
+    /// As [`KmsSigner::new`], and also publishes the public keys of `previous` (keys that signed
+    /// before a switch; `SMCP_SIGNING_KEY_PREVIOUS`) in the JWKS, never signing with them.
+    ///
+    /// All keys are read at once, so start-up waits one GetPublicKey round trip however many
+    /// previous keys there are. The current key must load. A previous key that cannot be read
+    /// (deleted, disabled, scheduled for deletion, not an RSA signing key, KMS unreachable) is
+    /// logged and left out: that only refuses tokens it signed, which then get refreshed, and
+    /// is better than an authorization server that does not start.
+    pub async fn with_previous(
+        client: Client,
+        key_id: String,
+        previous: &[String],
+    ) -> Result<Self, KeyError> {
+        let mut reads = tokio::task::JoinSet::new();
+        for (index, id) in previous.iter().enumerate() {
+            let client = client.clone();
+            let id = id.clone();
+            reads.spawn(async move { (index, public_jwk(&client, &id).await) });
         }
-        let der = out
-            .public_key()
-            .ok_or_else(|| KeyError::Invalid("KMS returned no public key".to_owned()))?;
-        let public = rsa::PublicKey::from_public_key_der(der.as_ref()).map_err(|_| {
-            KeyError::Invalid("the KMS public key is not an RSA SubjectPublicKeyInfo".to_owned())
-        })?;
-        if public.n().bit_width() < 2048 {
-            return Err(KeyError::Invalid(
-                "the KMS key is shorter than 2048 bits".to_owned(),
-            ));
+        let jwk = public_jwk(&client, &key_id).await?;
+        let mut loaded: Vec<(usize, Jwk)> = Vec::new();
+        while let Some(read) = reads.join_next().await {
+            match read {
+                Ok((index, Ok(old))) => loaded.push((index, old)),
+                Ok((index, Err(error))) => {
+                    let key_id = previous.get(index).map_or("", String::as_str);
+                    tracing::error!(key_id, %error, "previous KMS signing key not published");
+                }
+                Err(_) => tracing::error!("reading a previous KMS signing key failed"),
+            }
         }
-        let jwk = Jwk::rsa(&public.n_bytes(), &public.e_bytes());
-        tracing::info!(kid = %jwk.kid, "KMS signing key loaded");
+        loaded.sort_by_key(|(index, _)| *index);
+        let mut published: Vec<Jwk> = Vec::new();
+        for (_, old) in loaded {
+            if old.kid != jwk.kid && published.iter().all(|p| p.kid != old.kid) {
+                published.push(old);
+            }
+        }
+        tracing::info!(
+            kid = %jwk.kid,
+            previous_kids = ?published.iter().map(|p| p.kid.as_str()).collect::<Vec<_>>(),
+            "KMS signing key loaded"
+        );
         Ok(Self {
             client,
             key_id,
             jwk,
+            previous: published,
         })
     }
+}
+
+/// Reads the public key of `key_id` and checks that it is an RSA key of at least 2048 bits
+/// that can sign with RSASSA_PKCS1_V1_5_SHA_256; returns it as a JWK.
+async fn public_jwk(client: &Client, key_id: &str) -> Result<Jwk, KeyError> {
+    let out = client
+        .get_public_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| KeyError::Unavailable(format!("kms get-public-key: {}", error_code(&e))))?;
+    if !out
+        .signing_algorithms()
+        .contains(&SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+    {
+        return Err(KeyError::Invalid(
+            "the KMS key cannot sign with RSASSA_PKCS1_V1_5_SHA_256".to_owned(),
+        ));
+    }
+    let der = out
+        .public_key()
+        .ok_or_else(|| KeyError::Invalid("KMS returned no public key".to_owned()))?;
+    let public = rsa::PublicKey::from_public_key_der(der.as_ref()).map_err(|_| {
+        KeyError::Invalid("the KMS public key is not an RSA SubjectPublicKeyInfo".to_owned())
+    })?;
+    if public.n().bit_width() < 2048 {
+        return Err(KeyError::Invalid(
+            "the KMS key is shorter than 2048 bits".to_owned(),
+        ));
+    }
+    Ok(Jwk::rsa(&public.n_bytes(), &public.e_bytes()))
 }
 
 impl std::fmt::Debug for KmsSigner {
@@ -74,6 +127,10 @@ impl std::fmt::Debug for KmsSigner {
         f.debug_struct("KmsSigner")
             .field("key_id", &self.key_id)
             .field("kid", &self.jwk.kid)
+            .field(
+                "previous_kids",
+                &self.previous.iter().map(|p| &p.kid).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -109,7 +166,9 @@ impl Signer for KmsSigner {
     }
 
     fn public_jwks(&self) -> Vec<Jwk> {
-        vec![self.jwk.clone()]
+        std::iter::once(self.jwk.clone())
+            .chain(self.previous.iter().cloned())
+            .collect()
     }
 }
 
@@ -201,6 +260,79 @@ mod tests {
             .verify(token.expose(), &keys, NOW)
             .unwrap();
         assert_eq!(verified, minted);
+    }
+
+    /// A switch of KMS keys (`SMCP_SIGNING_KEY=kms:<new>`, `SMCP_SIGNING_KEY_PREVIOUS=kms:<old>`):
+    /// a token the old key signed still verifies against the JWKS served after the switch, and
+    /// new tokens carry the new key's id; a previous key that cannot be read is left out.
+    #[tokio::test]
+    async fn after_a_switch_of_kms_keys_tokens_of_the_previous_key_still_verify() {
+        let client = moto_client();
+        let old_key = create_rsa_signing_key(&client).await;
+        let new_key = create_rsa_signing_key(&client).await;
+        let before = Arc::new(
+            KmsSigner::new(client.clone(), old_key.clone())
+                .await
+                .unwrap(),
+        );
+        let (old_token, old_claims) = TokenIssuer::new(before.clone(), ISS, AUD, 3600)
+            .mint("user-1", "client-1", "costs:read", &[], NOW)
+            .await
+            .unwrap();
+
+        let after = Arc::new(
+            KmsSigner::with_previous(
+                client.clone(),
+                new_key,
+                &[old_key.clone(), "alias/no-such-key".to_owned()],
+            )
+            .await
+            .unwrap(),
+        );
+        assert_ne!(after.kid(), before.kid());
+        let issuer = TokenIssuer::new(after.clone(), ISS, AUD, 3600);
+        let published: JwkSet =
+            serde_json::from_str(&serde_json::to_string(&issuer.jwks()).unwrap()).unwrap();
+        let kids: Vec<&str> = published.keys.iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(
+            kids,
+            [after.kid(), before.kid()],
+            "current key first, then the previous one; the unreadable one left out"
+        );
+        let keys = VerificationKeys::from_jwks(&published);
+        let verifier = AccessTokenVerifier::new(ISS, AUD);
+        assert_eq!(
+            verifier
+                .verify(old_token.expose(), &keys, NOW + 60)
+                .unwrap(),
+            old_claims,
+            "a token signed by the previous key verifies after the switch"
+        );
+        let (new_token, new_claims) = issuer
+            .mint("user-1", "client-1", "costs:read", &[], NOW + 60)
+            .await
+            .unwrap();
+        let header = jsonwebtoken::decode_header(new_token.expose()).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(after.kid()));
+        assert_eq!(
+            verifier
+                .verify(new_token.expose(), &keys, NOW + 60)
+                .unwrap(),
+            new_claims
+        );
+
+        // Without the previous key (after the hour), the old token is refused.
+        let current_only = VerificationKeys::from_jwks(&JwkSet {
+            keys: KmsSigner::new(client, after.key_id.clone())
+                .await
+                .unwrap()
+                .public_jwks(),
+        });
+        assert!(
+            verifier
+                .verify(old_token.expose(), &current_only, NOW + 60)
+                .is_err()
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,181 @@
+//! The Cognito user pool as the user directory consulted at every refresh: the admin API says
+//! whether the user still exists, is enabled and confirmed (`AdminGetUser`) and which groups it
+//! has (`AdminListGroupsForUser`); the upstream session kept with the grant says whether the
+//! user was signed out upstream since the grant was made ([`CognitoLogin::session_stands`]).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::types::UserStatusType;
+use shared::config::CognitoConfig;
+use shared::store::GrantRecord;
+use tokio::sync::OnceCell;
+
+use super::CognitoLogin;
+use crate::upstream::{UpstreamError, UserDirectory, UserStatus};
+
+/// The Cognito admin API (and the upstream sessions) as the user directory.
+pub struct CognitoDirectory {
+    config: CognitoConfig,
+    client: OnceCell<aws_sdk_cognitoidentityprovider::Client>,
+    sessions: Option<Arc<CognitoLogin>>,
+}
+
+impl CognitoDirectory {
+    pub fn new(config: CognitoConfig) -> Self {
+        Self {
+            config,
+            client: OnceCell::new(),
+            sessions: None,
+        }
+    }
+
+    /// Over an existing SDK client (tests point one at moto).
+    pub fn with_client(
+        config: CognitoConfig,
+        client: aws_sdk_cognitoidentityprovider::Client,
+    ) -> Self {
+        Self {
+            config,
+            client: OnceCell::new_with(Some(client)),
+            sessions: None,
+        }
+    }
+
+    /// Checks the upstream session kept with each grant through `login` (the same app client
+    /// that made it). Without it, a grant that has a session cannot be refreshed.
+    pub fn with_sessions(mut self, login: Arc<CognitoLogin>) -> Self {
+        self.sessions = Some(login);
+        self
+    }
+
+    async fn client(&self) -> &aws_sdk_cognitoidentityprovider::Client {
+        self.client
+            .get_or_init(|| async {
+                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new(self.config.region.clone()))
+                    .load()
+                    .await;
+                aws_sdk_cognitoidentityprovider::Client::new(&aws)
+            })
+            .await
+    }
+
+    /// Whether the upstream session kept with `grant` still stands. Grants made before
+    /// sessions were kept (or by an upstream that gave no refresh token) have none: for them
+    /// the admin API's answer is all there is.
+    async fn session_stands(&self, grant: &GrantRecord) -> Result<bool, UpstreamError> {
+        let Some(sealed) = grant.upstream_session.as_deref() else {
+            return Ok(true);
+        };
+        match &self.sessions {
+            Some(login) => login.session_stands(sealed, grant).await,
+            None => Err(UpstreamError::Unavailable(
+                "no upstream login to check the grant's session with".into(),
+            )),
+        }
+    }
+}
+
+/// Whether a user in this state may keep refreshing: confirmed users, and users of a federated
+/// identity provider (whose password Cognito does not hold). A password reset by an
+/// administrator (`RESET_REQUIRED`), a temporary password (`FORCE_CHANGE_PASSWORD`), an
+/// unconfirmed sign-up, a compromised or archived account, or any state unknown to this code is
+/// not.
+fn may_refresh(status: &UserStatusType) -> bool {
+    matches!(
+        status,
+        UserStatusType::Confirmed | UserStatusType::ExternalProvider
+    )
+}
+
+#[async_trait]
+impl UserDirectory for CognitoDirectory {
+    async fn status(&self, grant: &GrantRecord) -> Result<UserStatus, UpstreamError> {
+        let client = self.client().await;
+        let user = client
+            .admin_get_user()
+            .user_pool_id(&self.config.user_pool_id)
+            .username(&grant.sub)
+            .send()
+            .await;
+        let user = match user {
+            Ok(user) => user,
+            Err(error) => {
+                let service = error.as_service_error();
+                if service.is_some_and(|e| e.is_user_not_found_exception()) {
+                    return Ok(UserStatus::Gone);
+                }
+                return Err(UpstreamError::Unavailable(format!(
+                    "AdminGetUser failed: {}",
+                    aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&error)
+                )));
+            }
+        };
+        if !user.enabled() {
+            return Ok(UserStatus::Gone);
+        }
+        let Some(user_status) = user.user_status() else {
+            return Err(UpstreamError::Unavailable(
+                "AdminGetUser answered no user status".into(),
+            ));
+        };
+        if !may_refresh(user_status) {
+            tracing::info!(status = user_status.as_str(), "upstream user not confirmed");
+            return Ok(UserStatus::Gone);
+        }
+        if !self.session_stands(grant).await? {
+            tracing::info!("upstream session ended (signed out, revoked or expired)");
+            return Ok(UserStatus::Gone);
+        }
+        let mut groups = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..10 {
+            let page = client
+                .admin_list_groups_for_user()
+                .user_pool_id(&self.config.user_pool_id)
+                .username(user.username())
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    UpstreamError::Unavailable(format!(
+                        "AdminListGroupsForUser failed: {}",
+                        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            groups.extend(
+                page.groups()
+                    .iter()
+                    .filter_map(|g| g.group_name().map(str::to_owned)),
+            );
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(UserStatus::Active { groups })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_confirmed_and_federated_users_may_refresh() {
+        for (status, may) in [
+            ("CONFIRMED", true),
+            ("EXTERNAL_PROVIDER", true),
+            ("RESET_REQUIRED", false),
+            ("FORCE_CHANGE_PASSWORD", false),
+            ("UNCONFIRMED", false),
+            ("COMPROMISED", false),
+            ("ARCHIVED", false),
+            ("UNKNOWN", false),
+            ("SOMETHING_NEW", false),
+        ] {
+            assert_eq!(may_refresh(&UserStatusType::from(status)), may, "{status}");
+        }
+    }
+}
