@@ -724,7 +724,9 @@ async fn anomalies_convert_impact_dates_and_root_causes() {
         a.dimension_value.as_deref(),
         Some("Amazon Elastic Compute Cloud - Compute")
     );
-    assert_eq!((a.max_impact, a.total_impact), (80.25, 140.5));
+    assert_eq!((a.max_impact, a.total_impact), (Some(80.25), Some(140.5)));
+    assert_eq!(a.total_impact_percentage, Some(212.3));
+    assert_eq!(a.attributable_impact, Some(140.5));
     assert_eq!(
         (a.total_actual_spend, a.total_expected_spend),
         (Some(206.7), Some(66.2))
@@ -736,9 +738,15 @@ async fn anomalies_convert_impact_dates_and_root_causes() {
     assert_eq!(cause.linked_account_name.as_deref(), Some("web"));
     assert_eq!(cause.usage_type.as_deref(), Some("USE1-BoxUsage:m5.large"));
     assert_eq!(cause.region.as_deref(), Some("us-east-1"));
+    assert_eq!(cause.contribution, Some(140.5));
     let ongoing = &answer.anomalies[1];
     assert_eq!((ongoing.start, ongoing.end), (day("2025-03-09"), None));
     assert_eq!(ongoing.total_actual_spend, None);
+    assert_eq!(ongoing.total_impact, Some(12.0));
+    assert_eq!(
+        ongoing.attributable_impact, None,
+        "no root cause reports a contribution"
+    );
     assert!(ongoing.root_causes.is_empty());
 }
 

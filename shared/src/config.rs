@@ -61,6 +61,8 @@ pub mod keys {
     pub const SIGNING_KEY_PREVIOUS: &str = "SMCP_SIGNING_KEY_PREVIOUS";
     pub const REGISTER_RATE_LIMIT: &str = "SMCP_REGISTER_RATE_LIMIT";
     pub const REGISTER_RATE_EXEMPT: &str = "SMCP_REGISTER_RATE_EXEMPT";
+    /// `GET /authorize` requests (each may store a pending request) per source and window.
+    pub const AUTHORIZE_RATE_LIMIT: &str = "SMCP_AUTHORIZE_RATE_LIMIT";
     pub const CLIENT_IDLE_DAYS: &str = "SMCP_CLIENT_IDLE_DAYS";
     /// Upstream login: `embedded` (default; built-in login page) or `cognito`.
     pub const LOGIN: &str = "SMCP_LOGIN";
@@ -167,6 +169,8 @@ pub struct Config {
     pub register_rate_limit: RateLimit,
     /// Source ranges exempt from the registration limit (e.g. a shared egress range).
     pub register_rate_exempt: Vec<ipnet::IpNet>,
+    /// `GET /authorize` requests allowed per source address and window (default 120/300).
+    pub authorize_rate_limit: RateLimit,
     /// Dynamically registered clients never used expire this many days after registration;
     /// each use renews the period.
     pub client_idle_days: i64,
@@ -285,6 +289,18 @@ impl Config {
                 )
             })?,
         };
+        let authorize_rate_limit = match get(keys::AUTHORIZE_RATE_LIMIT) {
+            None => RateLimit {
+                max: 120,
+                window_secs: 300,
+            },
+            Some(raw) => parse_rate(&raw).ok_or_else(|| {
+                ConfigError::new(
+                    keys::AUTHORIZE_RATE_LIMIT,
+                    format!("{raw:?} is not <count>/<seconds>, e.g. 120/300"),
+                )
+            })?,
+        };
         let register_rate_exempt = match get(keys::REGISTER_RATE_EXEMPT) {
             None => Vec::new(),
             Some(raw) => raw
@@ -350,6 +366,7 @@ impl Config {
             signing_key,
             register_rate_limit,
             register_rate_exempt,
+            authorize_rate_limit,
             client_idle_days,
             login,
             cookie_key,
@@ -610,6 +627,13 @@ mod tests {
         );
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(
+            config.authorize_rate_limit,
+            RateLimit {
+                max: 120,
+                window_secs: 300
+            }
+        );
+        assert_eq!(
             config.protected_resource_metadata_url(),
             "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
         );
@@ -712,6 +736,7 @@ mod tests {
             (keys::SIGNING_KEY, "kms:alias/mcp-signing"),
             (keys::REGISTER_RATE_LIMIT, "10/60"),
             (keys::REGISTER_RATE_EXEMPT, "160.79.104.0/21, 2001:db8::1"),
+            (keys::AUTHORIZE_RATE_LIMIT, "30/60"),
         ]);
         let config = load(&pairs).unwrap();
         assert_eq!(config.access_token_ttl, 600);
@@ -730,11 +755,19 @@ mod tests {
             }
         );
         assert_eq!(config.register_rate_exempt.len(), 2);
+        assert_eq!(
+            config.authorize_rate_limit,
+            RateLimit {
+                max: 30,
+                window_secs: 60
+            }
+        );
         for (key, bad) in [
             (keys::ACCESS_TOKEN_TTL, "7200"),
             (keys::SIGNING_KEY, "kms:"),
             (keys::REGISTER_RATE_LIMIT, "10 per minute"),
             (keys::REGISTER_RATE_EXEMPT, "10.0.0.0/33"),
+            (keys::AUTHORIZE_RATE_LIMIT, "120"),
             (keys::CLIENT_IDLE_DAYS, "0"),
         ] {
             let mut pairs = BASE.to_vec();

@@ -385,6 +385,11 @@ class Stage:
             UserAttributes=[{"Name": "email", "Value": "alice@example.com"}],
             MessageAction="SUPPRESS",
         )
+        # A user who has signed in through managed login has set a password: CONFIRMED (a user
+        # still in FORCE_CHANGE_PASSWORD may not refresh).
+        idp.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=UPSTREAM_SUB, Password="Lambda-e2e-password-1", Permanent=True,
+        )
         idp.create_group(UserPoolId=self.pool_id, GroupName="finance")
         idp.admin_add_user_to_group(UserPoolId=self.pool_id, Username=UPSTREAM_SUB, GroupName="finance")
         log(f"Cognito user pool {self.pool_id}: app client, user {UPSTREAM_SUB} in group finance")

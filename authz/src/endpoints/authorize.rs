@@ -13,6 +13,7 @@ use tracing::instrument;
 use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::extract::client_addr::Caller;
 use crate::flows::authorize::{self, AuthorizationParams, AuthorizeError, error_redirect};
 use crate::flows::consent::{self, Approvals, ConsentView};
 
@@ -30,6 +31,7 @@ struct ConsentPage<'a> {
 #[instrument(skip_all)]
 async fn handle(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     query: Result<Query<AuthorizationParams>, QueryRejection>,
 ) -> Response {
@@ -38,6 +40,9 @@ async fn handle(
             "the request has a malformed or repeated parameter",
         ));
     };
+    if let Err(error) = authorize::limit_pending(&state, &caller).await {
+        return answer_error(&state, error);
+    }
     match run(&state, &headers, params).await {
         Ok(response) => response,
         Err(error) => answer_error(&state, error),

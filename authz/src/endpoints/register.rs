@@ -459,6 +459,72 @@ mod tests {
         assert_eq!(status, StatusCode::CREATED, "a new window");
     }
 
+    #[tokio::test]
+    async fn registration_limit_counts_ipv6_by_64_and_mapped_ipv4_as_ipv4() {
+        let app = test_app_with(&[
+            (keys::REGISTER_RATE_LIMIT, "2/600"),
+            (keys::REGISTER_RATE_EXEMPT, "160.79.104.0/21"),
+        ]);
+        let from = |ip: &str| {
+            let mut request = request("POST", "/register", CLAUDE, "192.0.2.1");
+            let addr = SocketAddr::new(ip.parse().unwrap(), 40000);
+            request.extensions_mut().insert(ConnectInfo(addr));
+            request
+        };
+        let cases = [
+            (
+                "first address of a /64",
+                "2001:db8:1:2::1",
+                StatusCode::CREATED,
+            ),
+            (
+                "another address, same /64",
+                "2001:db8:1:2::99",
+                StatusCode::CREATED,
+            ),
+            (
+                "a third address of the /64 is over",
+                "2001:db8:1:2:ffff::7",
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                "the next /64 has its own budget",
+                "2001:db8:1:3::1",
+                StatusCode::CREATED,
+            ),
+            ("IPv4", "198.51.100.7", StatusCode::CREATED),
+            (
+                "the same IPv4, mapped",
+                "::ffff:198.51.100.7",
+                StatusCode::CREATED,
+            ),
+            (
+                "the same IPv4 is over, mapped or not",
+                "198.51.100.7",
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                "a mapped IPv4 in an exempt range",
+                "::ffff:160.79.105.9",
+                StatusCode::CREATED,
+            ),
+            ("still exempt", "::ffff:160.79.105.9", StatusCode::CREATED),
+            (
+                "still exempt, unmapped",
+                "160.79.105.9",
+                StatusCode::CREATED,
+            ),
+        ];
+        for (what, ip, expected) in cases {
+            let (status, headers, body) = send(&app, from(ip)).await;
+            assert_eq!(status, expected, "{what}: {body}");
+            if expected == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(body["error"], "too_many_requests", "{what}");
+                assert!(headers.contains_key(header::RETRY_AFTER), "{what}");
+            }
+        }
+    }
+
     fn with_token(mut request: Request, token: &str) -> Request {
         request.headers_mut().insert(
             header::AUTHORIZATION,

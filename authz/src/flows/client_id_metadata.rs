@@ -27,6 +27,13 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 pub const MIN_CACHE_SECS: u64 = 60;
 pub const MAX_CACHE_SECS: u64 = 24 * 3600;
 pub const DEFAULT_CACHE_SECS: u64 = 3600;
+/// How long a failed fetch is remembered (in the store, so every instance shares it): within it
+/// the same client_id is refused at once with the same error, without another fetch, so
+/// unauthenticated requests cannot make the server wait on the same dead or slow URL again and
+/// again.
+pub const FAILURE_CACHE_SECS: u64 = 60;
+/// Marks a cached failure; a document is JSON, so it never starts with this.
+const FAILURE_MARK: &str = "fetch-failed\n";
 
 /// Whether a client_id is meant as a metadata document URL.
 pub fn is_document_url(client_id: &str) -> bool {
@@ -156,6 +163,14 @@ pub enum DocumentError {
     Timeout,
     #[error("the metadata document is invalid: {0}")]
     Invalid(String),
+}
+
+impl DocumentError {
+    /// Whether the failure came from resolving or fetching (worth remembering), rather than from
+    /// the URL alone, which is checked again at no cost.
+    fn came_from_fetch(&self) -> bool {
+        !matches!(self, Self::BadUrl(_))
+    }
 }
 
 impl From<DocumentError> for OAuthError {
@@ -384,13 +399,38 @@ impl DocumentFetcher {
             .cache
             .get(CacheKind::ClientMetadataDocument, client_id)
             .await?
-            && let Ok(metadata) = validate_document(client_id, cached.value.as_bytes())
         {
-            return Ok(record(client_id, metadata, cached.stored_at));
+            if let Some(reason) = cached.value.strip_prefix(FAILURE_MARK) {
+                tracing::info!(reason, "client metadata document refused (recent failure)");
+                return Err(OAuthError::invalid_client(reason.to_owned(), false));
+            }
+            if let Ok(metadata) = validate_document(client_id, cached.value.as_bytes()) {
+                return Ok(record(client_id, metadata, cached.stored_at));
+            }
         }
-        let (metadata, text, ttl) = self.fetch(client_id).await.inspect_err(|e| {
-            tracing::info!(reason = %e, "client metadata document refused");
-        })?;
+        let (metadata, text, ttl) = match self.fetch(client_id).await {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                tracing::info!(reason = %error, "client metadata document refused");
+                if error.came_from_fetch() {
+                    let failure = format!("{FAILURE_MARK}{error}");
+                    // Not remembering the failure costs only a later fetch: the refusal stands.
+                    if let Err(e) = stores
+                        .cache
+                        .put(
+                            CacheKind::ClientMetadataDocument,
+                            client_id,
+                            &failure,
+                            FAILURE_CACHE_SECS,
+                        )
+                        .await
+                    {
+                        tracing::warn!(error = %e, "metadata document failure not cached");
+                    }
+                }
+                return Err(error.into());
+            }
+        };
         stores
             .cache
             .put(CacheKind::ClientMetadataDocument, client_id, &text, ttl)
@@ -770,6 +810,100 @@ mod tests {
                 .await
                 .unwrap_err();
             assert_eq!(err, expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_remembered_briefly_and_answered_without_fetching() {
+        let clock = Arc::new(ManualClock::at(1_767_225_600));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), dyn_clock);
+        let server = serve(http_response("404 Not Found", "", ""), Duration::ZERO).await;
+        let client_id = url(&server);
+        let instance = fetcher(&server, loopback_only);
+        let first = instance
+            .resolve(&stores, &client_id, clock.now())
+            .await
+            .unwrap_err();
+        assert_eq!(first, OAuthError::from(DocumentError::Status(404)));
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+
+        clock.advance(FAILURE_CACHE_SECS as i64 - 1);
+        let again = instance
+            .resolve(&stores, &client_id, clock.now())
+            .await
+            .unwrap_err();
+        assert_eq!(again, first, "the same error");
+        assert_eq!(
+            server.connections.load(Ordering::SeqCst),
+            1,
+            "answered from the failure cache, no fetch"
+        );
+        // Another instance (another fetcher over the same store) sees the failure too.
+        let other = fetcher(&server, loopback_only);
+        assert_eq!(
+            other
+                .resolve(&stores, &client_id, clock.now())
+                .await
+                .unwrap_err(),
+            first
+        );
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+
+        clock.advance(1);
+        assert_eq!(
+            instance
+                .resolve(&stores, &client_id, clock.now())
+                .await
+                .unwrap_err(),
+            first
+        );
+        assert_eq!(
+            server.connections.load(Ordering::SeqCst),
+            2,
+            "fetched again once the failure has expired"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_document_is_not_fetched_again_within_the_window() {
+        let clock = Arc::new(ManualClock::at(1_767_225_600));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), dyn_clock);
+        // A port nobody listens on: every fetch is refused. Lookups are counted instead.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let fetcher = DocumentFetcher::build(
+            Arc::new(CountingLookup(lookups.clone())),
+            loopback_only,
+            Vec::new(),
+        );
+        let client_id = format!("https://client.test:{port}/oauth/metadata.json");
+        let first = fetcher
+            .resolve(&stores, &client_id, clock.now())
+            .await
+            .unwrap_err();
+        assert_eq!(first, OAuthError::from(DocumentError::Unreachable));
+        assert_eq!(lookups.load(Ordering::SeqCst), 1);
+        let again = fetcher
+            .resolve(&stores, &client_id, clock.now())
+            .await
+            .unwrap_err();
+        assert_eq!(again, first);
+        assert_eq!(lookups.load(Ordering::SeqCst), 1, "no second fetch");
+    }
+
+    /// Resolves `client.test` to loopback, counting lookups (one per fetch attempt).
+    struct CountingLookup(Arc<AtomicUsize>);
+
+    #[async_trait]
+    impl HostLookup for CountingLookup {
+        async fn lookup(&self, _: &str) -> std::io::Result<Vec<IpAddr>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![IpAddr::from([127, 0, 0, 1])])
         }
     }
 

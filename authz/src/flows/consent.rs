@@ -76,7 +76,8 @@ pub fn view(
         .map(|s| ((*s).to_owned(), describe_scope(s)))
         .collect();
     ConsentView {
-        client_id: displayable(&client.client_id),
+        // Unchanged: the form posts it back and it must equal the request's client_id.
+        client_id: client.client_id.clone(),
         client_name: client
             .metadata
             .client_name

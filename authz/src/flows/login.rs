@@ -58,7 +58,13 @@ pub async fn view(
     browser_nonce: &str,
 ) -> LoginView {
     let client_name = match crate::flows::clients::resolve(state, &pending.client_id).await {
-        Ok(Some(client)) => client.metadata.client_name.unwrap_or(client.client_id),
+        Ok(Some(client)) => client
+            .metadata
+            .client_name
+            .as_deref()
+            .map(shared::oauth::client_metadata::displayable)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(client.client_id),
         _ => pending.client_id.clone(),
     };
     LoginView {

@@ -11,6 +11,7 @@ pub mod client_id_metadata;
 pub mod clients;
 pub mod consent;
 pub mod login;
+pub mod rate_limit;
 pub mod refresh_token;
 pub mod registration;
 pub mod revocation;

@@ -10,6 +10,7 @@ use shared::store::{AuditEvent, ClientKind, ClientRecord, ClientStatus};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
+use crate::flows::rate_limit;
 
 /// A successful registration: the stored client plus the secrets shown exactly once.
 #[derive(Debug)]
@@ -28,10 +29,11 @@ pub fn validate_metadata(body: &Value) -> Result<ClientMetadata, OAuthError> {
     })
 }
 
-/// Counts a registration attempt from the caller; `RateLimited` once the window's limit is
-/// spent. Exempt ranges (a shared egress such as Claude's) are not counted.
+/// Counts a registration attempt from the caller (an IPv6 caller by its /64, see
+/// [`rate_limit`]); `RateLimited` once the window's limit is spent. Exempt ranges (a shared
+/// egress such as Claude's) are not counted; an IPv4-mapped IPv6 caller is compared as IPv4.
 pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthError> {
-    let Some(ip) = caller.ip else {
+    let Some(ip) = rate_limit::source_ip(caller) else {
         return Ok(());
     };
     if state
@@ -42,21 +44,7 @@ pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthEr
     {
         return Ok(());
     }
-    let limit = state.config.register_rate_limit;
-    let hits = state
-        .stores
-        .rate_limits
-        .hit(&format!("register:{ip}"), limit.window_secs)
-        .await?;
-    if hits > limit.max {
-        let window = i64::try_from(limit.window_secs).unwrap_or(i64::MAX);
-        let retry = window - state.now().rem_euclid(window);
-        tracing::warn!(%ip, hits, "registration rate limit reached");
-        return Err(OAuthError::RateLimited {
-            retry_after_secs: u64::try_from(retry.max(1)).unwrap_or(1),
-        });
-    }
-    Ok(())
+    rate_limit::hit(state, "register", ip, state.config.register_rate_limit).await
 }
 
 fn is_confidential(metadata: &ClientMetadata) -> bool {

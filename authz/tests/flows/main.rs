@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod abuse_limits;
 mod authorize;
 mod browser_binding;
 mod cognito_directory;
@@ -20,6 +21,7 @@ mod faults_dynamo;
 mod faults_sqlite;
 mod faults_upstream;
 mod logs;
+mod redeem_conflict;
 mod refresh;
 mod revoke;
 mod support;

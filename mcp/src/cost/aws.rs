@@ -690,15 +690,17 @@ impl CostSource for AwsCostSource {
             anomalies.extend(out.anomalies().iter().map(|a| {
                 let day =
                     |s: Option<&str>| s.and_then(|s| Date::parse(s.get(..10).unwrap_or(s)).ok());
-                Anomaly {
+                let mut anomaly = Anomaly {
                     id: a.anomaly_id().to_owned(),
                     start: day(a.anomaly_start_date()).unwrap_or(req.period.start),
                     end: day(a.anomaly_end_date()),
                     dimension_value: a.dimension_value().map(str::to_owned),
-                    max_impact: a.impact().map_or(0.0, |i| i.max_impact()),
-                    total_impact: a.impact().map_or(0.0, |i| i.total_impact()),
+                    max_impact: a.impact().map(|i| i.max_impact()),
+                    total_impact: a.impact().map(|i| i.total_impact()),
+                    total_impact_percentage: a.impact().and_then(|i| i.total_impact_percentage()),
                     total_actual_spend: a.impact().and_then(|i| i.total_actual_spend()),
                     total_expected_spend: a.impact().and_then(|i| i.total_expected_spend()),
+                    attributable_impact: None,
                     root_causes: a
                         .root_causes()
                         .iter()
@@ -708,10 +710,13 @@ impl CostSource for AwsCostSource {
                             linked_account: c.linked_account().map(str::to_owned),
                             linked_account_name: c.linked_account_name().map(str::to_owned),
                             usage_type: c.usage_type().map(str::to_owned),
+                            contribution: c.impact().map(|i| i.contribution()),
                         })
                         .collect(),
                     monitor_arn: a.monitor_arn().to_owned(),
-                }
+                };
+                anomaly.attributable_impact = anomaly.contributions();
+                anomaly
             }));
             out.next_page_token().map(str::to_owned)
         });

@@ -390,7 +390,9 @@ pub struct DriversResponse {
 pub struct AnomaliesRequest {
     pub period: DateRange,
     pub monitor_arn: Option<String>,
-    /// Only anomalies whose total impact is at least this (USD).
+    /// Only anomalies whose total impact is at least this (USD). Compared by Cost Explorer with
+    /// the organisation-wide total impact, so it is never set for a user limited to some
+    /// accounts (the tool applies the threshold itself, to what that user may see).
     pub min_total_impact: Option<f64>,
 }
 
@@ -404,6 +406,7 @@ impl std::hash::Hash for AnomaliesRequest {
     }
 }
 
+/// One root cause of an anomaly: where the unexpected spend was, and how much of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RootCause {
     pub service: Option<String>,
@@ -411,22 +414,54 @@ pub struct RootCause {
     pub linked_account: Option<String>,
     pub linked_account_name: Option<String>,
     pub usage_type: Option<String>,
+    /// This root cause's dollar contribution to the anomaly's impact (USD), when reported.
+    #[serde(default)]
+    pub contribution: Option<f64>,
 }
 
+/// An anomaly. The anomaly-level figures (`dimension_value`, `max_impact`, `total_impact`,
+/// `total_impact_percentage`, `total_actual_spend`, `total_expected_spend`) cover everything
+/// the monitor watches, across the organisation: they are absent for a user limited to some
+/// linked accounts, who sees only root causes in their accounts and `attributable_impact`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Anomaly {
     pub id: String,
     pub start: Date,
     /// The last day of the anomaly (absent while it is ongoing).
     pub end: Option<Date>,
-    /// What the monitor watches (e.g. the service name).
+    /// What the monitor watches (e.g. the service name); absent for account-limited users.
     pub dimension_value: Option<String>,
-    pub max_impact: f64,
-    pub total_impact: f64,
+    /// The largest daily impact (USD); absent for account-limited users.
+    #[serde(default)]
+    pub max_impact: Option<f64>,
+    /// The total impact, actual minus expected spend (USD); absent for account-limited users.
+    #[serde(default)]
+    pub total_impact: Option<f64>,
+    /// The total impact as a percentage of the expected spend; absent for account-limited users.
+    #[serde(default)]
+    pub total_impact_percentage: Option<f64>,
+    /// Absent for account-limited users.
+    #[serde(default)]
     pub total_actual_spend: Option<f64>,
+    /// Absent for account-limited users.
+    #[serde(default)]
     pub total_expected_spend: Option<f64>,
+    /// The sum of the listed root causes' contributions (USD), absent when none is reported;
+    /// for an account-limited user, only root causes in their accounts are listed and counted.
+    #[serde(default)]
+    pub attributable_impact: Option<f64>,
     pub root_causes: Vec<RootCause>,
     pub monitor_arn: String,
+}
+
+impl Anomaly {
+    /// The sum of the root causes' contributions, `None` when none reports one.
+    pub fn contributions(&self) -> Option<f64> {
+        self.root_causes
+            .iter()
+            .filter_map(|c| c.contribution)
+            .fold(None, |sum, c| Some(sum.unwrap_or(0.0) + c))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1239,21 +1239,26 @@ impl Org {
             if req.min_total_impact.is_some_and(|min| total_impact < min) {
                 continue;
             }
+            // One root cause, which contributes the whole impact.
             anomalies.push(Anomaly {
                 id: spike.id.to_owned(),
                 start: first,
                 end: (last < self.today).then_some(last),
                 dimension_value: Some(line.service.to_owned()),
-                max_impact: dollars(max_impact),
-                total_impact,
+                max_impact: Some(dollars(max_impact)),
+                total_impact: Some(total_impact),
+                total_impact_percentage: (expected > 0)
+                    .then(|| round2((actual - expected) as f64 / expected as f64 * 100.0)),
                 total_actual_spend: Some(dollars(actual)),
                 total_expected_spend: Some(dollars(expected)),
+                attributable_impact: Some(total_impact),
                 root_causes: vec![RootCause {
                     service: Some(line.service.to_owned()),
                     region: Some(line.region.to_owned()),
                     linked_account: Some(account.id.to_owned()),
                     linked_account_name: Some(account.name.to_owned()),
                     usage_type: Some(line.usage.to_owned()),
+                    contribution: Some(total_impact),
                 }],
                 monitor_arn: MONITOR_ARN.to_owned(),
             });

@@ -1,5 +1,8 @@
 //! `get_dimension_values`: the values a dimension takes in a period (GetDimensionValues), to
-//! build filters and group-bys with real values.
+//! build filters and group-bys with real values. For a user limited to some accounts the call
+//! carries their LINKED_ACCOUNT filter like every other; a LINKED_ACCOUNT listing is also cut to
+//! their accounts afterwards, so other accounts' ids and names never show even if Cost Explorer
+//! lists a dimension's values without applying the filter on that same dimension.
 
 use http::request::Parts;
 use rmcp::handler::server::tool::Extension;
@@ -32,7 +35,7 @@ pub struct GetDimensionValuesParams {
 impl CostServer {
     #[tool(
         name = "get_dimension_values",
-        description = "List the values of a Cost Explorer dimension (SERVICE, LINKED_ACCOUNT, REGION, USAGE_TYPE, INSTANCE_TYPE) that have cost in a period, optionally matching a search string. Use it to find exact values for filters.",
+        description = "List the values of a Cost Explorer dimension (SERVICE, LINKED_ACCOUNT, REGION, USAGE_TYPE, INSTANCE_TYPE) that have cost in a period, optionally matching a search string. Use it to find exact values for filters. A user limited to some linked accounts sees only values with cost in those accounts.",
         annotations(
             title = "Dimension values",
             read_only_hint = true,
@@ -56,11 +59,14 @@ impl CostServer {
             search: p.search.filter(|s| !s.trim().is_empty()),
             filter: access.visibility.restrict(p.filter)?,
         };
-        let out = self
+        let mut out: DimensionValuesResponse = self
             .run(&access, "GetDimensionValues", &request, || {
                 self.source().dimension_values(&request)
             })
             .await?;
+        if out.dimension == Dimension::LinkedAccount {
+            out.values.retain(|v| access.visibility.allows(&v.value));
+        }
         Ok(Json(out))
     }
 }

@@ -93,8 +93,10 @@ pub trait ItemBackend: Send + Sync + 'static {
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError>;
 
     /// Writes every item of `writes` if every condition holds, all or nothing, in one atomic step:
-    /// `false`, writing nothing, when any does not. The keys must be distinct, and there may be at
-    /// most [`MAX_ATOMIC_WRITES`] of them (DynamoDB's transaction limit is higher).
+    /// `false`, writing nothing, when any does not, or (DynamoDB) when concurrent transactions on
+    /// the same items kept conflicting after bounded retries: a lost race either way. The keys
+    /// must be distinct, and there may be at most [`MAX_ATOMIC_WRITES`] of them (DynamoDB's
+    /// transaction limit is higher).
     async fn put_all(&self, writes: &[(Item, Condition)], now: i64) -> Result<bool, StoreError>;
 
     /// Deletes the item and returns it if it was live. Of concurrent callers at most one gets `Some`.

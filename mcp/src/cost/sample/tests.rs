@@ -473,7 +473,15 @@ async fn anomalies_are_visible_in_the_costs() {
         .find(|a| a.id.contains("sagemaker"))
         .unwrap();
     assert_eq!(sagemaker.start.to_string(), "2026-05-08");
-    assert!(sagemaker.total_impact > 200.0);
+    assert!(sagemaker.total_impact.unwrap() > 200.0);
+    assert_eq!(
+        sagemaker.attributable_impact, sagemaker.total_impact,
+        "one root cause, contributing the whole impact"
+    );
+    assert_eq!(
+        sagemaker.root_causes[0].contribution,
+        sagemaker.total_impact
+    );
     assert_eq!(
         sagemaker.root_causes[0].linked_account.as_deref(),
         Some("444444444444")

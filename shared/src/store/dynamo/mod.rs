@@ -4,6 +4,8 @@
 
 mod convert;
 mod table;
+#[cfg(test)]
+mod transaction_tests;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -107,6 +109,52 @@ fn sdk_failure<E: ProvideErrorMetadata, R>(
     };
     tracing::debug!(operation, cause, "DynamoDB request failed");
     StoreError::Unavailable(format!("DynamoDB {operation} failed: {cause}"))
+}
+
+/// How many times [`ItemBackend::put_all`] sends a transaction that DynamoDB cancels for a
+/// conflict with another transaction in flight.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// The pause before retry `attempt` of a conflicting transaction: 25 ms doubling (a DynamoDB
+/// transaction normally completes within tens of milliseconds), up to half of it random so
+/// that two transactions that cancelled each other do not meet again.
+fn conflict_pause(attempt: u32) -> Duration {
+    let base = 25u64.saturating_mul(1 << attempt.saturating_sub(1).min(6));
+    Duration::from_millis(base / 2 + rand::random_range(0..=base / 2))
+}
+
+/// Why DynamoDB cancelled (or refused) a `TransactWriteItems`.
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// A condition did not hold: the definite answer `false`.
+    ConditionFailed,
+    /// Another transaction on one of the items was in flight (`TransactionConflict`), and no
+    /// condition failed: nothing was decided, the same transaction may be sent again.
+    Conflict,
+    /// Anything else (throttling, validation, transport): the store is unavailable.
+    Other,
+}
+
+/// Reads the cancellation reasons of a failed `TransactWriteItems`, one per item in order, as
+/// the DynamoDB API reference documents them (`None` for an item that caused nothing).
+fn transaction_outcome<R>(error: &SdkError<TransactWriteItemsError, R>) -> Cancelled {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
+        return Cancelled::Other;
+    };
+    let codes: Vec<&str> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .filter_map(|reason| reason.code())
+        .collect();
+    if codes.contains(&"ConditionalCheckFailed") {
+        Cancelled::ConditionFailed
+    } else if codes.contains(&"TransactionConflict") {
+        Cancelled::Conflict
+    } else {
+        Cancelled::Other
+    }
 }
 
 /// A [`Condition`] as a DynamoDB condition expression with its names and values.
@@ -297,21 +345,31 @@ impl ItemBackend for DynamoBackend {
                 .map_err(|_| StoreError::Unavailable("DynamoDB Put could not be built".into()))?;
             request = request.transact_items(TransactWriteItem::builder().put(put).build());
         }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().is_some_and(|error| match error {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
-                    _ => false,
-                }) =>
-            {
-                Ok(false)
+        // A cancelled transaction wrote nothing, so trying it again is always safe. A conflict
+        // (another transaction on one of the items still in flight) is retried after a short
+        // pause: once the other transaction has committed, the retry sees its result (for a
+        // code redemption: the code is redeemed, `ConditionalCheckFailed`, and the loser's
+        // replay path then finds, and revokes, the winner's grant); if it was cancelled too,
+        // the retry may win.
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            match request.clone().send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => match transaction_outcome(&e) {
+                    Cancelled::ConditionFailed => return Ok(false),
+                    Cancelled::Conflict if attempt < CONFLICT_ATTEMPTS => {
+                        tokio::time::sleep(conflict_pause(attempt)).await;
+                    }
+                    // Still contended after the retries: a lost race, not an outage. Nothing was
+                    // written, which is what `false` promises.
+                    Cancelled::Conflict => {
+                        tracing::warn!("DynamoDB transaction kept conflicting");
+                        return Ok(false);
+                    }
+                    Cancelled::Other => return Err(sdk_failure("TransactWriteItems", &e)),
+                },
             }
-            Err(e) => Err(sdk_failure("TransactWriteItems", &e)),
         }
+        Ok(false)
     }
 
     async fn take(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
