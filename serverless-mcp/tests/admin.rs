@@ -11,6 +11,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -160,27 +162,7 @@ impl Stand {
         let stores = shared::store::connect(&config.store, clock.clone())
             .await
             .unwrap();
-        let signer = authz::signer(&config).await.unwrap();
-        let state =
-            authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer).unwrap();
-        let tokens = state.tokens.clone();
-        let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
-        let mcp = mcp::app(mcp::AppState::embedded(
-            config.clone(),
-            mcp::McpSettings::defaults(&config),
-            &stores,
-            clock,
-            jwks,
-        ));
-        let app = authz::app(state).merge(mcp);
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        common::serve_in_process(listener, &config, &stores, clock).await;
         Server {
             base,
             resource: config.resource.clone(),

@@ -14,6 +14,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -88,27 +90,7 @@ impl Stand {
         ]);
         let config = Arc::new(Config::from_lookup(|key| settings.get(key).cloned()).unwrap());
         std::fs::create_dir_all(&data_dir).unwrap();
-        let signer = authz::signer(&config).await.unwrap();
-        let state = authz::AppState::new(config.clone(), stores.clone(), dyn_clock.clone(), signer)
-            .unwrap();
-        let tokens = state.tokens.clone();
-        let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
-        let mcp = mcp::app(mcp::AppState::embedded(
-            config.clone(),
-            mcp::McpSettings::defaults(&config),
-            &stores,
-            dyn_clock,
-            jwks,
-        ));
-        let app = authz::app(state).merge(mcp);
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        common::serve_in_process(listener, &config, &stores, dyn_clock).await;
         Self {
             base,
             resource: config.resource.clone(),
@@ -446,52 +428,35 @@ async fn revoked_access_token_through_leeway(backend: Backend) {
     assert_eq!(stand.mcp(&access).await, 401, "within the leeway");
 }
 
-#[tokio::test]
-async fn a_replayed_code_revokes_the_access_tokens_on_sqlite() {
-    code_replay(Backend::Sqlite).await;
+/// Runs a scenario as one test per store backend.
+macro_rules! on_both_stores {
+    ($($scenario:ident => $sqlite:ident, $dynamo:ident;)*) => {$(
+        #[tokio::test]
+        async fn $sqlite() {
+            $scenario(Backend::Sqlite).await;
+        }
+
+        #[tokio::test]
+        async fn $dynamo() {
+            $scenario(Backend::Dynamo).await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn a_replayed_code_revokes_the_access_tokens_on_dynamodb() {
-    code_replay(Backend::Dynamo).await;
-}
-
-#[tokio::test]
-async fn refresh_token_reuse_revokes_the_access_tokens_and_a_guess_nothing_on_sqlite() {
-    refresh_reuse(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn refresh_token_reuse_revokes_the_access_tokens_and_a_guess_nothing_on_dynamodb() {
-    refresh_reuse(Backend::Dynamo).await;
-}
-
-#[tokio::test]
-async fn a_user_gone_at_refresh_loses_the_access_tokens_on_sqlite() {
-    user_gone_at_refresh(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_user_gone_at_refresh_loses_the_access_tokens_on_dynamodb() {
-    user_gone_at_refresh(Backend::Dynamo).await;
-}
-
-#[tokio::test]
-async fn revoking_a_refresh_token_revokes_its_access_tokens_on_sqlite() {
-    rfc7009_refresh_token(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn revoking_a_refresh_token_revokes_its_access_tokens_on_dynamodb() {
-    rfc7009_refresh_token(Backend::Dynamo).await;
-}
-
-#[tokio::test]
-async fn a_revoked_access_token_stays_refused_through_the_leeway_on_sqlite() {
-    revoked_access_token_through_leeway(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_revoked_access_token_stays_refused_through_the_leeway_on_dynamodb() {
-    revoked_access_token_through_leeway(Backend::Dynamo).await;
+on_both_stores! {
+    code_replay =>
+        a_replayed_code_revokes_the_access_tokens_on_sqlite,
+        a_replayed_code_revokes_the_access_tokens_on_dynamodb;
+    refresh_reuse =>
+        refresh_token_reuse_revokes_the_access_tokens_and_a_guess_nothing_on_sqlite,
+        refresh_token_reuse_revokes_the_access_tokens_and_a_guess_nothing_on_dynamodb;
+    user_gone_at_refresh =>
+        a_user_gone_at_refresh_loses_the_access_tokens_on_sqlite,
+        a_user_gone_at_refresh_loses_the_access_tokens_on_dynamodb;
+    rfc7009_refresh_token =>
+        revoking_a_refresh_token_revokes_its_access_tokens_on_sqlite,
+        revoking_a_refresh_token_revokes_its_access_tokens_on_dynamodb;
+    revoked_access_token_through_leeway =>
+        a_revoked_access_token_stays_refused_through_the_leeway_on_sqlite,
+        a_revoked_access_token_stays_refused_through_the_leeway_on_dynamodb;
 }

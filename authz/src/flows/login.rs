@@ -106,7 +106,18 @@ pub async fn submit(
             "the form is not valid for this request; start again",
         )));
     }
-    let key = format!("login:{}", source.ip.as_deref().unwrap_or("unknown"));
+    // Counted per source as the other limits are (an IPv6 caller by its /64).
+    let key = format!(
+        "login:{}",
+        source
+            .ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .map_or_else(
+                || "unknown".to_owned(),
+                crate::flows::rate_limit::source_key
+            )
+    );
     if state
         .stores
         .rate_limits

@@ -101,18 +101,7 @@ async fn a_login_response_fails_in_another_browser_embedded_login() {
         .await;
     a.absorb(&form);
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    let submitted = stand
-        .post_form(
-            "/login",
-            &[
-                ("request", &form.hidden("request")),
-                ("csrf", &form.hidden("csrf")),
-                ("username", USER),
-                ("password", PASSWORD),
-            ],
-            &[("cookie", &a.header())],
-        )
-        .await;
+    let submitted = stand.submit_login(&form, &a, USER, PASSWORD).await;
     assert_eq!(
         submitted.status,
         StatusCode::SEE_OTHER,

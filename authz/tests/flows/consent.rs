@@ -315,18 +315,7 @@ async fn callback_with_unknown_expired_or_replayed_state_is_an_error_page() {
     let form = stand
         .get(&consent.location().replace(ISSUER, ""), &browser.header())
         .await;
-    let submitted = stand
-        .post_form(
-            "/login",
-            &[
-                ("request", &form.hidden("request")),
-                ("csrf", &form.hidden("csrf")),
-                ("username", USER),
-                ("password", PASSWORD),
-            ],
-            &[("cookie", &browser.header())],
-        )
-        .await;
+    let submitted = stand.submit_login(&form, &browser, USER, PASSWORD).await;
     let callback = submitted.location().replace(ISSUER, "");
     let first = stand.get(&callback, &browser.header()).await;
     assert_eq!(first.status, StatusCode::FOUND);

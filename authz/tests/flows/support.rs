@@ -332,18 +332,7 @@ impl Stand {
             "login page: {}",
             form_page.body
         );
-        let submitted = self
-            .post_form(
-                "/login",
-                &[
-                    ("request", &form_page.hidden("request")),
-                    ("csrf", &form_page.hidden("csrf")),
-                    ("username", user),
-                    ("password", password),
-                ],
-                &[("cookie", &browser.header())],
-            )
-            .await;
+        let submitted = self.submit_login(&form_page, browser, user, password).await;
         assert_eq!(
             submitted.status,
             StatusCode::SEE_OTHER,
@@ -358,6 +347,27 @@ impl Stand {
         let back = self.get(&path, &browser.header()).await;
         assert_eq!(back.status, StatusCode::FOUND, "callback: {}", back.body);
         url::Url::parse(&back.location()).unwrap()
+    }
+
+    /// Posts the embedded login form of `form_page` with the browser's cookies.
+    pub async fn submit_login(
+        &self,
+        form_page: &Reply,
+        browser: &Browser,
+        user: &str,
+        password: &str,
+    ) -> Reply {
+        self.post_form(
+            "/login",
+            &[
+                ("request", &form_page.hidden("request")),
+                ("csrf", &form_page.hidden("csrf")),
+                ("username", user),
+                ("password", password),
+            ],
+            &[("cookie", &browser.header())],
+        )
+        .await
     }
 
     /// A fresh code for the public client at REDIRECT.

@@ -1,4 +1,6 @@
-//! `serverless-mcp serve` as a child process for the integration tests.
+//! `serverless-mcp serve` for the integration tests: as a child process, or its two routers
+//! in-process over a store the test holds. Each test binary uses part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader, Lines};
 use std::path::{Path, PathBuf};
@@ -53,4 +55,35 @@ pub fn start(
         data_dir,
     };
     (server, lines)
+}
+
+/// The authorization server and the MCP server over `stores` as `serve` composes them (keys
+/// read in-process), listening on `listener` until the test process ends.
+pub async fn serve_in_process(
+    listener: tokio::net::TcpListener,
+    config: &std::sync::Arc<shared::config::Config>,
+    stores: &shared::store::Stores,
+    clock: std::sync::Arc<dyn shared::clock::Clock>,
+) {
+    let signer = authz::signer(config).await.unwrap();
+    let state =
+        authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer).unwrap();
+    let tokens = state.tokens.clone();
+    let jwks = std::sync::Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
+    let mcp = mcp::app(mcp::AppState::embedded(
+        config.clone(),
+        mcp::McpSettings::defaults(config),
+        stores,
+        clock,
+        jwks,
+    ));
+    let app = authz::app(state).merge(mcp);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
 }
