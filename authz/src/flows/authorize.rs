@@ -184,6 +184,9 @@ pub async fn begin(
             .expose()
             .to_owned(),
         approved_by: approved_in.map(crate::flows::browser::binding),
+        redirect_uris_digest: Some(shared::oauth::redirect_uri::set_digest(
+            &request.client.metadata.redirect_uris,
+        )),
         created_at: now,
         expires_at: now + PENDING_TTL_SECS,
     };

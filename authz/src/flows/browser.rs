@@ -78,6 +78,7 @@ mod tests {
             upstream_nonce: "n".into(),
             upstream_verifier: "v".into(),
             approved_by,
+            redirect_uris_digest: None,
             created_at: 0,
             expires_at: 600,
         }

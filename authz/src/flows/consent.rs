@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use shared::oauth::client_metadata::displayable;
-use shared::oauth::redirect_uri::{is_loopback, matches_registered, set_digest};
+use shared::oauth::redirect_uri::{is_loopback, set_digest};
 use shared::oauth::requested_scope::GrantedScope;
 use shared::oauth::scope::{COSTS_READ, COSTS_RESOURCES};
 use shared::secret::sha256_hex;
@@ -239,13 +239,20 @@ impl Approvals {
         })
     }
 
-    /// Adds (or renews) an approval of `client` as registered now.
-    pub fn approve(&mut self, client: &ClientRecord, scope: &str, now: i64) {
-        let hash = client_hash(&client.client_id);
+    /// Adds (or renews) an approval of `client_id` with the redirect URIs it had when the consent
+    /// page was shown (their [`set_digest`], kept on the pending request).
+    pub fn approve_as_shown(
+        &mut self,
+        client_id: &str,
+        redirect_uris_digest: &str,
+        scope: &str,
+        now: i64,
+    ) {
+        let hash = client_hash(client_id);
         self.0.retain(|a| a.client != hash);
         self.0.push(Approval {
             client: hash,
-            redirect_uris: set_digest(&client.metadata.redirect_uris),
+            redirect_uris: redirect_uris_digest.to_owned(),
             scope: scope.to_owned(),
             expires_at: now + APPROVAL_TTL_SECS,
         });
@@ -360,16 +367,15 @@ pub async fn decide(
                 return Err(crate::OAuthError::ServerError);
             }
             let mut approvals = Approvals::decode(&state.cookie_key, approvals_cookie, now);
-            // The approval covers the client as registered now, and only if the request's
-            // redirect URI is still one of them; an unavailable client just isn't remembered.
-            if let Ok(Some(client)) = crate::flows::clients::resolve(state, &next.client_id).await
-                && client
-                    .metadata
-                    .redirect_uris
-                    .iter()
-                    .any(|r| matches_registered(&next.redirect_uri, r))
+            // The approval covers the client with the redirect URIs the user was shown: a change
+            // made since (RFC 7592, a new metadata document) is not covered, so the next request
+            // asks again. Requests stored before the digest was kept are not remembered.
+            if let Some(digest) = next
+                .redirect_uris_digest
+                .as_deref()
+                .filter(|d| !d.is_empty())
             {
-                approvals.approve(&client, &next.scope, now);
+                approvals.approve_as_shown(&next.client_id, digest, &next.scope, now);
             }
             audit::record(
                 state,
@@ -414,6 +420,14 @@ pub async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Approvals {
+        /// Approves `client` as registered now.
+        fn approve(&mut self, client: &ClientRecord, scope: &str, now: i64) {
+            let digest = set_digest(&client.metadata.redirect_uris);
+            self.approve_as_shown(&client.client_id, &digest, scope, now);
+        }
+    }
 
     fn client(id: &str, redirect_uris: &[&str]) -> ClientRecord {
         ClientRecord {

@@ -672,3 +672,43 @@ async fn an_rfc7592_change_of_redirect_uris_asks_for_consent_again() {
     let skipped = stand.get(&authorize, &browser.header()).await;
     assert_eq!(skipped.status, StatusCode::FOUND, "approved again");
 }
+
+#[tokio::test]
+async fn an_approval_covers_the_redirect_uris_shown_not_a_change_made_while_the_page_was_open() {
+    let stand = Stand::new().await;
+    let metadata = |redirects: &[&str]| {
+        serde_json::json!({
+            "redirect_uris": redirects,
+            "token_endpoint_auth_method": "none",
+            "client_name": "Quick change",
+        })
+    };
+    let (client_id, token) = register(&stand, &metadata(&[REDIRECT])).await;
+    let authorize = stand.authorize_url(&client_id, REDIRECT, &[]);
+    let mut browser = Browser::default();
+    let page = stand.get(&authorize, "").await;
+    browser.absorb(&page);
+    assert_eq!(page.status, StatusCode::OK);
+
+    // While the consent page is open, the registrant adds a redirect URI (RFC 7592).
+    let mut body = metadata(&[REDIRECT, "https://elsewhere.example/cb"]);
+    body["client_id"] = client_id.clone().into();
+    assert_eq!(
+        update(&stand, &client_id, &token, &body).await.status,
+        StatusCode::OK
+    );
+    let approved = stand.approve(&page, &client_id, &mut browser).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    stand
+        .login(&approved.location(), &mut browser, USER, PASSWORD)
+        .await;
+
+    // The browser's approval is for the URIs the user saw: the changed client is asked again.
+    let next = stand.get(&authorize, &browser.header()).await;
+    assert_eq!(
+        next.status,
+        StatusCode::OK,
+        "consent page again: {}",
+        next.body
+    );
+}

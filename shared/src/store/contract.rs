@@ -185,6 +185,7 @@ pub async fn pending_authorizations_are_taken_once(h: Harness) {
         upstream_nonce: "nonce".into(),
         upstream_verifier: "verifier".into(),
         approved_by: Some("browser-hash".into()),
+        redirect_uris_digest: Some("digest".into()),
         created_at: h.now(),
         expires_at: h.now() + 600,
     };

@@ -111,6 +111,11 @@ pub struct PendingAuthorization {
     /// (`/login` and `/callback` compare the cookie of the browser in front of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// The client's redirect URIs as registered when the request began (their digest,
+    /// `oauth::redirect_uri::set_digest`): an approval remembered in the browser covers the
+    /// client as the user was shown it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris_digest: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
