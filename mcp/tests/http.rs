@@ -882,3 +882,100 @@ async fn an_unreadable_revocation_list_is_503_never_a_pass() {
         "temporarily_unavailable"
     );
 }
+
+/// Keys that cannot be had (the authorization server unreachable).
+struct NoKeys;
+
+#[async_trait::async_trait]
+impl mcp::JwksSource for NoKeys {
+    async fn fetch(&self) -> Result<shared::token::JwkSet, mcp::auth::JwksError> {
+        Err(mcp::auth::JwksError("unreachable".into()))
+    }
+}
+
+#[tokio::test]
+async fn unreachable_signing_keys_are_503_never_a_pass() {
+    let config = config();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
+    let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock.clone());
+    let settings = McpSettings::defaults(&config);
+    let state = AppState::embedded(config, settings, &stores, clock, Arc::new(NoKeys));
+    let token = token("costs:read", &[]).await;
+    let response = post(&state, Some(&token), tools_list()).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().get(header::RETRY_AFTER).is_some());
+    assert_eq!(
+        body_json(response).await["error"],
+        "temporarily_unavailable"
+    );
+}
+
+/// Collects what the log subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn bearer_tokens_never_reach_the_logs() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // The production layers (request spans, ids, response logs) around the MCP router.
+    let router = shared::telemetry::observe(app(state()));
+    let good = token("costs:read", &[]).await;
+    let narrow = token("", &[]).await;
+    let mut tampered = good.clone();
+    tampered.push('x');
+    for (bearer, body) in [
+        (good.as_str(), tools_list()),
+        (
+            good.as_str(),
+            call("get_cost_and_usage_with_resources", json!({})),
+        ),
+        (narrow.as_str(), tools_list()),
+        (tampered.as_str(), tools_list()),
+    ] {
+        let request = mcp_request(Some(bearer), &body)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let _ = response.into_body().collect().await;
+    }
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("finished processing request"),
+        "logs captured: {logs}"
+    );
+    for secret in [&good, &narrow, &tampered] {
+        // Neither the token nor its signature (the part that makes it a bearer credential).
+        let signature = secret.rsplit('.').next().unwrap();
+        assert!(!logs.contains(secret.as_str()), "a bearer token was logged");
+        assert!(!logs.contains(signature), "a token signature was logged");
+    }
+}
