@@ -6,8 +6,8 @@
 //! (a hit needs a byte-identical token) and tagged with the generation of the key set that
 //! verified them: once the keys are refetched, older entries count as misses and are verified
 //! again, so a key withdrawn from the JWKS stops working at once. The time claims are checked on
-//! every hit with the verifier's leeway. Revocation (the revocation list) is not the cache's business:
-//! callers check it after the cache, on every request.
+//! every hit with the verifier's leeway. Revocation is not the cache's business: callers check
+//! the revocation list after the cache, on every request.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
