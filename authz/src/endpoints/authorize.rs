@@ -88,10 +88,9 @@ async fn run(
     let pending = authorize::begin(state, &request, approved.then_some(nonce.as_str())).await?;
     if approved {
         let login = authorize::upstream_login(state, &pending).await?;
+        // Set (or renewed, so it outlives the login) with the request bound to it.
         let mut response = page::redirect(StatusCode::FOUND, &login);
-        if fresh {
-            cookies.set(&mut response, Cookie::Csrf, &nonce, CSRF_COOKIE_SECS);
-        }
+        cookies.set(&mut response, Cookie::Csrf, &nonce, CSRF_COOKIE_SECS);
         return Ok(response);
     }
     let view = consent::view(state, &request.client, &pending, &nonce);

@@ -10,7 +10,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use tracing::instrument;
 
-use super::page::{self, Cookie, Cookies};
+use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
@@ -81,6 +81,8 @@ async fn handle(
             match authorize::upstream_login(&state, &pending).await {
                 Ok(login) => {
                     let mut response = page::redirect(StatusCode::SEE_OTHER, &login);
+                    // The request is bound to this nonce: renewed so it outlives the login.
+                    cookies.set(&mut response, Cookie::Csrf, &nonce, CSRF_COOKIE_SECS);
                     cookies.set(
                         &mut response,
                         Cookie::Consent,

@@ -205,3 +205,32 @@ async fn the_upstream_login_of_an_approval_fails_in_another_browser_cognito_logi
     assert!(to_client.as_str().starts_with(REDIRECT), "{to_client}");
     assert!(param(&to_client, "code").is_some());
 }
+
+#[tokio::test]
+async fn the_nonce_cookie_is_renewed_when_a_request_is_bound_to_it() {
+    let stand = Stand::new().await;
+    let renewed = |reply: &Reply| {
+        reply
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-smcp_csrf=") && c.contains("Max-Age=86400"))
+    };
+    // The consent approval renews the cookie its request is now bound to...
+    let mut a = Browser::default();
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
+    a.absorb(&page);
+    let consent = stand.approve(&page, PUBLIC, &mut a).await;
+    assert_eq!(consent.status, StatusCode::SEE_OTHER);
+    assert!(renewed(&consent), "{:?}", consent.set_cookies);
+    stand
+        .login(&consent.location(), &mut a, USER, PASSWORD)
+        .await;
+    // ...and so does the approval cookie's shortcut, for a browser that already has one.
+    let shortcut = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), &a.header())
+        .await;
+    assert_eq!(shortcut.status, StatusCode::FOUND);
+    assert!(renewed(&shortcut), "{:?}", shortcut.set_cookies);
+}
