@@ -14,8 +14,9 @@ use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
+use crate::flows::approvals::Approvals;
 use crate::flows::authorize::{self, AuthorizationParams, AuthorizeError, error_redirect};
-use crate::flows::consent::{self, Approvals, ConsentView};
+use crate::flows::consent::{self, ConsentView};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/authorize", get(handle))
@@ -40,7 +41,7 @@ async fn handle(
             "the request has a malformed or repeated parameter",
         ));
     };
-    if let Err(error) = authorize::limit_pending(&state, &caller).await {
+    if let Err(error) = authorize::limit_pending(&state, caller.ip).await {
         return answer_error(&state, error);
     }
     match run(&state, &headers, params).await {

@@ -14,8 +14,9 @@ use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::extract::client_addr::Caller;
+use crate::flows::approvals::APPROVAL_TTL_SECS;
 use crate::flows::authorize::{self, error_redirect};
-use crate::flows::consent::{self, APPROVAL_TTL_SECS, ConsentOutcome, Decision};
+use crate::flows::consent::{self, ConsentOutcome, Decision};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/consent", post(handle))

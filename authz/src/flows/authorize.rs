@@ -202,15 +202,15 @@ pub async fn begin(
     Ok(pending)
 }
 
-/// Counts an authorization request from the caller against `SMCP_AUTHORIZE_RATE_LIMIT` (per
+/// Counts an authorization request from the caller's address against `SMCP_AUTHORIZE_RATE_LIMIT` (per
 /// address, IPv6 per /64), before anything is resolved or stored, so one source can neither
 /// fill the store with pending requests nor drive metadata document fetches without bound.
 /// Past the limit: a page (the caller is a browser; nothing is trusted yet to redirect to).
 pub async fn limit_pending(
     state: &AppState,
-    caller: &crate::extract::client_addr::Caller,
+    caller_ip: Option<std::net::IpAddr>,
 ) -> Result<(), AuthorizeError> {
-    let Some(ip) = crate::flows::rate_limit::source_ip(caller) else {
+    let Some(ip) = crate::flows::rate_limit::source_ip(caller_ip) else {
         return Ok(());
     };
     let limit = state.config.authorize_rate_limit;

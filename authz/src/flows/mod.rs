@@ -1,6 +1,7 @@
 //! The OAuth flows, free of HTTP: each takes validated inputs and the state, and returns a
 //! result or an [`crate::OAuthError`].
 
+pub mod approvals;
 pub mod audit;
 pub mod authorization_code;
 pub mod authorize;

@@ -8,7 +8,6 @@ use shared::config::RateLimit;
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
 
 /// The source a limit counts: the IPv4 address (an IPv4-mapped IPv6 address counts as its IPv4
 /// address), or the IPv6 /64 network.
@@ -22,10 +21,10 @@ pub fn source_key(ip: IpAddr) -> String {
     }
 }
 
-/// The caller's address in the form limits and exempt ranges compare: an IPv4-mapped IPv6
+/// A caller's address in the form limits and exempt ranges compare: an IPv4-mapped IPv6
 /// address as IPv4. `None` when the address is unknown.
-pub fn source_ip(caller: &Caller) -> Option<IpAddr> {
-    caller.ip.map(|ip| ip.to_canonical())
+pub fn source_ip(ip: Option<IpAddr>) -> Option<IpAddr> {
+    ip.map(|ip| ip.to_canonical())
 }
 
 /// Counts one request of `bucket` from `ip`; `RateLimited`, with the seconds left in the

@@ -33,7 +33,7 @@ pub fn validate_metadata(body: &Value) -> Result<ClientMetadata, OAuthError> {
 /// [`rate_limit`]); `RateLimited` once the window's limit is spent. Exempt ranges (a shared
 /// egress such as Claude's) are not counted; an IPv4-mapped IPv6 caller is compared as IPv4.
 pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthError> {
-    let Some(ip) = rate_limit::source_ip(caller) else {
+    let Some(ip) = rate_limit::source_ip(caller.ip) else {
         return Ok(());
     };
     if state
