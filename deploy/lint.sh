@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Lints deploy/template.yaml with the pinned cfn-lint (deploy/requirements.txt): first the SAM
-# template as written, then the plain CloudFormation the SAM translator expands it into.
+# Checks the deployment files with pinned tools (deploy/requirements.txt):
+#   1. cfn-lint on deploy/template.yaml as written, then on the plain CloudFormation the SAM
+#      translator expands it into;
+#   2. cfn-lint on deploy/pipeline-role.yaml (the GitHub Actions deploy role), and
+#      deploy/pipeline_role_check.py on its least-privilege promises;
+#   3. actionlint (with shellcheck) on .github/workflows/;
+#   4. deploy/params_agree.py: the template's parameter constraints against the functions'
+#      start-up validation (`serverless-mcp check-config`, built here with cargo).
 # Usage: deploy/lint.sh [VENV_DIR]   (default: tests/.work/cfn-venv under the repository)
 # The venv is created on first use and rebuilt only when deploy/requirements.txt changes.
-# Any cfn-lint error or warning fails the script.
+# Any error or warning fails the script.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,4 +35,15 @@ printf '== cfn-lint %s: deploy/template.yaml\n' "$("$venv/bin/cfn-lint" --versio
 printf '== cfn-lint: the template as expanded by the SAM translator\n' >&2
 "$venv/bin/python" "$root/deploy/sam_expand.py" "$root/deploy/template.yaml" "$expanded"
 "$venv/bin/cfn-lint" -- "$expanded"
-printf '== template clean\n' >&2
+printf '== cfn-lint: deploy/pipeline-role.yaml\n' >&2
+"$venv/bin/cfn-lint" -- "$root/deploy/pipeline-role.yaml"
+"$venv/bin/python" "$root/deploy/pipeline_role_check.py" "$root/deploy/pipeline-role.yaml"
+
+printf '== actionlint %s: .github/workflows\n' "$("$venv/bin/actionlint" -version | head -1)" >&2
+(cd "$root" && "$venv/bin/actionlint" -shellcheck "$venv/bin/shellcheck")
+
+printf '== parameters: template constraints against the functions (deploy/params_agree.py)\n' >&2
+(cd "$root" && cargo build --locked --quiet -p serverless-mcp)
+"$venv/bin/python" "$root/deploy/params_agree.py" "$root/deploy/template.yaml" \
+  "$root/target/debug/serverless-mcp"
+printf '== deployment files clean\n' >&2

@@ -84,13 +84,26 @@ unset AWS_PROFILE
 # The fault-injection tests (authz/tests/flows/faults_dynamo.rs) start and kill their own moto.
 export SMCP_TEST_MOTO_PYTHON="$venv/bin/python"
 
-log "cfn-lint deploy/template.yaml"
+log "deployment files: cfn-lint, actionlint, the pipeline role, parameter agreement (deploy/lint.sh)"
 bash deploy/lint.sh "$work/cfn-venv"
+
+log "IAM evaluator unit tests (tests/iam; the Lambda stage uses it on the recorded AWS calls)"
+"$venv/bin/python" -m unittest discover -s tests/iam -p 'test_*.py'
+
+log "one TLS stack and one crypto library (tests/deps/one_tls_stack.sh)"
+bash tests/deps/one_tls_stack.sh
+# Negative control: the opt-in SSO feature of the admin binary adds ring, and the check says so.
+if bash tests/deps/one_tls_stack.sh --features serverless-mcp/aws-sso 2>/dev/null; then
+  echo "one-tls-stack: the check passed with --features serverless-mcp/aws-sso, which adds ring" >&2
+  exit 1
+fi
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "layering rules (tests/layers.sh: flows/ HTTP-free, upstream/ below flows/, mcp auth below tools/)"
+bash tests/layers.sh --self-test && bash tests/layers.sh
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast
 log "fuzz smoke (cargo-fuzz on nightly, ${FUZZ_SECONDS:-10} s per target)"

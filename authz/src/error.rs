@@ -130,6 +130,7 @@ impl OAuthError {
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         tracing::error!(error = %error, "store failure");
+        shared::metrics::count(shared::metrics::Metric::StoreErrors);
         Self::TemporarilyUnavailable
     }
 }

@@ -1,6 +1,8 @@
 //! The OAuth 2.1 authorization server facade: one axum router, run on Lambda by `main.rs` and
 //! inside `serverless-mcp serve`.
 
+mod cimd;
+mod cookie_key;
 mod endpoints;
 mod error;
 mod extract;
@@ -13,10 +15,8 @@ pub mod upstream;
 use axum::Router;
 use axum::http::Method;
 
+pub use cimd::{DocumentFetcher, HostLookup, SystemLookup, is_public, test_ca_certificates};
 pub use error::OAuthError;
-pub use flows::client_id_metadata::{
-    DocumentFetcher, HostLookup, SystemLookup, is_public, test_ca_certificates,
-};
 pub use state::{AppState, signer};
 
 /// Every route of [`app`]: its path (axum syntax) and the methods it answers; a `GET` route

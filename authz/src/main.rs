@@ -51,6 +51,7 @@ async fn main() -> ExitCode {
         }
     };
     let origin_secret = config.origin_secret.clone();
+    let namespace = config.metrics_namespace.clone();
     let state = match authz::AppState::new(config, stores, clock, signer) {
         Ok(state) => state,
         Err(e) => {
@@ -59,6 +60,9 @@ async fn main() -> ExitCode {
         }
     };
     let app = shared::telemetry::observe(shared::edge::guard(authz::app(state), origin_secret));
+    // Counters go out as CloudWatch EMF lines on stdout at the end of every request.
+    let app =
+        shared::telemetry::emit_metrics(app, &namespace, "authz", shared::telemetry::stdout_sink());
     match lambda_http::run(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

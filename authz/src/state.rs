@@ -7,8 +7,8 @@ use shared::config::{Config, SigningKeyConfig};
 use shared::store::Stores;
 use shared::token::{KeyError, KmsSigner, LocalSigner, Signer, TokenIssuer};
 
-use crate::flows::client_id_metadata::DocumentFetcher;
-use crate::flows::signing::SigningKey;
+use crate::cimd::{DocumentFetcher, DocumentSource};
+use crate::cookie_key::CookieKey;
 use crate::upstream::local::LocalLogin;
 use crate::upstream::{IdentityProvider, UpstreamError, UserDirectory};
 
@@ -25,9 +25,9 @@ pub struct AppState {
     /// The embedded login, when it is the identity provider (its pages are served then).
     pub local_login: Option<Arc<LocalLogin>>,
     /// MAC key of consent cookies, CSRF tokens and embedded-login assertions.
-    pub cookie_key: Arc<SigningKey>,
+    pub cookie_key: Arc<CookieKey>,
     /// Fetches Client ID Metadata Documents (SSRF-guarded).
-    pub documents: Arc<DocumentFetcher>,
+    pub documents: Arc<dyn DocumentSource>,
 }
 
 impl AppState {
@@ -45,7 +45,7 @@ impl AppState {
             config.resource.clone(),
             config.access_token_ttl,
         ));
-        let cookie_key = Arc::new(SigningKey::load(&config));
+        let cookie_key = Arc::new(CookieKey::load(&config));
         let upstream = crate::upstream::from_config(&config, &stores, &clock, &cookie_key)?;
         Ok(Self {
             config,
@@ -58,18 +58,6 @@ impl AppState {
             cookie_key,
             documents: Arc::new(DocumentFetcher::new()),
         })
-    }
-
-    /// The same state with another identity provider and directory (tests, custom set-ups).
-    pub fn with_upstream(
-        mut self,
-        upstream: Arc<dyn IdentityProvider>,
-        directory: Arc<dyn UserDirectory>,
-    ) -> Self {
-        self.upstream = upstream;
-        self.directory = directory;
-        self.local_login = None;
-        self
     }
 
     /// The same state with another Client ID Metadata Document fetcher (`serve`'s local-testing

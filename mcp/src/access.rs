@@ -1,7 +1,7 @@
-//! Who is calling and which linked accounts they may see (DESIGN section 5, per-user
-//! visibility): the verified token's claims, and the configured mapping of upstream groups to
-//! linked account ids. A user limited to some accounts gets a LINKED_ACCOUNT filter ANDed into
-//! every call; a filter naming any other account is refused.
+//! Who is calling and which linked accounts they may see (per-user visibility, SECURITY.md): the
+//! verified token's claims, and the configured mapping of upstream groups to linked account ids. A
+//! user limited to some accounts gets a LINKED_ACCOUNT filter ANDed into every call; a filter
+//! naming any other account is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,12 +35,22 @@ impl From<AccessClaims> for Caller {
     }
 }
 
-/// Upstream group → linked account ids; `"*"` in a list means every account. Empty: every
-/// authenticated user sees the whole organisation.
+/// Upstream group → linked account ids; `"*"` in a list means every account, and the group
+/// `"*"` means every signed-in user. A user in no listed group sees nothing, so the empty
+/// mapping (the default) lets nobody see any cost data; [`AccountScopes::everyone`]
+/// (`{"*":["*"]}`) lets every signed-in user see the whole organisation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountScopes(BTreeMap<String, BTreeSet<String>>);
 
+/// The group name that matches every signed-in user, whatever their groups.
+pub const EVERY_USER: &str = "*";
+
 impl AccountScopes {
+    /// `{"*":["*"]}`: every signed-in user sees every linked account.
+    pub fn everyone() -> Self {
+        Self::from_pairs([(EVERY_USER, &["*"][..])])
+    }
+
     /// Parses `{"group": ["111111111111", …], …}`; account ids are 12 digits or `*`.
     pub fn parse_json(text: &str) -> Result<Self, String> {
         let map: BTreeMap<String, Vec<String>> = serde_json::from_str(text).map_err(|_| {
@@ -63,7 +73,7 @@ impl AccountScopes {
         ))
     }
 
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [&'a str])>) -> Self {
+    fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [&'a str])>) -> Self {
         Self(
             pairs
                 .into_iter()
@@ -78,11 +88,8 @@ impl AccountScopes {
 
     /// What a member of `groups` may see.
     pub fn visibility(&self, groups: &[String]) -> Visibility {
-        if self.0.is_empty() {
-            return Visibility::All;
-        }
         let mut accounts = BTreeSet::new();
-        for group in groups {
+        for group in groups.iter().map(String::as_str).chain([EVERY_USER]) {
             if let Some(mapped) = self.0.get(group) {
                 if mapped.contains("*") {
                     return Visibility::All;
@@ -180,7 +187,29 @@ mod tests {
             scopes.visibility(&groups(&["other"])),
             Visibility::Accounts(BTreeSet::new())
         );
-        assert_eq!(AccountScopes::default().visibility(&[]), Visibility::All);
+        // Nothing mapped: nobody sees anything; the group "*" maps every signed-in user.
+        assert_eq!(
+            AccountScopes::default().visibility(&groups(&["finance"])),
+            Visibility::Accounts(BTreeSet::new())
+        );
+        assert_eq!(
+            AccountScopes::parse_json("{}")
+                .unwrap()
+                .visibility(&groups(&["finance"])),
+            Visibility::Accounts(BTreeSet::new())
+        );
+        assert_eq!(AccountScopes::everyone().visibility(&[]), Visibility::All);
+        assert_eq!(
+            AccountScopes::parse_json(r#"{"*": ["*"]}"#).unwrap(),
+            AccountScopes::everyone()
+        );
+        let base = AccountScopes::parse_json(r#"{"*": ["555555555555"], "web": ["222222222222"]}"#)
+            .unwrap();
+        assert_eq!(
+            base.visibility(&groups(&["web"])).cache_key(),
+            "222222222222,555555555555"
+        );
+        assert_eq!(base.visibility(&[]).cache_key(), "555555555555");
         assert!(AccountScopes::parse_json(r#"{"web": ["12"]}"#).is_err());
         assert!(AccountScopes::parse_json("[]").is_err());
     }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cost;
 #[cfg(feature = "server")]
 mod resource_metadata;
+pub mod scopes;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]

@@ -33,8 +33,12 @@ async fn main() -> ExitCode {
         }
     };
     let origin_secret = config.origin_secret.clone();
+    let namespace = config.metrics_namespace.clone();
     let state = mcp::AppState::from_env_aws(config, settings, &stores, clock).await;
     let app = shared::telemetry::observe(shared::edge::guard(mcp::app(state), origin_secret));
+    // Counters go out as CloudWatch EMF lines on stdout at the end of every request.
+    let app =
+        shared::telemetry::emit_metrics(app, &namespace, "mcp", shared::telemetry::stdout_sink());
     match lambda_http::run_with_streaming_response(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

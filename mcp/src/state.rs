@@ -17,7 +17,10 @@ use crate::tools::ToolContext;
 
 /// Names of the MCP server's settings (environment variables).
 pub mod keys {
-    /// JSON object: upstream group → list of linked account ids (`"*"` = all accounts).
+    /// JSON object: upstream group → list of linked account ids (`"*"` = all accounts; the
+    /// group `"*"` = every signed-in user). Users in no listed group see nothing. Unset: nobody
+    /// sees anything on AWS (Lambda, or Cost Explorer as the source), everyone sees everything
+    /// with the sample data of `serve`.
     pub const ACCOUNT_SCOPES: &str = "SMCP_ACCOUNT_SCOPES";
     /// How long identical Cost Explorer answers are reused (seconds; default 3600, 0 = off).
     pub const COST_CACHE_TTL: &str = "SMCP_COST_CACHE_TTL_SECS";
@@ -58,12 +61,12 @@ fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
 }
 
 impl McpSettings {
-    /// Defaults for `config`: no account mapping, 1 h cache, 200 calls a day, sample data, and the
-    /// resource URL's host and origin.
+    /// Defaults for `config` (local use): sample data, every signed-in user sees every sample
+    /// account, 1 h cache, 200 calls a day, and the resource URL's host and origin.
     pub fn defaults(config: &Config) -> Self {
         let (host, origin) = resource_host_and_origin(&config.resource);
         Self {
-            account_scopes: AccountScopes::default(),
+            account_scopes: AccountScopes::everyone(),
             meter: MeterSettings::default(),
             cost_source: CostSourceKind::Sample,
             allowed_hosts: host.into_iter().collect(),
@@ -82,10 +85,6 @@ impl McpSettings {
     ) -> Result<Self, ConfigError> {
         let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
         let mut settings = Self::defaults(config);
-        if let Some(json) = get(keys::ACCOUNT_SCOPES) {
-            settings.account_scopes =
-                AccountScopes::parse_json(&json).map_err(|p| invalid(keys::ACCOUNT_SCOPES, p))?;
-        }
         let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
             get(key)
                 .map(|v| {
@@ -110,6 +109,17 @@ impl McpSettings {
                     format!("unknown source {other:?} (expected \"sample\" or \"aws\")"),
                 ));
             }
+        };
+        // Real cost data is shown only to the groups the mapping names: without a mapping,
+        // nobody sees any on AWS. The everything-for-everyone default is for sample data only.
+        let on_aws = settings.cost_source == CostSourceKind::Aws
+            || get(shared::config::keys::LAMBDA_FUNCTION).is_some();
+        settings.account_scopes = match get(keys::ACCOUNT_SCOPES) {
+            Some(json) => {
+                AccountScopes::parse_json(&json).map_err(|p| invalid(keys::ACCOUNT_SCOPES, p))?
+            }
+            None if on_aws => AccountScopes::default(),
+            None => AccountScopes::everyone(),
         };
         let list = |key: &str| -> Vec<String> {
             get(key)
@@ -221,5 +231,65 @@ impl AppState {
             CostSourceKind::Sample => Arc::new(SampleCostSource::new(clock.clone())),
         };
         Self::new(config, settings, stores, clock, jwks, cost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::access::Visibility;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<McpSettings, ConfigError> {
+        let lookup = |key: &str| {
+            pairs
+                .iter()
+                .chain(&[
+                    ("SMCP_ISSUER", "https://auth.example.com"),
+                    ("SMCP_RESOURCE", "https://auth.example.com/mcp"),
+                ])
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let config = Config::from_lookup(lookup)?;
+        McpSettings::from_lookup(&config, lookup)
+    }
+
+    fn sees(settings: &McpSettings, groups: &[&str]) -> Visibility {
+        let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
+        settings.account_scopes.visibility(&groups)
+    }
+
+    #[test]
+    fn account_visibility_defaults_to_deny_on_aws() {
+        let nothing = Visibility::Accounts(BTreeSet::new());
+        // The Lambda functions, and serve with Cost Explorer: no mapping, nothing visible.
+        let lambda = settings(&[("AWS_LAMBDA_FUNCTION_NAME", "mcp")]).unwrap();
+        assert_eq!(sees(&lambda, &["finance"]), nothing);
+        let aws = settings(&[("SMCP_COST_SOURCE", "aws")]).unwrap();
+        assert_eq!(sees(&aws, &["finance"]), nothing);
+        // The template's default value: an empty mapping lets nobody see anything.
+        for env in [&[][..], &[("AWS_LAMBDA_FUNCTION_NAME", "mcp")][..]] {
+            let mut pairs = env.to_vec();
+            pairs.push(("SMCP_ACCOUNT_SCOPES", "{}"));
+            assert_eq!(sees(&settings(&pairs).unwrap(), &["finance"]), nothing);
+        }
+        // The documented grant-everything value.
+        let all = settings(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "mcp"),
+            ("SMCP_ACCOUNT_SCOPES", r#"{"*":["*"]}"#),
+        ])
+        .unwrap();
+        assert_eq!(sees(&all, &[]), Visibility::All);
+        // serve with the sample organisation: everyone sees the sample accounts.
+        assert_eq!(sees(&settings(&[]).unwrap(), &[]), Visibility::All);
+        let mapped = settings(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "mcp"),
+            ("SMCP_ACCOUNT_SCOPES", r#"{"team-a":["111111111111"]}"#),
+        ])
+        .unwrap();
+        assert_eq!(sees(&mapped, &["team-a"]).cache_key(), "111111111111");
+        assert_eq!(sees(&mapped, &["team-b"]), nothing);
     }
 }

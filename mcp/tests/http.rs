@@ -85,7 +85,7 @@ fn state_with(scopes: AccountScopes) -> AppState {
 }
 
 fn state() -> AppState {
-    state_with(AccountScopes::default())
+    state_with(AccountScopes::everyone())
 }
 
 async fn token(scope: &str, groups: &[&str]) -> String {
@@ -871,8 +871,18 @@ async fn an_unreadable_revocation_list_is_503_never_a_pass() {
     let settings = McpSettings::defaults(&config);
     let state = AppState::embedded(config, settings, &stores, clock, jwks);
     let token = token("costs:read", &[]).await;
+    let store_errors = || {
+        shared::metrics::totals()
+            .series
+            .iter()
+            .find(|s| s.name == "StoreErrors")
+            .map_or(0, |s| s.value)
+    };
+    let errors_before = store_errors();
     let response = post(&state, Some(&token), tools_list()).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Counted for the operators (process-wide; other tests only ever add to it).
+    assert!(store_errors() > errors_before);
     assert_eq!(
         response.headers().get(header::CACHE_CONTROL).unwrap(),
         "no-store"

@@ -21,6 +21,17 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Audit and revoke registered clients, grants and consents.
     Admin(admin::AdminArgs),
+    /// Check the SMCP_* settings in the environment as both Lambda functions do at start-up
+    /// (the shared settings, then the MCP server's), without starting anything.
+    CheckConfig,
+}
+
+/// The start-up validation of the functions' settings: `Config`, then `McpSettings`.
+fn check_config() -> Result<(), String> {
+    let config = shared::config::Config::from_env().map_err(|e| format!("configuration: {e}"))?;
+    mcp::McpSettings::from_env(&config).map_err(|e| format!("configuration: {e}"))?;
+    println!("configuration ok");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -39,6 +50,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await.map_err(|m| (m, 1)),
+            Command::CheckConfig => check_config().map_err(|m| (m, 1)),
             Command::Admin(args) => admin::run(args)
                 .await
                 .map_err(|e| (e.to_string(), e.exit_code())),

@@ -99,9 +99,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     ));
     let authz = authz::app(authz_state);
     // `/healthz` sits outside every layer (no auth, no request log): a liveness probe, and the
-    // bare-route reference of the benchmark (bench/run.sh).
+    // bare-route reference of the benchmark (bench/run.sh). `/metrics` too: the counters the
+    // Lambda functions emit as CloudWatch metrics, as running totals, for loopback callers.
     let app = shared::telemetry::observe(authz.merge(mcp))
-        .route("/healthz", axum::routing::get(|| async { "ok" }));
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/metrics", axum::routing::get(metrics_page));
 
     println!("serverless-mcp listening on http://{local}");
     println!(
@@ -133,6 +135,29 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     .map_err(|e| format!("server stopped: {}", e.kind()))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `GET /metrics`: every counter since the process started, one `Name{Dimension="value"} count`
+/// line each. Only a caller on this machine gets it; anyone else gets 404, as if it did not
+/// exist (`--addr 0.0.0.0:…` does not publish it).
+async fn metrics_page(
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if !peer.ip().to_canonical().is_loopback() {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        shared::metrics::totals().text(),
+    )
+        .into_response()
 }
 
 const CIMD_TEST_CA_WARNING: &str = "warning: SMCP_CIMD_TEST_CA is set: client metadata documents may be fetched from loopback and trusted with a test CA (local testing only)";
@@ -173,5 +198,26 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_counters_page_answers_loopback_callers_only() {
+        for (peer, status) in [
+            ("127.0.0.1:5000", 200),
+            ("[::1]:5000", 200),
+            ("[::ffff:127.0.0.1]:5000", 200),
+            ("192.0.2.7:5000", 404),
+            ("[2001:db8::1]:5000", 404),
+            ("[::ffff:192.0.2.7]:5000", 404),
+        ] {
+            let peer: SocketAddr = peer.parse().unwrap();
+            let response = metrics_page(axum::extract::ConnectInfo(peer)).await;
+            assert_eq!(response.status().as_u16(), status, "{peer}");
+        }
     }
 }

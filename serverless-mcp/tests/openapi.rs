@@ -21,7 +21,8 @@ mod common;
 use common::Server;
 
 /// Routes `serve` adds to the two routers (serverless-mcp/src/serve.rs).
-const SERVE_ROUTES: &[(&str, &[Method])] = &[("/healthz", &[Method::GET])];
+const SERVE_ROUTES: &[(&str, &[Method])] =
+    &[("/healthz", &[Method::GET]), ("/metrics", &[Method::GET])];
 
 const OPERATION_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",

@@ -16,6 +16,8 @@
 
 mod common;
 
+use common::{hidden, location};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -124,31 +126,6 @@ impl Stand {
         body["client_id"].as_str().unwrap().to_owned()
     }
 
-    /// GET or POST (form) with the browser's cookies; keeps what it sets.
-    async fn browse(
-        &self,
-        jar: &mut HashMap<String, String>,
-        url: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> reqwest::Response {
-        let cookie = jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let request = match form {
-            Some(form) => self.http.post(url).form(form),
-            None => self.http.get(url),
-        };
-        let reply = request.header("cookie", cookie).send().await.unwrap();
-        for set in reply.headers().get_all("set-cookie") {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            jar.insert(k.to_owned(), v.to_owned());
-        }
-        reply
-    }
-
     /// The browser leg for `client_id`: authorize, approve, log in; returns the code.
     async fn code(&self, client_id: &str) -> String {
         let mut jar = HashMap::new();
@@ -158,40 +135,40 @@ impl Stand {
             self.base,
             url_encode(REDIRECT)
         );
-        let page = self.browse(&mut jar, &authorize, None).await;
+        let page = common::browse(&self.http, &mut jar, &authorize, None).await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
-        let consent = self
-            .browse(
-                &mut jar,
-                &format!("{}/consent", self.base),
-                Some(&[
-                    ("request", &hidden(&page, "request")),
-                    ("client_id", client_id),
-                    ("csrf", &hidden(&page, "csrf")),
-                    ("decision", "approve"),
-                ]),
-            )
-            .await;
+        let consent = common::browse(
+            &self.http,
+            &mut jar,
+            &format!("{}/consent", self.base),
+            Some(&[
+                ("request", &hidden(&page, "request")),
+                ("client_id", client_id),
+                ("csrf", &hidden(&page, "csrf")),
+                ("decision", "approve"),
+            ]),
+        )
+        .await;
         assert_eq!(consent.status(), 303);
         let login = location(&consent);
-        let form = self.browse(&mut jar, &login, None).await;
+        let form = common::browse(&self.http, &mut jar, &login, None).await;
         assert_eq!(form.status(), 200);
         let form = form.text().await.unwrap();
-        let submitted = self
-            .browse(
-                &mut jar,
-                &format!("{}/login", self.base),
-                Some(&[
-                    ("request", &hidden(&form, "request")),
-                    ("csrf", &hidden(&form, "csrf")),
-                    ("username", USER),
-                    ("password", PASSWORD),
-                ]),
-            )
-            .await;
+        let submitted = common::browse(
+            &self.http,
+            &mut jar,
+            &format!("{}/login", self.base),
+            Some(&[
+                ("request", &hidden(&form, "request")),
+                ("csrf", &hidden(&form, "csrf")),
+                ("username", USER),
+                ("password", PASSWORD),
+            ]),
+        )
+        .await;
         assert_eq!(submitted.status(), 303);
-        let back = self.browse(&mut jar, &location(&submitted), None).await;
+        let back = common::browse(&self.http, &mut jar, &location(&submitted), None).await;
         assert_eq!(back.status(), 302);
         let to_client = url::Url::parse(&location(&back)).unwrap();
         to_client
@@ -279,25 +256,6 @@ impl Stand {
 
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn location(reply: &reqwest::Response) -> String {
-    reply
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker).unwrap() + marker.len();
-    let end = page[start..].find('"').unwrap() + start;
-    page[start..end]
-        .replace("&#43;", "+")
-        .replace("&#x2b;", "+")
 }
 
 async fn code_replay(backend: Backend) {

@@ -87,6 +87,9 @@ pub mod keys {
     /// start with it): a PEM CA file whose certificates are trusted when fetching Client ID
     /// Metadata Documents, which may then also be fetched from loopback addresses.
     pub const CIMD_TEST_CA: &str = "SMCP_CIMD_TEST_CA";
+    /// CloudWatch namespace of the metrics the Lambda functions emit (default `ServerlessMcp`;
+    /// the template sets one per stack).
+    pub const METRICS_NAMESPACE: &str = "SMCP_METRICS_NAMESPACE";
     /// Set by the Lambda runtime; selects JSON logs by default.
     pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";
 }
@@ -105,7 +108,7 @@ pub enum SigningKeyConfig {
     },
 }
 
-/// The Cognito user pool and its confidential app client (DESIGN section 4).
+/// The Cognito user pool and its confidential app client (docs/architecture.md, "Policies").
 /// Not `PartialEq`: it holds secrets, which compare only in constant time.
 #[derive(Debug, Clone)]
 pub struct CognitoConfig {
@@ -184,6 +187,8 @@ pub struct Config {
     /// Local testing only (`serve`): a PEM CA trusted for Client ID Metadata Documents, which
     /// may then be fetched from loopback too. The Lambda refuses to start when it is set.
     pub cimd_test_ca: Option<PathBuf>,
+    /// CloudWatch namespace of the functions' metrics (1–255 characters).
+    pub metrics_namespace: String,
 }
 
 impl Config {
@@ -354,6 +359,19 @@ impl Config {
             }
         };
         let cimd_test_ca = get(keys::CIMD_TEST_CA).map(PathBuf::from);
+        let metrics_namespace = get(keys::METRICS_NAMESPACE)
+            .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into());
+        if metrics_namespace.len() > 255
+            || metrics_namespace.starts_with(':')
+            || !metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
+        {
+            return Err(ConfigError::new(
+                keys::METRICS_NAMESPACE,
+                "use at most 255 letters, digits, spaces and . - _ / # : (not starting with :)",
+            ));
+        }
         Ok(Self {
             issuer,
             resource,
@@ -373,6 +391,7 @@ impl Config {
             refresh_grace_secs,
             origin_secret,
             cimd_test_ca,
+            metrics_namespace,
         })
     }
 
@@ -898,6 +917,22 @@ mod tests {
             load(&wrong_pool).unwrap_err().setting,
             keys::COGNITO_USER_POOL_ID
         );
+    }
+
+    #[test]
+    fn metrics_namespace_defaults_and_is_checked() {
+        assert_eq!(load(&BASE).unwrap().metrics_namespace, "ServerlessMcp");
+        let mut pairs = BASE.to_vec();
+        pairs.push((keys::METRICS_NAMESPACE, "ServerlessMcp/prod-stack"));
+        assert_eq!(
+            load(&pairs).unwrap().metrics_namespace,
+            "ServerlessMcp/prod-stack"
+        );
+        for bad in [":aws", "a\"b", "x".repeat(256).as_str()] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((keys::METRICS_NAMESPACE, bad));
+            assert_eq!(load(&pairs).unwrap_err().setting, keys::METRICS_NAMESPACE);
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The CloudFront edge in front of the Function URLs (DESIGN §7, option 2): when an origin
-//! secret is configured, only requests carrying it (added by the distribution) are served, so
-//! calling a Function URL directly cannot bypass the edge; and only such requests may say,
+//! The CloudFront edge in front of the Function URLs (docs/architecture.md, "Deployment"): when an
+//! origin secret is configured, only requests carrying it (added by the distribution) are served,
+//! so calling a Function URL directly cannot bypass the edge; and only such requests may say,
 //! through headers the edge sets, which public host was asked for and who the caller is.
 
 use std::net::IpAddr;

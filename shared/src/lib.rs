@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod edge;
+pub mod metrics;
 pub mod oauth;
 pub mod secret;
 #[cfg(feature = "runtime")]

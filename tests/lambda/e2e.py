@@ -22,7 +22,13 @@ AWS_ENDPOINT_URL, Node with tests/oidc installed, `cargo-lambda` on PATH and the
 4. drives the whole flow through the emulators: 401 + protected-resource metadata, AS metadata,
    dynamic registration, /authorize (PKCE) -> consent (CSRF) -> upstream login -> /callback ->
    code+state+iss, /token, MCP initialize / tools/list / tools/call (Cost Explorer on moto),
-   refresh (groups from the Cognito admin API), revocation of refresh and access tokens.
+   refresh (groups from the Cognito admin API), revocation of refresh and access tokens;
+5. runs the admin CLI's commands against the same table;
+6. proves the permissions: every AWS call of steps 3-5 went through tests/iam/recorder.py (one
+   loopback listener per identity: authz, mcp, admin) and is evaluated by tests/iam/check.py
+   against deploy/template.yaml (AuthzRole, McpRole with the KMS key policy, AdminCliPolicy), as
+   IAM would; a call the template would refuse fails the stage. A negative control (the mcp role
+   reading a grant item) must be reported as refused.
 
 Any failed check prints what was expected, what came, and the emulator logs; exit status 1.
 Throwaway secrets (cookie key, app client secret) are never printed.
@@ -51,6 +57,10 @@ import boto3
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "iam"))
+import check as iam_check  # noqa: E402 (tests/iam)
+from recorder import Recorder  # noqa: E402
 
 # The provider's fixed user (tests/oidc/provider.mjs): its ID token carries this `sub` and the
 # groups finance+web; the Cognito admin API (moto) knows it only in group `finance`, which the
@@ -333,6 +343,7 @@ class Stage:
         self.callback = f"{self.issuer}/callback"
         self.data_dir = self.work / "data-must-stay-absent"
         self.watch: dict[str, Child] = {}
+        self.recorder: Recorder | None = None
 
     # -- setup --
 
@@ -346,6 +357,8 @@ class Stage:
         except requests.RequestException as error:
             raise Failure(f"moto is not reachable at {endpoint}: {error}") from error
         self.aws = aws = assume_fresh_account(endpoint, region)
+        # Every AWS call of the functions and the admin CLI goes through its identity's listener.
+        self.recorder = Recorder(endpoint, self.work / "aws-calls.jsonl", ["authz", "mcp", "admin"]).start()
 
         # The table, by the admin command an operator would use.
         admin_env = {**os.environ, **aws.credentials, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
@@ -439,6 +452,8 @@ class Stage:
             "SMCP_COGNITO_DISCOVERY_URL": f"{self.upstream}/.well-known/openid-configuration",
         }
         mcp = {**common, "SMCP_COST_SOURCE": "aws", "SMCP_ACCOUNT_SCOPES": json.dumps({"finance": ["*"]})}
+        authz["AWS_ENDPOINT_URL"] = self.recorder.endpoint("authz")
+        mcp["AWS_ENDPOINT_URL"] = self.recorder.endpoint("mcp")
         self.env_paths = {}
         for name, values in (("authz", authz), ("mcp", mcp)):
             path = self.work / f"{name}.env"
@@ -628,7 +643,7 @@ class Stage:
             timeout=HTTP_TIMEOUT,
         )
         check(reg.status_code == 201 and reg.json().get("client_id"), "POST /register: 201 with a client_id", describe(reg))
-        client_id = reg.json()["client_id"]
+        client_id = self.client_id = reg.json()["client_id"]
 
         # /authorize with PKCE -> consent -> the upstream login -> /callback -> the client.
         verifier = b64url(secrets.token_bytes(32))
@@ -737,6 +752,121 @@ class Stage:
 
         check(not self.data_dir.exists(), "neither function wrote to a local data dir", str(self.data_dir))
 
+    # -- what CloudWatch would get --
+
+    def metrics(self) -> None:
+        """The functions' stdout (what Lambda sends to CloudWatch Logs) carries the flow's counters
+        as Embedded Metric Format lines: exactly these counts, and no identifier of the user,
+        the client or a token anywhere in them."""
+        totals: dict[tuple, int] = {}
+        leaking, malformed = [], []
+        for name in ("authz", "mcp"):
+            for line in self.watch[name].log_path.read_text(errors="replace").splitlines():
+                if '"_aws"' not in line:
+                    continue
+                doc = json.loads(line[line.index("{"):])
+                if UPSTREAM_SUB in line or self.client_id in line:
+                    leaking.append(line)
+                directive = doc["_aws"]["CloudWatchMetrics"][0]
+                if not (doc["_aws"].get("Timestamp", 0) > 0 and directive["Namespace"] == "ServerlessMcp"):
+                    malformed.append(line)
+                dims = tuple(sorted((k, doc[k]) for group in directive["Dimensions"] for k in group))
+                for metric in directive["Metrics"]:
+                    key = (doc["Service"], metric["Name"], dims)
+                    totals[key] = totals.get(key, 0) + int(doc[metric["Name"]])
+        want = {
+            ("authz", "ClientsRegistered", ()): 1, ("authz", "AuthorizationsStarted", ()): 1,
+            ("authz", "AuthorizationsApproved", ()): 1, ("authz", "TokensIssued", ()): 1,
+            ("authz", "TokensRefreshed", ()): 1, ("authz", "TokensRevoked", ()): 2,
+            ("mcp", "McpUnauthorized", (("Reason", "missing_token"),)): 1,
+            ("mcp", "McpUnauthorized", (("Reason", "revoked_token"),)): 2,
+            ("mcp", "ToolCalls", (("Tool", "get_cost_and_usage"),)): 2,
+            ("mcp", "CostExplorerCalls", ()): 1, ("mcp", "CostCacheHits", ()): 1,
+        }
+        check(not leaking, "EMF lines carry no user or client identifier", leaking)
+        check(not malformed, "EMF documents carry a timestamp and the namespace", malformed)
+        check(totals == want, "EMF counters of the flow on the functions' stdout (CloudWatch metrics)",
+              {"got": sorted(totals.items()), "want": sorted(want.items())})
+
+    # -- the admin CLI and the permissions --
+
+    def admin(self, *argv: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMCP_"))}
+        env.update({
+            **self.aws.credentials,
+            "AWS_ENDPOINT_URL": self.recorder.endpoint("admin"),
+            "AWS_REGION": self.aws.region,
+            "AWS_DEFAULT_REGION": self.aws.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SMCP_SIGNING_KEY": f"kms:{self.kms_key}",
+        })
+        done = subprocess.run(
+            [str(self.root / "target/debug/serverless-mcp"), "admin", "--store", f"dynamodb:{TABLE}", *argv],
+            env=env, cwd=self.work, capture_output=True, text=True, timeout=60,
+        )
+        check(done.returncode == 0, f"serverless-mcp admin {' '.join(argv)}", done.stdout + done.stderr)
+        return done.stdout
+
+    def admin_commands(self) -> None:
+        """What an operator runs against the deployed table (the AdminCliPolicy of the template)."""
+        client = self.client_id
+        listed = self.admin("--json", "clients", "list")
+        check(client in listed, "admin clients list: the registered client is listed", listed[-2000:])
+        self.admin("clients", "show", client)
+        self.admin("grants", "list", "--client", client)
+        self.admin("grants", "list", "--user", UPSTREAM_SUB)
+        self.admin("audit", "tail", "-n", "5")
+        self.admin("audit", "search", "--client", client, "--since", "1h")
+        self.admin("clients", "disable", client, "--reason", "lambda e2e")
+        self.admin("clients", "enable", client)
+        self.admin("grants", "revoke", "--user", UPSTREAM_SUB)
+        kids = self.admin("keys", "rotate")
+        check("published kids:" in kids, "admin keys rotate under KMS: prints the published kids", kids)
+
+    def negative_control(self) -> dict:
+        """A call the mcp role must not make: reading a grant. moto answers it; the check must
+        report it refused."""
+        key = "GRANT#negative-control"
+        creds = self.aws.credentials
+        boto3.client(
+            "dynamodb", endpoint_url=self.recorder.endpoint("mcp"), region_name=self.aws.region,
+            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"], aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=creds["AWS_SESSION_TOKEN"],
+        ).get_item(TableName=TABLE, Key={"PK": {"S": key}, "SK": {"S": "GRANT"}})
+        return {"identity": "mcp", "action": "dynamodb:GetItem", "leading_key": key}
+
+    def permissions(self) -> None:
+        control = self.negative_control()
+        acct, region = self.aws.account, self.aws.region
+        stack = "smcp-e2e"
+        table_arn = f"arn:aws:dynamodb:{region}:{acct}:table/{TABLE}"
+        run = {
+            "physical": {
+                "partition": "aws", "region": region, "account": acct, "stack": stack,
+                "refs": {"Table": TABLE, "UserPool": self.pool_id},
+                "attrs": {
+                    "Table.Arn": table_arn,
+                    "UserPool.Arn": f"arn:aws:cognito-idp:{region}:{acct}:userpool/{self.pool_id}",
+                    "AuthzRole.Arn": f"arn:aws:iam::{acct}:role/{stack}-AuthzRole-E2E",
+                    "McpRole.Arn": f"arn:aws:iam::{acct}:role/{stack}-McpRole-E2E",
+                    # The run's one key stands for the live slot's key.
+                    "SigningKeyBlue.Arn": f"arn:aws:kms:{region}:{acct}:key/{self.kms_key}",
+                    "SigningKeyGreen.Arn": f"arn:aws:kms:{region}:{acct}:key/{self.kms_key}",
+                },
+            },
+            "table_keys": {TABLE: "PK"},
+            "index_keys": [[TABLE, "GSI1", "GSI1PK"]],
+            "identities": {"authz": ["role", "AuthzRole"], "mcp": ["role", "McpRole"], "admin": ["managed-policy", "AdminCliPolicy"]},
+            "negative_controls": [control],
+        }
+        (self.work / "iam-run.json").write_text(json.dumps(run, indent=1))
+        calls = self.recorder.calls()
+        identities = sorted({c["identity"] for c in calls})
+        check(identities == ["admin", "authz", "mcp"], "AWS calls recorded from authz, mcp and the admin CLI", identities)
+        status = iam_check.run_check(self.root / "deploy/template.yaml", calls, run, out=sys.stdout)
+        sys.stdout.flush()
+        check(status == 0, f"every recorded AWS call is allowed by deploy/template.yaml (tests/iam/check.py --calls {self.work / 'aws-calls.jsonl'} --run {self.work / 'iam-run.json'})")
+
     def call_cost(self, access: str, what: str) -> None:
         args = {"start_date": "2025-01-01", "end_date": "2025-01-31", "granularity": "MONTHLY", "group_by": [{"dimension": "SERVICE"}]}
         answer = mcp_post(self.resource, {
@@ -797,6 +927,9 @@ def main() -> int:
         stage.env_files()
         stage.start_functions()
         stage.flow()
+        stage.metrics()
+        stage.admin_commands()
+        stage.permissions()
     except (Failure, requests.RequestException, subprocess.SubprocessError, OSError, ValueError, KeyError) as error:
         log(f"FAILED: {error}")
         stage.children.stop_all()
@@ -809,6 +942,8 @@ def main() -> int:
         return 1
     finally:
         stage.children.stop_all()
+        if stage.recorder is not None:
+            stage.recorder.stop()
     log(f"passed in {time.monotonic() - started:.0f} s (logs in {stage.work})")
     return 0
 

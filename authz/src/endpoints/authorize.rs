@@ -13,9 +13,9 @@ use tracing::instrument;
 use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
 use crate::flows::approvals::Approvals;
 use crate::flows::authorize::{self, AuthorizationParams, AuthorizeError, error_redirect};
+use crate::flows::caller::Caller;
 use crate::flows::consent::{self, ConsentView};
 
 pub fn router() -> Router<AppState> {

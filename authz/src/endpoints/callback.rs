@@ -11,8 +11,8 @@ use tracing::instrument;
 use super::page::{self, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
 use crate::flows::callback::{self, CallbackOutcome, CallbackParams};
+use crate::flows::caller::Caller;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/callback", get(handle))
@@ -31,7 +31,7 @@ async fn handle(
         ));
     };
     let nonce = Cookies::for_config(&state.config).browser_nonce_sent(&headers);
-    match callback::complete(&state, params, nonce.as_deref(), &page::source(&caller)).await {
+    match callback::complete(&state, params, nonce.as_deref(), &caller).await {
         Ok(CallbackOutcome::Redirect(location)) => page::redirect(StatusCode::FOUND, &location),
         Ok(CallbackOutcome::Page(error)) | Err(error) => page::error_page(&error),
     }

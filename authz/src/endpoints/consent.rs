@@ -13,9 +13,9 @@ use tracing::instrument;
 use super::page::{self, CSRF_COOKIE_SECS, Cookie, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
 use crate::flows::approvals::APPROVAL_TTL_SECS;
 use crate::flows::authorize::{self, error_redirect};
+use crate::flows::caller::Caller;
 use crate::flows::consent::{self, ConsentOutcome, Decision};
 
 pub fn router() -> Router<AppState> {
@@ -54,7 +54,6 @@ async fn handle(
     let cookies = Cookies::for_config(&state.config);
     let nonce = cookies.browser_nonce_sent(&headers).unwrap_or_default();
     let approvals = cookies.read(&headers, Cookie::Consent);
-    let source = page::source(&caller);
     let outcome = consent::decide(
         &state,
         &request,
@@ -63,7 +62,7 @@ async fn handle(
         decision,
         &nonce,
         approvals.as_deref(),
-        &source,
+        &caller,
     )
     .await;
     match outcome {

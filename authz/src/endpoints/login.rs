@@ -15,7 +15,7 @@ use tracing::instrument;
 use super::page::{self, Cookies};
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
+use crate::flows::caller::Caller;
 use crate::flows::login::{self, LoginOutcome, LoginView};
 
 pub fn router() -> Router<AppState> {
@@ -70,13 +70,11 @@ async fn show(
     // nonce is handed out here.
     let cookies = Cookies::for_config(&state.config);
     let nonce = cookies.browser_nonce_sent(&headers);
-    let pending =
-        match login::pending_for_login(&state, &request, nonce.as_deref(), &page::source(&caller))
-            .await
-        {
-            Ok(pending) => pending,
-            Err(error) => return page::error_page(&error),
-        };
+    let pending = match login::pending_for_login(&state, &request, nonce.as_deref(), &caller).await
+    {
+        Ok(pending) => pending,
+        Err(error) => return page::error_page(&error),
+    };
     let nonce = nonce.unwrap_or_default();
     let view = login::view(&state, &pending, &nonce).await;
     render(&state, &view, StatusCode::OK)
@@ -104,13 +102,7 @@ async fn submit(
     let cookies = Cookies::for_config(&state.config);
     let nonce = cookies.browser_nonce_sent(&headers).unwrap_or_default();
     let outcome = login::submit(
-        &state,
-        &request,
-        &csrf,
-        &username,
-        &password,
-        &nonce,
-        &page::source(&caller),
+        &state, &request, &csrf, &username, &password, &nonce, &caller,
     )
     .await;
     match outcome {

@@ -10,8 +10,6 @@ use shared::config::Config;
 use shared::secret::random_id;
 
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
-use crate::flows::audit::Source;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -175,11 +173,3 @@ impl Cookies {
 
 /// Lifetime of the CSRF cookie.
 pub const CSRF_COOKIE_SECS: i64 = 86_400;
-
-/// The audit source of a request.
-pub fn source(caller: &Caller) -> Source {
-    Source {
-        ip: caller.ip.map(|ip| ip.to_string()),
-        user_agent: caller.user_agent.clone(),
-    }
-}

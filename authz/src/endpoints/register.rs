@@ -1,5 +1,5 @@
 //! `POST /register` (RFC 7591 §3) and `GET`/`PUT`/`DELETE /register/{client_id}` (RFC 7592 §2),
-//! with the body cap and per-address limit of DESIGN's abuse limits.
+//! with a body cap and a per-address limit against abuse (SECURITY.md, threat model).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
@@ -14,7 +14,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use crate::AppState;
 use crate::error::{OAuthError, no_store};
-use crate::extract::client_addr::Caller;
+use crate::flows::caller::Caller;
 use crate::flows::registration::{self, Registered};
 
 /// Largest accepted registration body.

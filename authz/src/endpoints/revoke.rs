@@ -11,9 +11,9 @@ use tracing::instrument;
 
 use crate::AppState;
 use crate::error::{OAuthError, no_store};
-use crate::extract::client_addr::Caller;
 use crate::extract::client_auth::BasicCredentials;
 use crate::extract::form::OAuthForm;
+use crate::flows::caller::Caller;
 use crate::flows::client_auth::{self, ClientCredentials};
 use crate::flows::revocation::{self, RevocationParams};
 
@@ -50,5 +50,5 @@ async fn run(
     let credentials =
         ClientCredentials::from_request(basic.0, params.client_id, params.client_secret)?;
     let client = client_auth::authenticate(state, &credentials).await?;
-    revocation::revoke(state, &client, params.token, &super::page::source(caller)).await
+    revocation::revoke(state, &client, params.token, caller).await
 }

@@ -10,9 +10,9 @@ use tracing::instrument;
 
 use crate::AppState;
 use crate::error::{OAuthError, no_store};
-use crate::extract::client_addr::Caller;
 use crate::extract::client_auth::BasicCredentials;
 use crate::extract::form::OAuthForm;
+use crate::flows::caller::Caller;
 use crate::flows::client_auth::{self, ClientCredentials};
 use crate::flows::token_request::{TokenParams, TokenRequest};
 use crate::flows::{authorization_code, refresh_token};
@@ -52,7 +52,6 @@ async fn run(
         params.client_secret.take(),
     )?;
     let client = client_auth::authenticate(state, &credentials).await?;
-    let source = super::page::source(caller);
     match TokenRequest::try_from(std::mem::take(params))? {
         TokenRequest::AuthorizationCode {
             code,
@@ -67,7 +66,7 @@ async fn run(
                 &redirect_uri,
                 &verifier,
                 resource.as_deref(),
-                &source,
+                caller,
             )
             .await
         }
@@ -82,7 +81,7 @@ async fn run(
                 &refresh_token,
                 scope.as_deref(),
                 resource.as_deref(),
-                &source,
+                caller,
             )
             .await
         }

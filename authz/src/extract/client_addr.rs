@@ -1,19 +1,14 @@
-//! Who is calling: the source address (Lambda Function URL request context, or the TCP peer
-//! when served locally) and the user agent, for rate limits and the audit trail.
+//! Reads the flows' [`Caller`] from a request: the source address (the trusted edge's report, the
+//! Lambda Function URL request context, or the TCP peer when served locally) and the user agent.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
-/// The caller's source address and user agent; either may be unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller {
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
+use crate::flows::caller::Caller;
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;

@@ -1,6 +1,6 @@
-//! The approvals a browser remembers (the signed `__Host-smcp_consent` cookie): which clients,
-//! as their redirect URIs were registered when the user approved them, for which scope, until
-//! when. `/authorize` skips the consent page for a request an approval covers.
+//! The approvals a browser remembers (the MAC-protected `__Host-smcp_consent` cookie): which
+//! clients, as their redirect URIs were registered when the user approved them, for which scope,
+//! until when. `/authorize` skips the consent page for a request an approval covers.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,7 +9,7 @@ use shared::oauth::requested_scope::GrantedScope;
 use shared::secret::sha256_hex;
 use shared::store::ClientRecord;
 
-use crate::flows::signing::SigningKey;
+use crate::cookie_key::CookieKey;
 
 /// How long the browser remembers an approval.
 pub const APPROVAL_TTL_SECS: i64 = 30 * 86_400;
@@ -36,9 +36,9 @@ pub struct Approvals(Vec<Approval>);
 
 impl Approvals {
     /// Reads a cookie value; anything tampered with or malformed counts as no approvals, and so
-    /// does a cookie of the earlier format without the redirect URI digest (signed for another
+    /// does a cookie of the earlier format without the redirect URI digest (MACed for another
     /// purpose, so its MAC no longer verifies).
-    pub fn decode(key: &SigningKey, cookie: Option<&str>, now: i64) -> Self {
+    pub fn decode(key: &CookieKey, cookie: Option<&str>, now: i64) -> Self {
         let Some((payload, mac)) = cookie.and_then(|c| c.split_once('.')) else {
             return Self::default();
         };
@@ -106,8 +106,8 @@ impl Approvals {
         self.0.drain(..excess);
     }
 
-    /// The signed cookie value.
-    pub fn encode(&self, key: &SigningKey) -> String {
+    /// The cookie value with its MAC.
+    pub fn encode(&self, key: &CookieKey) -> String {
         let text: Vec<String> = self
             .0
             .iter()
@@ -119,7 +119,7 @@ impl Approvals {
             })
             .collect();
         let payload = URL_SAFE_NO_PAD.encode(text.join("\n"));
-        let mac = key.sign(APPROVAL_PURPOSE, &[&payload]);
+        let mac = key.mac(APPROVAL_PURPOSE, &[&payload]);
         format!("{payload}.{mac}")
     }
 }
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn approvals_round_trip_and_refuse_tampering() {
-        let key = SigningKey::from_bytes(b"key");
+        let key = CookieKey::from_bytes(b"key");
         let a = client("client-a", &["https://a.example/cb"]);
         let mut approvals = Approvals::default();
         approvals.approve(&a, "costs:read", 100);
@@ -172,7 +172,7 @@ mod tests {
         assert!(!read.covers(&a, &GrantedScope::from_stored("costs:read costs:resources")));
         let b = client("client-b", &["https://a.example/cb"]);
         assert!(!read.covers(&b, &GrantedScope::from_stored("costs:read")));
-        let other_key = SigningKey::from_bytes(b"other");
+        let other_key = CookieKey::from_bytes(b"other");
         assert_eq!(
             Approvals::decode(&other_key, Some(&cookie), 101),
             Approvals::default()
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn approvals_cover_the_redirect_uris_as_registered() {
-        let key = SigningKey::from_bytes(b"key");
+        let key = CookieKey::from_bytes(b"key");
         let a = client("client-a", &["https://a.example/cb", "http://127.0.0.1/cb"]);
         let mut approvals = Approvals::default();
         approvals.approve(&a, "costs:read", 100);
@@ -215,8 +215,8 @@ mod tests {
     #[test]
     fn approvals_of_the_old_format_cover_nothing() {
         // The cookie as written before approvals carried the redirect URI digest, validly
-        // signed under the old purpose and under the current one.
-        let key = SigningKey::from_bytes(b"key");
+        // MACed under the old purpose and under the current one.
+        let key = CookieKey::from_bytes(b"key");
         let line = format!(
             "{} {} costs:read",
             client_hash("client-a"),
@@ -226,7 +226,7 @@ mod tests {
         let a = client("client-a", &["https://a.example/cb"]);
         let scope = GrantedScope::from_stored("costs:read");
         for purpose in ["consent-approval", APPROVAL_PURPOSE] {
-            let cookie = format!("{payload}.{}", key.sign(purpose, &[&payload]));
+            let cookie = format!("{payload}.{}", key.mac(purpose, &[&payload]));
             let read = Approvals::decode(&key, Some(&cookie), 101);
             assert!(!read.covers(&a, &scope), "{purpose}");
             assert_eq!(read, Approvals::default(), "{purpose}");

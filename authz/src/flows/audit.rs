@@ -1,30 +1,25 @@
-//! Audit events for the authorization flows (DESIGN section 6). Never carries a token, code,
-//! secret or password. A failed audit write is logged and does not fail the request.
+//! Audit events for the authorization flows (stored as docs/storage.md describes). Never carries a
+//! token, code, secret or password. A failed audit write is logged and does not fail the request.
 
 use serde_json::{Map, Value};
 use shared::secret::random_id;
 use shared::store::AuditEvent;
 
 use crate::AppState;
-
-/// Who made the request.
-#[derive(Debug, Clone, Default)]
-pub struct Source {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+use crate::flows::caller::Caller;
 
 pub async fn record(
     state: &AppState,
     kind: &str,
     client_id: Option<&str>,
     sub: Option<&str>,
-    source: &Source,
+    source: &Caller,
     detail: &[(&str, &str)],
 ) {
     let event = event(state, kind, client_id, sub, source, detail);
     if let Err(error) = state.stores.audit.append(&event).await {
         tracing::warn!(%error, kind, "audit event not written");
+        shared::metrics::count(shared::metrics::Metric::StoreErrors);
     }
 }
 
@@ -34,7 +29,7 @@ pub fn event(
     kind: &str,
     client_id: Option<&str>,
     sub: Option<&str>,
-    source: &Source,
+    source: &Caller,
     detail: &[(&str, &str)],
 ) -> AuditEvent {
     AuditEvent {
@@ -43,7 +38,7 @@ pub fn event(
         kind: kind.to_owned(),
         client_id: client_id.map(str::to_owned),
         sub: sub.map(str::to_owned),
-        source_ip: source.ip.clone(),
+        source_ip: source.ip.map(|ip| ip.to_string()),
         user_agent: source.user_agent.clone(),
         detail: detail
             .iter()

@@ -10,7 +10,8 @@ use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::audit::{self, Source};
+use crate::flows::audit;
+use crate::flows::caller::Caller;
 
 /// The successful token response (RFC 6749 §5.1).
 #[derive(Serialize)]
@@ -18,7 +19,7 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
-    /// What was granted (always present, RFC 6749 §5.1 allows it and DESIGN requires it).
+    /// What was granted (always present, RFC 6749 §5.1 allows it; clients need not guess).
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -65,7 +66,7 @@ pub async fn exchange(
     redirect_uri: &str,
     verifier: &CodeVerifier,
     resource: Option<&str>,
-    source: &Source,
+    source: &Caller,
 ) -> Result<TokenResponse, OAuthError> {
     let code_hash = code.hash();
     let record = match state.stores.codes.peek(&code_hash).await? {
@@ -140,6 +141,7 @@ pub async fn exchange(
         // Another request redeemed it between the read and now.
         return Err(replayed(state, &code_hash, &record, source).await);
     }
+    shared::metrics::count(shared::metrics::Metric::TokensIssued);
     crate::flows::clients::touch(state, client).await.ok();
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
@@ -156,7 +158,7 @@ async fn replayed(
     state: &AppState,
     code_hash: &str,
     record: &CodeRecord,
-    source: &Source,
+    source: &Caller,
 ) -> OAuthError {
     let revoked = match state.stores.grants.revoke(&grant_id_for(code_hash)).await {
         Ok(revoked) => revoked,

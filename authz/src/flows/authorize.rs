@@ -199,6 +199,11 @@ pub async fn begin(
     if !stored {
         return Err(redirect_for(request, OAuthError::ServerError));
     }
+    shared::metrics::count(shared::metrics::Metric::AuthorizationsStarted);
+    if approved_in.is_some() {
+        // Approved by the browser's remembered approval, without a consent page.
+        shared::metrics::count(shared::metrics::Metric::AuthorizationsApproved);
+    }
     Ok(pending)
 }
 

@@ -12,7 +12,8 @@ use shared::store::PendingAuthorization;
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::audit::{self, Source};
+use crate::flows::audit;
+use crate::flows::caller::Caller;
 
 /// What the pending request stores for the browser whose nonce cookie is `nonce`.
 pub fn binding(nonce: &str) -> String {
@@ -37,7 +38,7 @@ pub async fn require(
     pending: &PendingAuthorization,
     nonce: Option<&str>,
     step: &str,
-    source: &Source,
+    source: &Caller,
 ) -> Result<(), OAuthError> {
     if pending.approved_by.is_none() {
         return Err(OAuthError::invalid_request(

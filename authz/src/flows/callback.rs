@@ -9,8 +9,9 @@ use shared::store::{CodeRecord, PendingAuthorization};
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::audit::{self, Source};
+use crate::flows::audit;
 use crate::flows::authorize::{error_redirect, redirect_with};
+use crate::flows::caller::Caller;
 use crate::flows::{browser, clients, consent};
 use crate::upstream::{UpstreamError, UpstreamIdentity};
 
@@ -40,7 +41,7 @@ pub async fn complete(
     state: &AppState,
     params: CallbackParams,
     browser_nonce: Option<&str>,
-    source: &Source,
+    source: &Caller,
 ) -> Result<CallbackOutcome, OAuthError> {
     let Some(id) = params.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
         return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
@@ -72,6 +73,7 @@ pub async fn complete(
             "temporarily_unavailable" | "server_error" => OAuthError::TemporarilyUnavailable,
             _ => OAuthError::AccessDenied("the login was cancelled or refused".into()),
         };
+        shared::metrics::count(shared::metrics::Metric::LoginsFailed);
         audit::record(
             state,
             "login.failed",
@@ -92,6 +94,7 @@ pub async fn complete(
         Ok(identity) => identity,
         Err(UpstreamError::Rejected(why)) => {
             tracing::warn!(why, "upstream login rejected");
+            shared::metrics::count(shared::metrics::Metric::LoginsFailed);
             audit::record(
                 state,
                 "login.failed",

@@ -5,7 +5,7 @@ use shared::store::{ClientRecord, ClientStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::client_id_metadata::is_document_url;
+use crate::flows::client_id_metadata::{self, is_document_url};
 
 /// The live, active client for `client_id`, or `None` when there is no such client. A document
 /// URL that cannot be fetched or is invalid is `invalid_client` with the reason. Infrastructure
@@ -18,11 +18,14 @@ pub async fn resolve(
         return Ok(None);
     }
     if is_document_url(client_id) {
-        return state
-            .documents
-            .resolve(&state.stores, client_id, state.now())
-            .await
-            .map(Some);
+        return client_id_metadata::resolve(
+            state.documents.as_ref(),
+            &state.stores,
+            client_id,
+            state.now(),
+        )
+        .await
+        .map(Some);
     }
     let client = state.stores.clients.get(client_id).await?;
     Ok(client.filter(|c| c.status == ClientStatus::Active))

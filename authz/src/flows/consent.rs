@@ -1,7 +1,7 @@
-//! Consent, the confused-deputy defence (DESIGN section 4, Consent): what the consent page says
-//! about a client, the CSRF token that binds a form to the browser, the pending request and the
-//! client_id, the decision (the approval the browser then keeps is [`super::approvals`]), and the
-//! consent recorded per (user, client) after login.
+//! Consent, the confused-deputy defence (MCP authorization spec, "Confused Deputy Problem"): what
+//! the consent page says about a client, the CSRF token that binds a form to the browser, the
+//! pending request and the client_id, the decision (the approval the browser then keeps is
+//! [`super::approvals`]), and the consent recorded per (user, client) after login.
 
 use shared::oauth::client_metadata::displayable;
 use shared::oauth::redirect_uri::{is_loopback, set_digest};
@@ -10,9 +10,10 @@ use shared::oauth::scope::{COSTS_READ, COSTS_RESOURCES};
 use shared::store::{ClientRecord, ConsentRecord, PendingAuthorization};
 
 use crate::AppState;
+use crate::cookie_key::CookieKey;
 use crate::flows::approvals::Approvals;
 use crate::flows::audit;
-use crate::flows::signing::SigningKey;
+use crate::flows::caller::Caller;
 
 const CSRF_PURPOSE: &str = "csrf";
 
@@ -135,12 +136,12 @@ pub fn ago(secs: i64) -> String {
 
 /// The form token for a step (`consent`, `login`) of a pending request in this browser.
 pub fn csrf_token(
-    key: &SigningKey,
+    key: &CookieKey,
     step: &str,
     pending: &PendingAuthorization,
     browser_nonce: &str,
 ) -> String {
-    key.sign(
+    key.mac(
         CSRF_PURPOSE,
         &[step, &pending.id, &pending.client_id, browser_nonce],
     )
@@ -148,7 +149,7 @@ pub fn csrf_token(
 
 /// Whether a submitted form token is the one for this step, request, client and browser.
 pub fn csrf_ok(
-    key: &SigningKey,
+    key: &CookieKey,
     step: &str,
     pending: &PendingAuthorization,
     client_id: &str,
@@ -198,7 +199,7 @@ pub async fn decide(
     decision: Decision,
     browser_nonce: &str,
     approvals_cookie: Option<&str>,
-    caller: &audit::Source,
+    caller: &Caller,
 ) -> Result<Result<ConsentOutcome, BadConsentForm>, crate::OAuthError> {
     let Some(pending) = state.stores.pending.get(request_id).await? else {
         return Ok(Err(BadConsentForm(
@@ -226,6 +227,7 @@ pub async fn decide(
     };
     match decision {
         Decision::Deny => {
+            shared::metrics::count(shared::metrics::Metric::AuthorizationsDenied);
             audit::record(
                 state,
                 "consent.denied",
@@ -258,6 +260,7 @@ pub async fn decide(
             {
                 approvals.approve_as_shown(&next.client_id, digest, &next.scope, now);
             }
+            shared::metrics::count(shared::metrics::Metric::AuthorizationsApproved);
             audit::record(
                 state,
                 "consent.given",

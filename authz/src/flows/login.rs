@@ -1,14 +1,15 @@
-//! The embedded login page's form (DESIGN section 3): CSRF-checked against the browser and the
-//! consented pending request, rate-limited per source address, Argon2id-verified, then handed
-//! to `/callback` with a one-time assertion like an upstream code.
+//! The embedded login page's form (docs/architecture.md, the login adapters): CSRF-checked against
+//! the browser and the consented pending request, rate-limited per source address,
+//! Argon2id-verified, then handed to `/callback` with a one-time assertion like an upstream code.
 
 use shared::secret::Secret;
 use shared::store::PendingAuthorization;
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::audit::{self, Source};
+use crate::flows::audit;
 use crate::flows::browser;
+use crate::flows::caller::Caller;
 use crate::flows::consent::{csrf_ok, csrf_token};
 
 /// Failed or attempted logins allowed per source address and window.
@@ -43,7 +44,7 @@ pub async fn pending_for_login(
     state: &AppState,
     request_id: &str,
     browser_nonce: Option<&str>,
-    source: &Source,
+    source: &Caller,
 ) -> Result<PendingAuthorization, OAuthError> {
     let pending = state.stores.pending.get(request_id).await?.ok_or_else(|| {
         OAuthError::invalid_request("this authorization request is unknown or expired")
@@ -83,7 +84,7 @@ pub async fn submit(
     username: &str,
     password: &Secret,
     browser_nonce: &str,
-    source: &Source,
+    source: &Caller,
 ) -> Result<LoginOutcome, OAuthError> {
     let Some(local) = state.local_login.clone() else {
         return Ok(LoginOutcome::Page(OAuthError::invalid_request(
@@ -109,14 +110,10 @@ pub async fn submit(
     // Counted per source as the other limits are (an IPv6 caller by its /64).
     let key = format!(
         "login:{}",
-        source
-            .ip
-            .as_deref()
-            .and_then(|ip| ip.parse().ok())
-            .map_or_else(
-                || "unknown".to_owned(),
-                crate::flows::rate_limit::source_key
-            )
+        source.ip.map_or_else(
+            || "unknown".to_owned(),
+            crate::flows::rate_limit::source_key
+        )
     );
     if state
         .stores
@@ -130,6 +127,7 @@ pub async fn submit(
         });
     }
     let Some(user) = local.authenticate(username, password).await? else {
+        shared::metrics::count(shared::metrics::Metric::LoginsFailed);
         audit::record(
             state,
             "login.failed",

@@ -1,6 +1,6 @@
-//! Per-source fixed-window limits (DESIGN's abuse limits): one counter per caller and window in
-//! the store, so every instance shares it. An IPv6 caller controls at least a /64, so it is
-//! counted by its /64; an IPv4 caller (IPv4-mapped IPv6 included) by its address.
+//! Per-source fixed-window limits against abuse (SECURITY.md, threat model): one counter per caller
+//! and window in the store, so every instance shares it. An IPv6 caller controls at least a /64, so
+//! it is counted by its /64; an IPv4 caller (IPv4-mapped IPv6 included) by its address.
 
 use std::net::{IpAddr, Ipv6Addr};
 

@@ -12,8 +12,9 @@ use shared::token::REVOCATION_HORIZON_SECS;
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::audit::{self, Source};
+use crate::flows::audit;
 use crate::flows::authorization_code::{TokenResponse, grant_id_of, new_refresh_token};
+use crate::flows::caller::Caller;
 use crate::upstream::{UpstreamError, UserStatus};
 
 pub async fn refresh(
@@ -22,7 +23,7 @@ pub async fn refresh(
     refresh_token: &Secret,
     scope: Option<&str>,
     resource: Option<&str>,
-    source: &Source,
+    source: &Caller,
 ) -> Result<TokenResponse, OAuthError> {
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
     let grant_id = grant_id_of(refresh_token).ok_or_else(invalid)?;
@@ -110,6 +111,7 @@ pub async fn refresh(
         ));
     }
     crate::flows::clients::touch(state, client).await.ok();
+    shared::metrics::count(shared::metrics::Metric::TokensRefreshed);
     audit::record(
         state,
         "token.refreshed",
@@ -138,7 +140,7 @@ async fn not_current(
     client: &ClientRecord,
     grant: &GrantRecord,
     refresh_token: &Secret,
-    source: &Source,
+    source: &Caller,
 ) -> OAuthError {
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
     let just_replaced = grant
@@ -177,6 +179,7 @@ async fn not_current(
         Err(error) => return error.into(),
     };
     tracing::warn!(revoked, "refresh token reuse detected; grant revoked");
+    shared::metrics::count(shared::metrics::Metric::RefreshTokenReuse);
     audit::record(
         state,
         "refresh.reuse_detected",

@@ -9,7 +9,7 @@ use shared::store::{AuditEvent, ClientKind, ClientRecord, ClientStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::extract::client_addr::Caller;
+use crate::flows::caller::Caller;
 use crate::flows::rate_limit;
 
 /// A successful registration: the stored client plus the secrets shown exactly once.
@@ -79,6 +79,7 @@ pub async fn register(
         tracing::error!("client id collision");
         return Err(OAuthError::ServerError);
     }
+    shared::metrics::count(shared::metrics::Metric::ClientsRegistered);
     audit(state, "client.registered", &client, caller).await;
     tracing::info!(client_id = %client.client_id, "client registered");
     Ok(Registered {
@@ -224,5 +225,6 @@ async fn audit(state: &AppState, kind: &str, client: &ClientRecord, caller: &Cal
     };
     if let Err(e) = state.stores.audit.append(&event).await {
         tracing::error!(error = %e, kind, "audit event not recorded");
+        shared::metrics::count(shared::metrics::Metric::StoreErrors);
     }
 }

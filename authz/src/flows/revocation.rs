@@ -11,8 +11,9 @@ use shared::token::{AccessTokenVerifier, VerificationKeys};
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::audit::{self, Source};
+use crate::flows::audit;
 use crate::flows::authorization_code::grant_id_of;
+use crate::flows::caller::Caller;
 
 /// The form of `POST /revoke`, as sent.
 #[derive(Default, Deserialize)]
@@ -27,7 +28,7 @@ pub async fn revoke(
     state: &AppState,
     client: &ClientRecord,
     token: Option<String>,
-    source: &Source,
+    source: &Caller,
 ) -> Result<(), OAuthError> {
     let token = Secret::new(
         token
@@ -48,6 +49,7 @@ pub async fn revoke(
             && presented_is_ours
             && state.stores.grants.revoke(grant_id).await?
         {
+            shared::metrics::count(shared::metrics::Metric::TokensRevoked);
             audit::record(
                 state,
                 "grant.revoked",
@@ -79,6 +81,7 @@ pub async fn revoke(
             claims.exp.saturating_add(DEFAULT_LEEWAY_SECS),
         )
         .await?;
+    shared::metrics::count(shared::metrics::Metric::TokensRevoked);
     audit::record(
         state,
         "access_token.revoked",

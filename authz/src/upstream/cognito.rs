@@ -1,10 +1,10 @@
-//! Cognito managed login (DESIGN section 4): the OIDC authorization code flow with PKCE and a
-//! nonce against the user pool's domain, one confidential app client authenticated with
-//! `client_secret_basic`, the discovery document's `issuer` checked (OpenID Connect Discovery
-//! §4.3), and the ID token verified against the pool's JWKS (signature RS256, `iss`, `aud`,
-//! `exp`, `nonce`, `token_use` = `id`). The login's refresh token is kept, sealed, with the
-//! grant; at refresh ([`directory`]) redeeming it again (RFC 6749 §6) tells whether the user
-//! was signed out upstream since, and the Cognito admin API whether the user still exists, is
+//! Cognito managed login (docs/architecture.md, the login adapters): the OIDC authorization code
+//! flow with PKCE and a nonce against the user pool's domain, one confidential app client
+//! authenticated with `client_secret_basic`, the discovery document's `issuer` checked (OpenID
+//! Connect Discovery §4.3), and the ID token verified against the pool's JWKS (signature RS256,
+//! `iss`, `aud`, `exp`, `nonce`, `token_use` = `id`). The login's refresh token is kept, sealed,
+//! with the grant; at refresh ([`directory`]) redeeming it again (RFC 6749 §6) tells whether the
+//! user was signed out upstream since, and the Cognito admin API whether the user still exists, is
 //! enabled and confirmed (`AdminGetUser`) and which groups it has (`AdminListGroupsForUser`).
 
 pub mod directory;

@@ -1,6 +1,6 @@
-//! The embedded login (DESIGN section 3): users kept in the store with Argon2id hashes, a login
-//! page served by this server, and a one-time assertion handed to `/callback` in place of an
-//! upstream code, MAC-bound to the pending request and its secret nonce.
+//! The embedded login (docs/architecture.md, the login adapters): users kept in the store with
+//! Argon2id hashes, a login page served by this server, and a one-time assertion handed to
+//! `/callback` in place of an upstream code, MAC-bound to the pending request and its secret nonce.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use shared::secret::Secret;
 use shared::store::{GrantRecord, LoginUser, PendingAuthorization, StoreError, Stores};
 
 use super::{IdentityProvider, UpstreamError, UpstreamIdentity, UserDirectory, UserStatus};
-use crate::flows::signing::SigningKey;
+use crate::cookie_key::CookieKey;
 
 /// How long the login assertion is valid on its way to `/callback`.
 const ASSERTION_TTL_SECS: i64 = 120;
@@ -25,16 +25,11 @@ pub struct LocalLogin {
     issuer: String,
     stores: Stores,
     clock: Arc<dyn Clock>,
-    key: Arc<SigningKey>,
+    key: Arc<CookieKey>,
 }
 
 impl LocalLogin {
-    pub fn new(
-        issuer: String,
-        stores: Stores,
-        clock: Arc<dyn Clock>,
-        key: Arc<SigningKey>,
-    ) -> Self {
+    pub fn new(issuer: String, stores: Stores, clock: Arc<dyn Clock>, key: Arc<CookieKey>) -> Self {
         Self {
             issuer,
             stores,
@@ -71,7 +66,7 @@ impl LocalLogin {
         let payload = URL_SAFE_NO_PAD.encode(format!("{}\n{exp}", user.username));
         let mac = self
             .key
-            .sign(PURPOSE, &[&pending.id, &pending.upstream_nonce, &payload]);
+            .mac(PURPOSE, &[&pending.id, &pending.upstream_nonce, &payload]);
         format!("{payload}.{mac}")
     }
 }

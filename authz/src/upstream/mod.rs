@@ -94,7 +94,7 @@ pub fn from_config(
     config: &shared::config::Config,
     stores: &shared::store::Stores,
     clock: &std::sync::Arc<dyn shared::clock::Clock>,
-    key: &std::sync::Arc<crate::flows::signing::SigningKey>,
+    key: &std::sync::Arc<crate::cookie_key::CookieKey>,
 ) -> Result<Upstream, UpstreamError> {
     use std::sync::Arc;
     Ok(match &config.login {
@@ -132,12 +132,10 @@ pub fn from_config(
 
 /// The upstream-session sealing key: HMAC-SHA256 of a fixed label under the cookie key, so it
 /// is as stable as the cookie key and used for nothing else.
-fn session_seal(
-    key: &crate::flows::signing::SigningKey,
-) -> Result<session::SessionSeal, UpstreamError> {
+fn session_seal(key: &crate::cookie_key::CookieKey) -> Result<session::SessionSeal, UpstreamError> {
     use base64::Engine as _;
     let derived = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(key.sign(session::KEY_PURPOSE, &[]))
+        .decode(key.mac(session::KEY_PURPOSE, &[]))
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .and_then(|bytes| session::SessionSeal::new(&bytes));

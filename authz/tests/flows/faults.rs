@@ -123,6 +123,15 @@ pub(crate) fn assert_unavailable(reply: &Reply, what: &str) {
     assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
 }
 
+/// The StoreErrors counter's total in this process.
+fn store_errors() -> u64 {
+    shared::metrics::totals()
+        .series
+        .iter()
+        .find(|s| s.name == shared::metrics::Metric::StoreErrors.name())
+        .map_or(0, |s| s.value)
+}
+
 #[tokio::test]
 async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
     let backend = Arc::new(Switchable {
@@ -134,6 +143,7 @@ async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
     let exchange = exchange(&code);
 
     backend.down.store(true, Ordering::SeqCst);
+    let errors_before = store_errors();
     let refused = stand.token(&public(), &exchange).await;
     assert_eq!(
         refused.status,
@@ -141,6 +151,8 @@ async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
         "{}",
         refused.body
     );
+    // The operators' StoreErrors counter (process-wide; other tests only ever add to it).
+    assert!(store_errors() > errors_before, "the failure is counted");
     assert_eq!(refused.error(), "temporarily_unavailable");
     assert_eq!(refused.header("cache-control"), Some("no-store"));
     let register = stand.send(registration()).await;

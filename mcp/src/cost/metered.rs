@@ -1,7 +1,7 @@
-//! Cost control for a source that charges per request (DESIGN section 5): identical requests
-//! within a TTL are answered from the store's cache, keyed by the operation, the normalised
-//! request and the caller's account scope; and each user has a daily budget of calls that reach
-//! Cost Explorer, counted only on cache misses, reset at 00:00 UTC.
+//! Cost control for a source that charges per request (docs/architecture.md, "Policies"): identical
+//! requests within a TTL are answered from the store's cache, keyed by the operation, the
+//! normalised request and the caller's account scope; and each user has a daily budget of calls
+//! that reach Cost Explorer, counted only on cache misses, reset at 00:00 UTC.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::clock::{Clock, rfc3339};
+use shared::metrics::{self, Metric};
 use shared::store::{CacheKind, CacheStore, RateLimitStore};
 
 use super::CostError;
@@ -90,11 +91,15 @@ impl Meter {
             match self.cache.get(CacheKind::CostExplorer, &key).await {
                 Ok(Some(hit)) => {
                     if let Ok(value) = serde_json::from_str(&hit.value) {
+                        metrics::count(Metric::CostCacheHits);
                         return Ok(value);
                     }
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "cost cache read failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cost cache read failed");
+                    metrics::count(Metric::StoreErrors);
+                }
             }
         }
         if self.settings.daily_call_budget > 0 {
@@ -104,9 +109,11 @@ impl Meter {
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, "cost budget counter failed");
+                    metrics::count(Metric::StoreErrors);
                     MeteredError::Store
                 })?;
             if spent > self.settings.daily_call_budget {
+                metrics::count(Metric::CostBudgetsExhausted);
                 let now = self.clock.now();
                 let day = i64::try_from(DAY_SECS).unwrap_or(86_400);
                 let resets = now - now.rem_euclid(day) + day;
@@ -116,6 +123,7 @@ impl Meter {
                 });
             }
         }
+        metrics::count(Metric::CostExplorerCalls);
         let response = call().await?;
         if self.settings.cache_ttl_secs > 0
             && let Ok(text) = serde_json::to_string(&response)
@@ -130,6 +138,7 @@ impl Meter {
                 .await
         {
             tracing::warn!(error = %e, "cost cache write failed");
+            metrics::count(Metric::StoreErrors);
         }
         Ok(response)
     }

@@ -466,6 +466,8 @@ const FIT_DAYS: i64 = 91;
 /// The embedded default `CostSource`.
 pub struct SampleCostSource {
     today: Today,
+    /// Treated as a paid source (cache and budget apply): for tests of the metering.
+    metered: bool,
 }
 
 enum Today {
@@ -478,6 +480,7 @@ impl SampleCostSource {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             today: Today::Clock(clock),
+            metered: false,
         }
     }
 
@@ -485,7 +488,15 @@ impl SampleCostSource {
     pub fn fixed(today: Date) -> Self {
         Self {
             today: Today::Fixed(today),
+            metered: false,
         }
+    }
+
+    /// The same data, metered like Cost Explorer (the cache and the daily budget apply), so the
+    /// metering can be exercised without AWS.
+    pub fn metered(mut self) -> Self {
+        self.metered = true;
+        self
     }
 
     fn org(&self) -> Org {
@@ -1606,6 +1617,10 @@ fn group_label(key: &GroupKey) -> String {
 
 #[async_trait]
 impl CostSource for SampleCostSource {
+    fn is_metered(&self) -> bool {
+        self.metered
+    }
+
     async fn cost_and_usage(
         &self,
         req: &CostAndUsageRequest,

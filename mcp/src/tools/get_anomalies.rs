@@ -1,6 +1,6 @@
 //! `get_anomalies`: cost anomalies detected in a period (GetAnomalies). Cost Explorer takes no
 //! account filter here and its impact figures cover everything the monitor watches, across the
-//! organisation. So for a user limited to some accounts (DESIGN section 5) the answer is cut
+//! organisation. So for a user limited to some accounts ([`crate::access`]) the answer is cut
 //! down after the call: only anomalies with a root cause in those accounts, only those root
 //! causes, none of the anomaly-level figures (dimension value, max/total impact, its percentage,
 //! actual/expected spend), and `attributable_impact` as the sum of the root causes left. Their

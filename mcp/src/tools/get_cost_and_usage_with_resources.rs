@@ -7,13 +7,13 @@ use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use shared::oauth::scope;
 
 use super::{CostServer, input};
 use crate::cost::{
     CostAndUsageRequest, CostAndUsageResponse, Dimension, Expression, Granularity, GroupKey,
     Metric, and_filter,
 };
+use crate::scopes;
 
 fn default_granularity() -> Granularity {
     Granularity::Daily
@@ -67,7 +67,9 @@ impl CostServer {
         Extension(parts): Extension<Parts>,
     ) -> Result<Json<CostAndUsageResponse>, String> {
         let access = self.access(&parts)?;
-        Self::require_scope(&access, scope::COSTS_RESOURCES)?;
+        for needed in scopes::extra_for("get_cost_and_usage_with_resources") {
+            Self::require_scope(&access, needed)?;
+        }
         if p.service.trim().is_empty() {
             return Err("service: give a service name, e.g. from get_dimension_values".into());
         }

@@ -1,8 +1,9 @@
-//! The Cost Explorer tools (DESIGN section 5), one per file, each contributing a router that
-//! [`CostServer::tool_router`] composes. Every tool is read-only, takes typed parameters with a
-//! generated JSON Schema, and answers `structuredContent` with an `outputSchema`. Problems the
-//! user can fix (bad dates, another account's filter, a spent budget, Cost Explorer refusing)
-//! are tool errors (`isError: true`) that name the field or say what happened.
+//! The Cost Explorer tools (docs/architecture.md, an MCP tool call), one per file, each
+//! contributing a router that [`CostServer::tool_router`] composes. Every tool is read-only, takes
+//! typed parameters with a generated JSON Schema, and answers `structuredContent` with an
+//! `outputSchema`. Problems the user can fix (bad dates, another account's filter, a spent budget,
+//! Cost Explorer refusing) are tool errors (`isError: true`) that name the field or say what
+//! happened.
 
 mod get_anomalies;
 mod get_cost_and_usage;
@@ -30,15 +31,10 @@ use rmcp::{ServerHandler, tool_handler};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::clock::Clock;
-use shared::oauth::scope;
 
 use crate::access::{AccountScopes, Caller, Visibility};
 use crate::cost::metered::{Meter, MeteredError};
 use crate::cost::{CostError, CostSource, Date};
-
-/// Tools that need a scope beyond `costs:read`, and that scope.
-pub const EXTRA_SCOPES: [(&str, &str); 1] =
-    [("get_cost_and_usage_with_resources", scope::COSTS_RESOURCES)];
 
 /// The protocol versions served.
 pub const PROTOCOL_VERSIONS: [ProtocolVersion; 4] = [
@@ -65,12 +61,14 @@ impl ToolContext {
         scopes: AccountScopes,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let router = CostServer::tool_router();
+        shared::metrics::declare_tools(router.list_all().iter().map(|tool| tool.name.clone()));
         Self {
             source,
             meter,
             scopes,
             clock,
-            router: Arc::new(CostServer::tool_router()),
+            router: Arc::new(router),
         }
     }
 }
@@ -177,6 +175,17 @@ impl CostServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CostServer {
+    /// Every call of a known tool is counted (by the tool's name, never by the caller).
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        shared::metrics::tool_call(&request.name);
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(
@@ -192,5 +201,25 @@ impl ServerHandler for CostServer {
 
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
         std::borrow::Cow::Borrowed(&PROTOCOL_VERSIONS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scope policy keys tools by their MCP name: a tool renamed without it would lose its
+    /// extra scope at the bearer layer, which then lets the call through to the tool's own
+    /// check (a tool error instead of the 403 challenge clients act on).
+    #[test]
+    fn the_scope_policy_names_a_real_tool() {
+        let router = CostServer::tool_router();
+        let tools = router.list_all();
+        assert!(
+            tools
+                .iter()
+                .any(|tool| tool.name == "get_cost_and_usage_with_resources")
+        );
+        assert!(!crate::scopes::extra_for("get_cost_and_usage_with_resources").is_empty());
     }
 }

@@ -1,6 +1,6 @@
 //! `admin keys rotate`: a new local signing key, the old one kept published (as the previous
 //! key) so tokens it signed verify until they expire; for a KMS key, the keys published now and
-//! how to switch with `SMCP_SIGNING_KEY_PREVIOUS` keeping the old key published.
+//! a pointer to the template's key-slot flip, which rotates without drifting the stack.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -70,19 +70,16 @@ pub async fn run(ctx: &Ctx, command: KeysCommand) -> Result<(), Failure> {
 
 fn kms_advice(key_id: &str) -> String {
     format!(
-        "The signing key is the KMS key {key_id}; KMS keys are not rotated by this command.\n\
-         To switch to a new key:\n\
-         1. aws kms create-key --key-spec RSA_2048 --key-usage SIGN_VERIFY --description serverless-mcp-signing\n\
-         2. grant the authz function kms:Sign and kms:GetPublicKey on the new key (keep\n   \
-            kms:GetPublicKey on the old one)\n\
-         3. on the authz function set SMCP_SIGNING_KEY=kms:<new key id> (or move the alias:\n   \
-            aws kms update-alias --alias-name alias/<name> --target-key-id <new key id>) and\n   \
-            SMCP_SIGNING_KEY_PREVIOUS=kms:<old key id> (the old key's id, not an alias that moved),\n   \
-            and redeploy: new tokens are signed by the new key, and the JWKS also publishes the\n   \
-            old key, so tokens it signed keep verifying until they expire\n\
-         4. after the longest access token lifetime (an hour) plus a few minutes for the MCP\n   \
-            server's JWKS cache, remove SMCP_SIGNING_KEY_PREVIOUS and redeploy\n\
-         5. then schedule the old key's deletion: aws kms schedule-key-deletion --key-id <old key id>"
+        "The signing key is the KMS key {key_id}; this command does not rotate KMS keys.\n\
+         A stack deployed from deploy/template.yaml owns its signing key: rotate by flipping the\n\
+         template parameter SigningKeySlot (blue <-> green) and redeploying, e.g.\n  \
+         sam deploy --template-file deploy/template.yaml --parameter-overrides SigningKeySlot=green\n\
+         CloudFormation then creates the new key, moves the alias and the functions to it and\n\
+         schedules the old key's deletion; see \"Rotating keys\" in deploy/README.md, which also\n\
+         covers keeping the old key published with {previous}.\n\
+         Do not create keys, move the alias or change the functions' settings by hand: the stack\n\
+         would drift and its next deployment would undo the change.",
+        previous = shared::config::keys::SIGNING_KEY_PREVIOUS,
     )
 }
 
@@ -136,4 +133,26 @@ async fn rotate_local(ctx: &Ctx, dir: &Path, force: bool) -> Result<(), Failure>
         &json!({"kid": rotated.kid(), "previous_kid": before.kid(), "data_dir": dir.display().to_string()}),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kms_rotation_points_to_the_template_slot_flip() {
+        let advice = kms_advice("arn:aws:kms:us-east-1:111111111111:key/abc");
+        for wanted in [
+            "SigningKeySlot",
+            "Rotating keys",
+            "deploy/README.md",
+            "sam deploy",
+        ] {
+            assert!(advice.contains(wanted), "{wanted:?} missing from: {advice}");
+        }
+        // No manual procedure that would drift the stack.
+        for drift in ["create-key", "update-alias", "schedule-key-deletion"] {
+            assert!(!advice.contains(drift), "{drift:?} in: {advice}");
+        }
+    }
 }

@@ -87,3 +87,50 @@ pub async fn serve_in_process(
         .unwrap();
     });
 }
+
+/// GET or POST (form) as a browser would: sends the cookies of `jar` and keeps what the answer
+/// sets. Redirects are the caller's to follow (`location`).
+pub async fn browse(
+    http: &reqwest::Client,
+    jar: &mut std::collections::HashMap<String, String>,
+    url: &str,
+    form: Option<&[(&str, &str)]>,
+) -> reqwest::Response {
+    let cookie = jar
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let request = match form {
+        Some(form) => http.post(url).form(form),
+        None => http.get(url),
+    };
+    let reply = request.header("cookie", cookie).send().await.unwrap();
+    for set in reply.headers().get_all("set-cookie") {
+        let pair = set.to_str().unwrap().split(';').next().unwrap();
+        let (k, v) = pair.split_once('=').unwrap();
+        jar.insert(k.to_owned(), v.to_owned());
+    }
+    reply
+}
+
+/// The `Location` of a redirect.
+pub fn location(reply: &reqwest::Response) -> String {
+    reply
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of the hidden form field `name` in an HTML page (HTML-escaped `+` undone).
+pub fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap() + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    page[start..end]
+        .replace("&#43;", "+")
+        .replace("&#x2b;", "+")
+}

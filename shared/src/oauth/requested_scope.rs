@@ -1,7 +1,7 @@
-//! The scope of an authorization request (RFC 6749 §3.3) resolved against what this server
-//! supports and what the client registered (DESIGN section 4): values outside
-//! [`SUPPORTED`] are ignored; nothing left means the registered scope, else [`COSTS_READ`]; a
-//! supported value the client did not register for is refused.
+//! The scope of an authorization request (RFC 6749 §3.3) resolved against what this server supports
+//! and what the client registered: values outside [`SUPPORTED`] are ignored; nothing left means the
+//! registered scope, else [`COSTS_READ`]; a supported value the client did not register for is
+//! refused.
 
 use super::scope::{COSTS_READ, SUPPORTED};
 

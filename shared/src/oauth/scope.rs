@@ -1,4 +1,4 @@
-//! The scopes this deployment defines (DESIGN section 5).
+//! The scopes this deployment defines (docs/architecture.md, "Policies").
 
 /// Baseline: every read-only cost tool.
 pub const COSTS_READ: &str = "costs:read";

@@ -226,20 +226,20 @@ pub async fn code_redemption_has_exactly_one_winner(h: Harness) {
     let mut first = 0;
     let mut replayed = 0;
     for task in tasks {
-        match task.await.unwrap().unwrap() {
-            Some(Redemption::First(r)) => {
-                assert_eq!(r, record);
-                first += 1;
-            }
-            Some(Redemption::Replayed(r)) => {
-                assert_eq!(r, record);
-                replayed += 1;
-            }
-            None => panic!("a stored code vanished"),
+        if task.await.unwrap().unwrap() {
+            first += 1;
+        } else {
+            replayed += 1;
         }
     }
     assert_eq!((first, replayed), (1, 49));
-    assert_eq!(h.stores.codes.redeem("unknown").await.unwrap(), None);
+    // Redemption marks the code and keeps it whole.
+    assert_eq!(
+        h.stores.codes.peek("codehash-1").await.unwrap(),
+        Some((record, true))
+    );
+    assert!(!h.stores.codes.redeem("unknown").await.unwrap());
+    assert_eq!(h.stores.codes.peek("unknown").await.unwrap(), None);
 }
 
 pub async fn code_redemption_into_a_grant_is_all_or_nothing_with_one_winner(h: Harness) {
@@ -304,10 +304,7 @@ pub async fn code_redemption_into_a_grant_is_all_or_nothing_with_one_winner(h: H
         h.stores.codes.peek("codehash-3").await.unwrap(),
         Some((record.clone(), true))
     );
-    assert!(matches!(
-        h.stores.codes.redeem("codehash-3").await.unwrap(),
-        Some(Redemption::Replayed(_))
-    ));
+    assert!(!h.stores.codes.redeem("codehash-3").await.unwrap());
 
     // Without a grant (a client that may not refresh): the code and the event only.
     let other = code("codehash-4", h.now());
@@ -335,17 +332,16 @@ pub async fn codes_are_kept_past_validity_to_detect_replay_then_vanish(h: Harnes
     assert!(h.stores.codes.put(&record).await.unwrap());
     h.clock.advance(61);
     // Past validity (the flow refuses it) but still recognisable.
-    assert!(matches!(
-        h.stores.codes.redeem("codehash-2").await.unwrap(),
-        Some(Redemption::First(_))
-    ));
-    assert!(matches!(
-        h.stores.codes.redeem("codehash-2").await.unwrap(),
-        Some(Redemption::Replayed(_))
-    ));
+    assert!(h.stores.codes.redeem("codehash-2").await.unwrap());
+    assert!(!h.stores.codes.redeem("codehash-2").await.unwrap());
+    assert_eq!(
+        h.stores.codes.peek("codehash-2").await.unwrap(),
+        Some((record, true))
+    );
     h.clock
         .advance(super::aggregates::CODE_REPLAY_RETENTION_SECS);
-    assert_eq!(h.stores.codes.redeem("codehash-2").await.unwrap(), None);
+    assert!(!h.stores.codes.redeem("codehash-2").await.unwrap());
+    assert_eq!(h.stores.codes.peek("codehash-2").await.unwrap(), None);
 }
 
 /// Rotates `g1` (at version 1) on past the bound of superseded hashes: the hash just replaced is
@@ -1176,6 +1172,233 @@ pub async fn login_users_are_listed_by_name(h: Harness) {
     assert_eq!(rest.next, None);
 }
 
+/// Collects every page of a listing, checking each page's size.
+async fn all_pages<T, F, Fut>(limit: usize, mut list: F) -> (Vec<T>, usize)
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Page<T>>,
+{
+    let mut all = Vec::new();
+    let mut pages = 0;
+    let mut request = PageRequest::first(limit);
+    loop {
+        let page = list(request.clone()).await;
+        pages += 1;
+        assert!(page.items.len() <= limit);
+        all.extend(page.items);
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return (all, pages),
+        }
+    }
+}
+
+/// How many distinct shards of `shards` the ids fall in.
+fn shards_used<'a>(ids: impl Iterator<Item = &'a String>, shards: u32) -> usize {
+    ids.map(|id| shard::shard_of(id, shards))
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
+    // Many more items than a page, spread over the shards, created out of id order.
+    let n = 45_i64;
+    let ids: Vec<String> = (0..n).map(|i| format!("id-{:02}", (i * 17) % n)).collect();
+    assert!(shards_used(ids.iter(), shard::CLIENT_LIST_SHARDS) > 4);
+    assert!(shards_used(ids.iter(), shard::AUDIT_SHARDS) > 8);
+    let t = h.now();
+    for (i, id) in ids.iter().enumerate() {
+        let at = t + i as i64;
+        assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
+        let g = GrantRecord {
+            client_id: "shared".into(),
+            ..grant(id, &format!("user-{}", i % 7), at)
+        };
+        assert!(h.stores.grants.create(&g).await.unwrap());
+        let e = event(id, at * 1000 + 5, Some("shared"));
+        h.stores.audit.append(&e).await.unwrap();
+    }
+    h.clock.advance(n);
+
+    let clients = h.stores.clients.clone();
+    let (listed, pages) = all_pages(7, |r| {
+        let clients = clients.clone();
+        async move { clients.list(&r).await.unwrap() }
+    })
+    .await;
+    let listed: Vec<_> = listed.into_iter().map(|c| c.client_id).collect();
+    assert_eq!(listed, ids, "clients in registration order");
+    assert_eq!(pages, 7);
+    let (since, _) = all_pages(4, |r| {
+        let clients = clients.clone();
+        async move { clients.list_since(t + 30, &r).await.unwrap() }
+    })
+    .await;
+    let since: Vec<_> = since.into_iter().map(|c| c.client_id).collect();
+    assert_eq!(since, ids[30..], "registered since, across shards");
+
+    let grants = h.stores.grants.clone();
+    let (listed, _) = all_pages(6, |r| {
+        let grants = grants.clone();
+        async move { grants.list_for_client("shared", &r).await.unwrap() }
+    })
+    .await;
+    let listed: Vec<_> = listed.into_iter().map(|g| g.grant_id).collect();
+    assert_eq!(listed, ids, "a client's grants in creation order");
+
+    let audit = h.stores.audit.clone();
+    let day = crate::clock::utc_day(t);
+    let (by_day, pages) = all_pages(10, |r| {
+        let (audit, day) = (audit.clone(), day.clone());
+        async move { audit.list_day(&day, &r).await.unwrap() }
+    })
+    .await;
+    let by_day: Vec<_> = by_day.into_iter().map(|e| e.id).collect();
+    assert_eq!(by_day, ids, "a day's events in time order");
+    assert_eq!(pages, 5);
+    let (by_client, _) = all_pages(8, |r| {
+        let audit = audit.clone();
+        async move { audit.list_for_client("shared", &r).await.unwrap() }
+    })
+    .await;
+    let by_client: Vec<_> = by_client.into_iter().map(|e| e.id).collect();
+    assert_eq!(by_client, ids, "a client's events in time order");
+    for query in [
+        AuditQuery::default(),
+        AuditQuery {
+            client_id: Some("shared".into()),
+            ..AuditQuery::default()
+        },
+    ] {
+        let (found, _) = all_pages(9, |r| {
+            let (audit, query) = (audit.clone(), query.clone());
+            async move { audit.search(&query, &r).await.unwrap() }
+        })
+        .await;
+        let found: Vec<_> = found.into_iter().map(|e| e.id).collect();
+        assert_eq!(found, ids, "search {query:?}");
+    }
+
+    let revoked = h
+        .stores
+        .grants
+        .revoke_all_for_client("shared")
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), ids.len(), "every shard's grants are revoked");
+}
+
+/// Moves a stored item to the key the unsharded layout gave it: its `PK` to `pk` (when given)
+/// and its listing key to `gsi1pk` (when given).
+async fn to_legacy(h: &Harness, pk: &str, sk: &str, legacy_pk: Option<&str>, gsi1pk: Option<&str>) {
+    let now = h.now();
+    let mut item = h.backend.take(pk, sk, now).await.unwrap().unwrap();
+    if let Some(legacy_pk) = legacy_pk {
+        item.pk = legacy_pk.into();
+    }
+    if let (Some(gsi1pk), Some((key, _))) = (gsi1pk, item.gsi1.as_mut()) {
+        *key = gsi1pk.into();
+    }
+    assert!(
+        h.backend
+            .put(&item, item::Condition::Always, now)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
+    // Every other item is written as the unsharded layout wrote it: listings interleave both.
+    let t = h.now();
+    let day = crate::clock::utc_day(t);
+    let ids: Vec<String> = (0..12).map(|i| format!("legacy-{i:02}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let at = t + i as i64;
+        assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
+        let g = GrantRecord {
+            client_id: "c1".into(),
+            ..grant(id, "alice", at)
+        };
+        assert!(h.stores.grants.create(&g).await.unwrap());
+        h.stores
+            .audit
+            .append(&event(id, at * 1000, Some("c1")))
+            .await
+            .unwrap();
+        if i % 2 == 1 {
+            continue;
+        }
+        let client_pk = format!("CLIENT#{id}");
+        to_legacy(&h, &client_pk, "CLIENT", None, Some("CLIENTS")).await;
+        let entry_sk = format!("{}#{id}", crate::clock::rfc3339(at));
+        let entry_pk = shard::key_for("CLIENTGRANT#c1", id, shard::CLIENT_GRANT_SHARDS);
+        to_legacy(&h, &entry_pk, &entry_sk, Some("CLIENTGRANT#c1"), None).await;
+        let audit_pk = shard::key_for(&format!("AUDIT#{day}"), id, shard::AUDIT_SHARDS);
+        let audit_sk = format!(
+            "{}.000Z#{id}",
+            crate::clock::rfc3339(at).trim_end_matches('Z')
+        );
+        let legacy_day = format!("AUDIT#{day}");
+        to_legacy(
+            &h,
+            &audit_pk,
+            &audit_sk,
+            Some(&legacy_day),
+            Some("AUDIT#CLIENT#c1"),
+        )
+        .await;
+    }
+    let legacy = h
+        .backend
+        .query(item::Index::Gsi1, "CLIENTS", "", None, 50, h.now())
+        .await
+        .unwrap();
+    assert_eq!(legacy.len(), 6, "half the clients sit under the old key");
+
+    let (clients, _) = all_pages(5, |r| {
+        let clients = h.stores.clients.clone();
+        async move { clients.list(&r).await.unwrap() }
+    })
+    .await;
+    let clients: Vec<_> = clients.into_iter().map(|c| c.client_id).collect();
+    assert_eq!(clients, ids);
+    assert_eq!(client_grant_ids(&h, "c1", 5).await, ids);
+    let (by_day, _) = all_pages(5, |r| {
+        let (audit, day) = (h.stores.audit.clone(), day.clone());
+        async move { audit.list_day(&day, &r).await.unwrap() }
+    })
+    .await;
+    assert_eq!(by_day.into_iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    let (by_client, _) = all_pages(5, |r| {
+        let audit = h.stores.audit.clone();
+        async move { audit.list_for_client("c1", &r).await.unwrap() }
+    })
+    .await;
+    assert_eq!(by_client.into_iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    h.clock.advance(60);
+    assert_eq!(search_ids(&h, &AuditQuery::default(), 5).await, ids);
+
+    // A legacy client rewritten (a status change, a last-use update) moves to its shard.
+    h.stores
+        .clients
+        .set_status("legacy-00", ClientStatus::Disabled)
+        .await
+        .unwrap()
+        .unwrap();
+    let legacy = h
+        .backend
+        .query(item::Index::Gsi1, "CLIENTS", "", None, 50, h.now())
+        .await
+        .unwrap();
+    assert_eq!(legacy.len(), 5);
+    let revoked = h.stores.grants.revoke_all_for_client("c1").await.unwrap();
+    assert_eq!(
+        revoked.len(),
+        ids.len(),
+        "legacy listing entries are revoked too"
+    );
+}
+
 /// Instantiates every contract case for one backend as `#[tokio::test]`s in module `$name`.
 macro_rules! contract_suite {
     ($name:ident, $backend:expr) => {
@@ -1210,7 +1433,9 @@ macro_rules! contract_suite {
                 clients_status_and_registered_since,
                 grants_list_per_client_and_revoke_all,
                 audit_search_by_type_client_user_and_time,
-                login_users_are_listed_by_name
+                login_users_are_listed_by_name,
+                sharded_listings_keep_order_across_pages,
+                items_under_unsharded_keys_stay_listed
             );
         }
     };

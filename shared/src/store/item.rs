@@ -1,5 +1,6 @@
-//! The single-table item model both adapters store (DESIGN section 6): `PK`/`SK` keys, an optional
-//! `GSI1PK`/`GSI1SK` listing key, the `expires_at` TTL attribute, and the item's other attributes.
+//! The single-table item model both adapters store (docs/architecture.md, "Storage"): `PK`/`SK`
+//! keys, an optional `GSI1PK`/`GSI1SK` listing key, the `expires_at` TTL attribute, and the item's
+//! other attributes.
 //!
 //! Aggregate stores are written once over [`ItemBackend`]; an adapter only implements these
 //! primitives, each with the atomicity guarantee documented on it.

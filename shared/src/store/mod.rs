@@ -1,4 +1,4 @@
-//! Storage ports, one per aggregate of DESIGN section 6, and the records they keep.
+//! Storage ports, one per aggregate (docs/architecture.md, "Storage"), and the records they keep.
 //!
 //! Every port is implemented once by [`ItemStore`] over the single-table item model
 //! ([`item::ItemBackend`]), which the DynamoDB and SQLite adapters provide. Secrets are never
@@ -7,13 +7,20 @@
 //! infrastructure failures.
 
 mod aggregates;
+mod audit;
 pub mod dynamo;
 mod error;
+mod grants;
 pub mod item;
+mod limits;
+mod revocations;
+pub mod shard;
 pub mod sqlite;
 
 #[cfg(test)]
 mod contract;
+#[cfg(test)]
+mod workload_tests;
 
 use std::sync::Arc;
 
@@ -157,15 +164,6 @@ pub struct CodeRecord {
     pub upstream_session: Option<String>,
 }
 
-/// The outcome of presenting a code.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Redemption {
-    /// This caller redeemed the code; no other caller ever will.
-    First(CodeRecord),
-    /// The code had already been redeemed (a replay).
-    Replayed(CodeRecord),
-}
-
 /// Whether a grant's refresh tokens still work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -232,7 +230,7 @@ impl ConsentRecord {
     }
 }
 
-/// One audit event (`AUDIT#<yyyy-mm-dd>` / `<ts>#<id>`), also listed per client.
+/// One audit event (`AUDIT#<yyyy-mm-dd>#<nn>` / `<ts>#<id>`, sharded), also listed per client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub id: String,
@@ -311,10 +309,12 @@ pub trait PendingAuthorizationStore: Send + Sync {
 pub trait AuthorizationCodeStore: Send + Sync {
     /// Stores a new code; `false` if the hash is already present.
     async fn put(&self, code: &CodeRecord) -> Result<bool, StoreError>;
-    /// Marks the code redeemed. Of any number of concurrent callers exactly one gets
-    /// [`Redemption::First`]; later ones get [`Redemption::Replayed`] while the item is kept.
-    /// `None` for an unknown code. Validity (`valid_until`) is the caller's check.
-    async fn redeem(&self, code_hash: &str) -> Result<Option<Redemption>, StoreError>;
+    /// Marks the code redeemed, so that any later presentation is a replay. Of any number of
+    /// concurrent callers exactly one gets `true`; the others, any caller after a redemption and
+    /// the caller of an unknown code get `false` (the item is kept past validity, so
+    /// [`Self::peek`] still tells a replay from an unknown code). Validity (`valid_until`) is the
+    /// caller's check.
+    async fn redeem(&self, code_hash: &str) -> Result<bool, StoreError>;
     /// Reads a code without redeeming it: the record and whether it was redeemed. `None` for an
     /// unknown code.
     async fn peek(&self, code_hash: &str) -> Result<Option<(CodeRecord, bool)>, StoreError>;

@@ -13,7 +13,8 @@ use super::jwks::VerificationKeys;
 /// Tokens longer than this are refused before any decoding.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// Default allowance for clock skew between the authorization server and the resource server.
+/// The allowance for clock skew between the authorization server and the resource server, in
+/// seconds, applied to `exp`, `nbf` and `iat` by every verifier.
 pub const DEFAULT_LEEWAY_SECS: i64 = 30;
 
 /// Why a token was refused. Each description is short and safe to return as an
@@ -50,7 +51,6 @@ pub enum VerifyError {
 pub struct AccessTokenVerifier {
     issuer: String,
     audience: String,
-    leeway_secs: i64,
 }
 
 #[derive(Deserialize)]
@@ -90,19 +90,12 @@ struct RawClaims {
 
 impl AccessTokenVerifier {
     /// `issuer` must equal the tokens' `iss` byte for byte; `audience` is this resource's URL.
-    /// Leeway starts at [`DEFAULT_LEEWAY_SECS`].
+    /// The allowed clock skew is [`DEFAULT_LEEWAY_SECS`].
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
-            leeway_secs: DEFAULT_LEEWAY_SECS,
         }
-    }
-
-    /// Allowed clock skew, in seconds, for `exp`, `nbf` and `iat` (negative counts as zero).
-    pub fn with_leeway(mut self, leeway_secs: i64) -> Self {
-        self.leeway_secs = leeway_secs.max(0);
-        self
     }
 
     pub fn issuer(&self) -> &str {
@@ -168,8 +161,8 @@ impl AccessTokenVerifier {
         self.check_claims(claims, now)
     }
 
-    /// `exp`, `nbf` and `iat` at `now`, with this verifier's leeway (also used on the claims of
-    /// an already verified token, [`super::VerifiedTokens`]).
+    /// `exp`, `nbf` and `iat` at `now`, with the [`DEFAULT_LEEWAY_SECS`] leeway (also used on
+    /// the claims of an already verified token, [`super::VerifiedTokens`]).
     pub fn check_validity_period(
         &self,
         exp: i64,
@@ -177,10 +170,10 @@ impl AccessTokenVerifier {
         iat: i64,
         now: i64,
     ) -> Result<(), VerifyError> {
-        if now >= exp.saturating_add(self.leeway_secs) {
+        if now >= exp.saturating_add(DEFAULT_LEEWAY_SECS) {
             return Err(VerifyError::Expired);
         }
-        let latest_start = now.saturating_add(self.leeway_secs);
+        let latest_start = now.saturating_add(DEFAULT_LEEWAY_SECS);
         if nbf.is_some_and(|nbf| nbf > latest_start) || iat > latest_start {
             return Err(VerifyError::NotYetValid);
         }
@@ -716,17 +709,6 @@ mod tests {
         assert_eq!(
             result,
             Err(VerifyError::UnknownKey(fixture().signer.kid().to_owned()))
-        );
-    }
-
-    #[tokio::test]
-    async fn leeway_is_configurable() {
-        let f = fixture();
-        let token = forge(&header(), &with(claims(), "exp", json!(NOW - 5))).await;
-        assert!(verifier().verify(&token, &f.keys, NOW).is_ok());
-        assert_eq!(
-            verifier().with_leeway(0).verify(&token, &f.keys, NOW),
-            Err(VerifyError::Expired)
         );
     }
 

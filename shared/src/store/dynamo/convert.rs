@@ -1,6 +1,6 @@
-//! The mapping between the item model and DynamoDB attribute maps (DESIGN section 6): key and TTL
-//! attributes by name, every other attribute as the native DynamoDB type of its JSON value, so the
-//! table stays readable in the console.
+//! The mapping between the item model and DynamoDB attribute maps (docs/architecture.md,
+//! "Storage"): key and TTL attributes by name, every other attribute as the native DynamoDB type of
+//! its JSON value, so the table stays readable in the console.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,5 @@
-//! The DynamoDB adapter: [`ItemBackend`] over the single table of DESIGN section 6, with every
-//! guarantee of the trait carried by a DynamoDB condition expression, so it holds across
+//! The DynamoDB adapter: [`ItemBackend`] over the single table (docs/architecture.md, "Storage"),
+//! with every guarantee of the trait carried by a DynamoDB condition expression, so it holds across
 //! processes and Lambda instances.
 
 mod convert;

@@ -1,4 +1,4 @@
-//! Creates the single table of DESIGN section 6 for development and tests: `PK`/`SK`, the `GSI1`
+//! Creates the single table (docs/storage.md) for development and tests: `PK`/`SK`, the `GSI1`
 //! listing index, on-demand billing and TTL on `expires_at`. Production tables come from the
 //! deployment templates; this exists so a local run and the test suite need no manual setup.
 

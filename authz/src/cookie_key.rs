@@ -1,6 +1,7 @@
-//! HMAC-SHA256 (RFC 2104) over purpose-labelled values: the consent-approval cookie, CSRF tokens
-//! and the embedded login's one-time assertion. The key comes from configuration, a key file in
-//! the data dir, or (last resort) the process.
+//! The cookie key: HMAC-SHA256 (RFC 2104) MACs over purpose-labelled values, for the
+//! consent-approval cookie, CSRF tokens and the embedded login's one-time assertion. Not a token
+//! signing key: JWTs are signed by `shared::token`. The key comes from configuration, a key file
+//! in the data dir, or (last resort) the process.
 
 use aws_lc_rs::hmac;
 use base64::Engine as _;
@@ -8,9 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use shared::secret::{Secret, constant_time_eq};
 
 /// A MAC key; never printed.
-pub struct SigningKey(hmac::Key);
+pub struct CookieKey(hmac::Key);
 
-impl SigningKey {
+impl CookieKey {
     pub fn from_bytes(bytes: &[u8]) -> Self {
         Self(hmac::Key::new(hmac::HMAC_SHA256, bytes))
     }
@@ -22,7 +23,7 @@ impl SigningKey {
 
     /// The MAC of `parts` under `purpose`, base64url. Parts are length-prefixed so no two
     /// different inputs collide.
-    pub fn sign(&self, purpose: &str, parts: &[&str]) -> String {
+    pub fn mac(&self, purpose: &str, parts: &[&str]) -> String {
         let mut context = hmac::Context::with_key(&self.0);
         for part in std::iter::once(&purpose).chain(parts) {
             context.update(&(part.len() as u64).to_be_bytes());
@@ -33,7 +34,7 @@ impl SigningKey {
 
     /// Whether `mac` is the MAC of `parts` under `purpose` (constant time).
     pub fn verify(&self, purpose: &str, parts: &[&str], mac: &str) -> bool {
-        constant_time_eq(self.sign(purpose, parts).as_bytes(), mac.as_bytes())
+        constant_time_eq(self.mac(purpose, parts).as_bytes(), mac.as_bytes())
     }
 
     /// The key for this configuration: `SMCP_COOKIE_KEY`, else `cookie.key` in the data dir
@@ -70,9 +71,9 @@ fn write_private(path: &std::path::Path, value: &str) -> std::io::Result<()> {
     file.write_all(value.as_bytes())
 }
 
-impl std::fmt::Debug for SigningKey {
+impl std::fmt::Debug for CookieKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningKey([redacted])")
+        f.write_str("CookieKey([redacted])")
     }
 }
 
@@ -82,11 +83,11 @@ mod tests {
 
     #[test]
     fn macs_bind_purpose_and_parts() {
-        let key = SigningKey::from_bytes(b"k");
-        let mac = key.sign("csrf", &["a", "b"]);
+        let key = CookieKey::from_bytes(b"k");
+        let mac = key.mac("csrf", &["a", "b"]);
         assert!(key.verify("csrf", &["a", "b"], &mac));
         assert!(!key.verify("login", &["a", "b"], &mac));
         assert!(!key.verify("csrf", &["ab", ""], &mac));
-        assert!(!SigningKey::from_bytes(b"other").verify("csrf", &["a", "b"], &mac));
+        assert!(!CookieKey::from_bytes(b"other").verify("csrf", &["a", "b"], &mac));
     }
 }

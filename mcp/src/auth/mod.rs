@@ -1,0 +1,200 @@
+//! The bearer-token layer in front of `POST /mcp` (RFC 6750, RFC 9068, MCP authorization):
+//! `Authorization: Bearer` only, verification against the issuer's JWKS (cached; refetched at
+//! most every 30 s when a token names an unknown key), the 401/403 challenges of RFC 6750
+//! section 3 naming the resource metadata of RFC 9728, and the verified caller put into request
+//! extensions for the tools.
+//!
+//! Scopes per tool: every tool needs `costs:read`; a `tools/call` of a tool needing more (see
+//! [`crate::scopes`]) is recognised here by reading the JSON-RPC body before dispatch, so the
+//! client gets an HTTP 403 `insufficient_scope` challenge (which MCP clients act on by asking for
+//! the scope) rather than a tool error inside a 200.
+
+mod challenge;
+mod jwks;
+mod verifier;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body_util::{BodyExt as _, Limited};
+use serde_json::Value;
+use shared::metrics::{self, Metric, Refusal};
+use shared::store::TokenIdentity;
+use shared::token::VerifyError;
+
+use self::challenge::{json_error, keys_unavailable};
+pub use self::jwks::{HttpJwks, InProcessJwks, JwksError, JwksSource};
+pub use self::verifier::{AuthFailure, Authenticator, JWKS_REFETCH_SECS};
+use crate::access::Caller;
+use crate::scopes;
+
+/// Largest JSON-RPC body read (the MCP service's own limit).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The token of `Authorization: Bearer <token>`; other schemes and query strings are ignored.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?.to_str().ok()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The extra scopes the JSON-RPC message(s) in `body` need (tool calls only).
+fn scopes_needed(body: &[u8]) -> Vec<&'static str> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let messages = match &value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut needed = Vec::new();
+    for message in messages {
+        if message.get("method").and_then(Value::as_str) != Some("tools/call") {
+            continue;
+        }
+        let Some(name) = message
+            .get("params")
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        for extra in scopes::extra_for(name) {
+            if !needed.contains(extra) {
+                needed.push(*extra);
+            }
+        }
+    }
+    needed
+}
+
+/// The middleware: authenticate, check scopes, hand the caller to the MCP service.
+pub async fn require_bearer(
+    State(auth): State<Arc<Authenticator>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = bearer_token(request.headers()) else {
+        return auth.unauthorized(Refusal::MissingToken, None);
+    };
+    let claims = match auth.verify(token).await {
+        Ok(claims) => claims,
+        Err(AuthFailure::Invalid(e)) => {
+            tracing::info!(reason = %e, "bearer token refused");
+            let why = match e {
+                VerifyError::Expired => Refusal::ExpiredToken,
+                _ => Refusal::InvalidToken,
+            };
+            return auth.unauthorized(why, Some(&e));
+        }
+        Err(AuthFailure::KeysUnavailable) => return keys_unavailable(),
+    };
+    // One store read (one request on DynamoDB) for every revocation that could reach the token.
+    let identity = TokenIdentity {
+        jti: &claims.jti,
+        grant_id: claims.grant_id.as_deref(),
+        client_id: &claims.client_id,
+        sub: &claims.sub,
+        iat: claims.iat,
+    };
+    match auth.revocations.is_revoked(&identity).await {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::info!("revoked bearer token refused");
+            let revoked = "the access token has been revoked";
+            return auth.unauthorized(Refusal::RevokedToken, Some(&revoked));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "revocation list unavailable");
+            metrics::count(Metric::StoreErrors);
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the token store is unavailable; try again shortly",
+            );
+        }
+    }
+    let caller = Caller::from(claims);
+    if !caller.has_scope(scopes::EVERY_TOOL) {
+        return auth.insufficient_scope(&[scopes::EVERY_TOOL]);
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the request body is too large",
+            );
+        }
+    };
+    let extra = scopes_needed(&bytes);
+    if extra.iter().any(|s| !caller.has_scope(s)) {
+        let mut all = vec![scopes::EVERY_TOOL];
+        all.extend(extra);
+        return auth.insufficient_scope(&all);
+    }
+    tracing::debug!(sub = %caller.sub, client_id = %caller.client_id, "authenticated");
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use shared::oauth::scope;
+
+    use super::*;
+
+    #[test]
+    fn only_one_bearer_authorization_header_counts() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  abc "),
+        );
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+
+    #[test]
+    fn tool_calls_needing_more_scopes_are_recognised() {
+        let call = |name: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}","arguments":{{}}}}}}"#
+            )
+        };
+        assert_eq!(
+            scopes_needed(call("get_cost_and_usage_with_resources").as_bytes()),
+            [scope::COSTS_RESOURCES]
+        );
+        assert!(scopes_needed(call("get_cost_and_usage").as_bytes()).is_empty());
+        let batch = format!("[{}]", call("get_cost_and_usage_with_resources"));
+        assert_eq!(scopes_needed(batch.as_bytes()), [scope::COSTS_RESOURCES]);
+        assert!(scopes_needed(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).is_empty());
+        assert!(scopes_needed(b"not json").is_empty());
+    }
+}
