@@ -215,6 +215,12 @@ run_interop() {
 
 run_interop
 
+# --- the authorization pages in Debian's chromium via playwright-core (tests/browser/) ---
+log "browser: authorize, consent, sign-in and error pages in Chromium"
+browser_started=$SECONDS
+run_tracked bash tests/browser/run.sh "$venv/bin/python"
+log "browser stage: $((SECONDS - browser_started)) s"
+
 # --- issue 9: openapi/openapi.yaml against a real `serve` with schemathesis (tests/openapi/) ---
 log "openapi: schemathesis"
 run_tracked bash tests/openapi/run.sh
