@@ -134,6 +134,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             HeaderName::from_static("mcp-protocol-version"),
             HeaderName::from_static("mcp-session-id"),
             HeaderName::from_static("last-event-id"),
+            // Every 2026-07-28 request names its method and tool or resource in headers.
+            HeaderName::from_static("mcp-method"),
+            HeaderName::from_static("mcp-name"),
         ])
         .expose_headers([
             header::WWW_AUTHENTICATE,

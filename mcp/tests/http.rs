@@ -414,6 +414,64 @@ async fn host_and_origin_must_be_ours() {
     assert!(exposed.contains("www-authenticate"), "{exposed}");
 }
 
+/// A browser client (the MCP Inspector's web UI, an MCP App host) asks before every POST: an
+/// allowed page origin gets `Access-Control-Allow-Origin` and every header a 2026-07-28 request
+/// carries (`Mcp-Method`, `Mcp-Name` besides the version and auth headers); another origin gets
+/// no CORS grant at all.
+#[tokio::test]
+async fn browser_preflights_from_an_allowed_origin_are_answered() {
+    let state = state();
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/mcp")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization,content-type,mcp-protocol-version,mcp-method,mcp-name",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = send(&state, preflight("http://127.0.0.1:8080")).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "http://127.0.0.1:8080"
+    );
+    let allowed = response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_HEADERS)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for name in [
+        "authorization",
+        "content-type",
+        "mcp-protocol-version",
+        "mcp-method",
+        "mcp-name",
+    ] {
+        assert!(
+            allowed.split(',').any(|h| h.trim() == name),
+            "{name} not in {allowed}"
+        );
+    }
+    let foreign = send(&state, preflight("https://evil.example")).await;
+    assert!(
+        foreign
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+}
+
 #[tokio::test]
 async fn get_and_delete_are_not_allowed() {
     for method in ["GET", "DELETE"] {
