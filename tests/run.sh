@@ -193,7 +193,7 @@ run_interop() {
   grep -q '^warning: SMCP_CIMD_TEST_CA is set' "$iwork/serve.out" \
     || { echo "interop: serve did not warn about SMCP_CIMD_TEST_CA" >&2; failed+=(cimd_warning); }
 
-  for name in sdk_client inspector claude conformance python_client cimd_client; do
+  for name in sdk_client inspector claude mcp_remote conformance python_client cimd_client; do
     local t0=$SECONDS
     log "interop: $name"
     if [ "$name" = python_client ] || [ "$name" = cimd_client ]; then
