@@ -4,9 +4,12 @@
 // URL for the person, as it does on a headless machine; the walk through consent and sign-in is
 // the headless browser of lib/browser.mjs. Then Claude Desktop's side of stdio: initialize,
 // tools/list, a tool call.
-// A second start reuses the stored tokens without any browser step.
+// A second start reuses the stored tokens without any browser step. The arguments are the
+// README's Claude Desktop configuration, read from it, so the documented snippet cannot drift:
+// `npx -y mcp-remote@<version> <url>` runs the pinned package (same version) with the same
+// arguments, the URL pointed at this run's server.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { walkAuthorization } from './lib/browser.mjs';
@@ -20,10 +23,22 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const proxy = path.join(here, 'node_modules', 'mcp-remote', 'dist', 'proxy.js');
 
+// The README's claude_desktop_config.json snippet: the JSON block after its marker comment.
+const readme = readFileSync(path.join(here, '..', '..', 'README.md'), 'utf8');
+const snippet = readme.split('<!-- claude-desktop-config')[1]?.match(/```json\n([\s\S]*?)```/)?.[1];
+const documented = snippet && JSON.parse(snippet).mcpServers?.['aws-costs'];
+const installed = JSON.parse(readFileSync(path.join(here, 'node_modules', 'mcp-remote', 'package.json'), 'utf8')).version;
+const [npxYes, spec, documentedUrl, ...extraArgs] = documented?.args ?? [];
+ok(
+  documented?.command === 'npx' && npxYes === '-y' && spec === `mcp-remote@${installed}` && /^http:\/\/127\.0\.0\.1:8080\/mcp$/.test(documentedUrl),
+  `the README's Claude Desktop config runs mcp-remote@${installed} (the version tested here) on serve's default URL`,
+  documented,
+);
+
 /** One mcp-remote process on stdio, with a line-oriented JSON-RPC client. */
 function start() {
   const child = track(
-    spawn(process.execPath, [proxy, mcp, '--transport', 'http-only'], {
+    spawn(process.execPath, [proxy, mcp, ...extraArgs], {
       env: {
         ...process.env,
         HOME: work,
