@@ -138,7 +138,15 @@ if (url) {
   });
 }
 const result = await step('initialize and tools/list through mcp-remote', () => session(first));
-ok(result?.tools?.length >= 10, 'every tool is listed', result?.tools?.map((t) => t.name));
+// The README's tool table ("What the server offers") names exactly the tools served.
+const offered = readme.split('## What the server offers')[1]?.split('\n## ')[0] ?? '';
+const documentedTools = [...offered.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]).sort();
+const servedTools = (result?.tools ?? []).map((t) => t.name).sort();
+ok(
+  servedTools.length > 0 && JSON.stringify(servedTools) === JSON.stringify(documentedTools),
+  "every tool is listed, and the README's tool table names exactly these",
+  { served: servedTools, documented: documentedTools },
+);
 const call = await step('tools/call get_today_date through mcp-remote', async () => {
   const answer = await first.send('tools/call', { name: 'get_today_date', arguments: {} });
   if (answer.error) throw new Error(JSON.stringify(answer.error));
