@@ -1,6 +1,10 @@
 //! Anomalies: the spikes as Cost Anomaly Detection would report them.
 
-use super::*;
+use super::data::{MONITOR_ARN, SPIKES};
+use super::{Org, account_of, line, round2};
+use crate::cost::{
+    AnomaliesRequest, AnomaliesResponse, Anomaly, CostError, DateRange, RootCause, dollars,
+};
 
 impl Org {
     pub(super) fn anomalies(&self, req: &AnomaliesRequest) -> Result<AnomaliesResponse, CostError> {

@@ -1,6 +1,21 @@
 //! Savings Plans and reservations: utilization and coverage.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use super::data::{
+    ACCOUNTS, EC2, RDS, RESERVATIONS, Reservation, SAVINGS_PLAN_HOURLY, SAVINGS_PLAN_RATE,
+    SAVINGS_PLAN_START_OFFSET,
+};
+use super::lines::LINES;
+use super::{Org, Row, bad, group_label, line, round2};
+use crate::cost::{
+    CommitmentRequest, CostError, Date, DateRange, Dimension, Expression, ReservationCoverage,
+    ReservationCoverageGroup, ReservationCoveragePeriod, ReservationCoverageResponse,
+    ReservationUtilization, ReservationUtilizationPeriod, ReservationUtilizationResponse,
+    SavingsPlansCoverage, SavingsPlansCoveragePeriod, SavingsPlansCoverageResponse,
+    SavingsPlansUtilization, SavingsPlansUtilizationPeriod, SavingsPlansUtilizationResponse,
+    dollars,
+};
 
 impl Org {
     pub(super) fn savings_plan_active(&self, day: Date) -> bool {

@@ -1,6 +1,12 @@
 //! Month-over-month comparisons and their cost drivers.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Org, Totals, bad};
+use crate::cost::{
+    ComparisonItem, ComparisonRequest, ComparisonResponse, ComparisonValue, CostDriver, CostError,
+    Dimension, DriverGroup, DriversResponse, GroupKey, Metric, dollars, round4,
+};
 
 pub(super) fn comparison_value(baseline: i64, comparison: i64) -> ComparisonValue {
     ComparisonValue {

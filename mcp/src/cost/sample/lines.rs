@@ -1,7 +1,9 @@
 //! The sample organisation's billing lines: who uses which usage type of which service where,
 //! at what daily cost, with which tags and resources.
 
-use super::*;
+use super::data::{
+    CLOUDFRONT, CLOUDTRAIL, CLOUDWATCH, DYNAMODB, EC2, EC2_OTHER, LAMBDA, RDS, S3, SAGEMAKER,
+};
 
 /// One billing line: an account's use of one usage type of one service in one region.
 pub(super) struct Line {

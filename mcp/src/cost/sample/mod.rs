@@ -18,31 +18,22 @@ mod lines;
 mod rows;
 mod usage;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::clock::Clock;
 
 use super::{
-    Amount, AnomaliesRequest, AnomaliesResponse, Anomaly, CommitmentRequest, ComparisonItem,
-    ComparisonRequest, ComparisonResponse, ComparisonValue, CostAndUsageRequest,
-    CostAndUsageResponse, CostDriver, CostError, CostGroup, CostPeriod, CostSource, Date,
-    DateRange, Dimension, DimensionValue, DimensionValuesRequest, DimensionValuesResponse,
-    DriverGroup, DriversResponse, Expression, ForecastPeriod, ForecastRequest, ForecastResponse,
-    GroupKey, Metric, ReservationCoverage, ReservationCoverageGroup, ReservationCoveragePeriod,
-    ReservationCoverageResponse, ReservationUtilization, ReservationUtilizationPeriod,
-    ReservationUtilizationResponse, RootCause, SavingsPlansCoverage, SavingsPlansCoveragePeriod,
-    SavingsPlansCoverageResponse, SavingsPlansUtilization, SavingsPlansUtilizationPeriod,
-    SavingsPlansUtilizationResponse, TagsRequest, TagsResponse, dollars, round4,
+    Amount, AnomaliesRequest, AnomaliesResponse, CommitmentRequest, ComparisonRequest,
+    ComparisonResponse, CostAndUsageRequest, CostAndUsageResponse, CostError, CostSource, Date,
+    Dimension, DimensionValuesRequest, DimensionValuesResponse, DriversResponse, ForecastRequest,
+    ForecastResponse, GroupKey, Metric, ReservationCoverageResponse,
+    ReservationUtilizationResponse, SavingsPlansCoverageResponse, SavingsPlansUtilizationResponse,
+    TagsRequest, TagsResponse, dollars, round4,
 };
 
 pub use self::data::accounts;
-use self::data::{
-    ACCOUNTS, Account, CLOUDFRONT, CLOUDTRAIL, CLOUDWATCH, DYNAMODB, EC2, EC2_OTHER, LAMBDA,
-    MONITOR_ARN, RDS, RESERVATIONS, Reservation, S3, SAGEMAKER, SAVINGS_PLAN_HOURLY,
-    SAVINGS_PLAN_RATE, SAVINGS_PLAN_START_OFFSET, SEED, SPIKES, Spike,
-};
+use self::data::{ACCOUNTS, Account, SEED, SPIKES, Spike};
 use self::lines::{LINES, Line};
 
 /// The embedded default `CostSource`.

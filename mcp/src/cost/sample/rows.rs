@@ -1,6 +1,10 @@
 //! Which rows a query ranges over and how they are filtered, grouped and summed.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use super::lines::LINES;
+use super::{Org, Row, Totals, account_of, bad, line, tag_of};
+use crate::cost::{CostError, DateRange, Dimension, Expression, GroupKey};
 
 impl Org {
     pub(super) fn rows(with_resources: bool) -> Vec<Row> {

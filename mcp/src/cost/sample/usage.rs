@@ -1,7 +1,14 @@
 //! Cost and usage, forecasts (a fitted trend with the weekly pattern), dimension values and
 //! tags.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Org, Row, TAG_KEYS, Totals, account_of, bad, line, round2, tag_of};
+use crate::cost::{
+    Amount, CostAndUsageRequest, CostAndUsageResponse, CostError, CostGroup, CostPeriod, Date,
+    Dimension, DimensionValue, DimensionValuesRequest, DimensionValuesResponse, ForecastPeriod,
+    ForecastRequest, ForecastResponse, Metric, TagsRequest, TagsResponse,
+};
 
 /// Forecasts fit the trend over this many days before today.
 pub(super) const FIT_DAYS: i64 = 91;
