@@ -171,3 +171,103 @@ impl<'de> Shape<'de> for PeekParams<'de> {
         Ok(params)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The reference: the tools a full `serde_json::Value` read finds (the reading this module
+    /// replaced).
+    fn called_tools_by_value(body: &[u8]) -> Vec<String> {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return Vec::new();
+        };
+        let messages = match &value {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        messages
+            .into_iter()
+            .filter(|m| m.get("method").and_then(Value::as_str) == Some("tools/call"))
+            .filter_map(|m| m.get("params")?.get("name")?.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    fn atom() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "1",
+            "null",
+            "true",
+            "\"s\"",
+            "[]",
+            "{}",
+            "[{\"name\":\"get_cost_and_usage_with_resources\"}]",
+            "\"get_cost_and_usage_with_resources\"",
+            "\"get_cost_and_usage_with_resource\\u0073\"",
+            "\"get_cost_and_usage\"",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    /// An object from `entries` (keys may repeat, as raw JSON text allows).
+    fn object(entries: Vec<(&'static str, String)>) -> String {
+        let fields: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("\"{k}\":{v}"))
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    fn params() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec!["name", "n\\u0061me", "arguments", "other"]);
+        prop_oneof![
+            prop::collection::vec((key, atom()), 0..4).prop_map(object),
+            atom(),
+        ]
+    }
+
+    fn message() -> impl Strategy<Value = String> {
+        let method = prop::sample::select(vec![
+            "\"tools/call\"",
+            "\"tools\\/call\"",
+            "\"tools/list\"",
+            "5",
+        ])
+        .prop_map(str::to_owned);
+        let entry = prop_oneof![
+            method.prop_map(|v| ("method", v)),
+            params().prop_map(|v| ("params", v)),
+            atom().prop_map(|v| ("m\\u0065thod", v)),
+            atom().prop_map(|v| ("id", v)),
+        ];
+        prop_oneof![
+            4 => prop::collection::vec(entry, 0..5).prop_map(object),
+            1 => atom(),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = String> {
+        prop_oneof![
+            message(),
+            prop::collection::vec(message(), 0..4).prop_map(|m| format!("[{}]", m.join(","))),
+            message().prop_map(|m| format!("{m} trailing")),
+            message().prop_map(|m| m.chars().take(m.len() / 2).collect()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Batches, repeated keys, escapes, fields of other types and broken JSON: the peek names
+        /// the same tools as a full parse.
+        #[test]
+        fn the_peek_finds_what_a_full_parse_finds(body in body()) {
+            let peeked: Vec<String> =
+                called_tools(body.as_bytes()).into_iter().map(Cow::into_owned).collect();
+            prop_assert_eq!(peeked, called_tools_by_value(body.as_bytes()), "{}", body);
+        }
+    }
+}
