@@ -5,13 +5,15 @@
 //!
 //! Hand-written rather than derived, so the look matches a full parse read leniently: a message
 //! that is not an object, or a field of another type, names no tool without spoiling the rest of
-//! a batch, and a repeated key counts by its last value, as in a `serde_json::Value`.
+//! a batch, and a repeated key counts by its last value, as in a `serde_json::Value`. Values it
+//! does not keep are still parsed (not skipped unread), so a body a full parse refuses (nested
+//! too deep, a number out of range, a string that is not UTF-8) names no tool here either.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The tools the JSON-RPC message(s) in `body` call, in order; none when it is not JSON.
 pub(super) fn called_tools(body: &[u8]) -> Vec<Cow<'_, str>> {
@@ -26,19 +28,19 @@ pub(super) fn called_tools(body: &[u8]) -> Vec<Cow<'_, str>> {
 }
 
 /// What is read of a JSON value of each kind; every kind not overridden reads as the default,
-/// its content skipped.
+/// its content parsed and dropped.
 trait Shape<'de>: Default {
     fn text(_: Cow<'de, str>) -> Self {
         Self::default()
     }
 
     fn object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Loose<Skip>, Loose<Skip>>()?.is_some() {}
         Ok(Self::default())
     }
 
     fn array<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Loose<Skip>>()?.is_some() {}
         Ok(Self::default())
     }
 }
@@ -102,6 +104,13 @@ impl<'de, T: Shape<'de>> Visitor<'de> for LooseVisitor<T> {
     }
 }
 
+/// A value read through and dropped. Not serde's `IgnoredAny`, which serde_json skips without
+/// the checks a full parse makes (depth, number range, UTF-8).
+#[derive(Default)]
+struct Skip;
+
+impl Shape<'_> for Skip {}
+
 /// A string; any other value reads as `None`.
 type Text<'de> = Option<Cow<'de, str>>;
 
@@ -144,7 +153,7 @@ impl<'de> Shape<'de> for Peek<'de> {
                 Some("method") => peek.method = map.next_value::<Loose<Text<'de>>>()?.0,
                 Some("params") => peek.params = Some(map.next_value::<Loose<PeekParams>>()?.0),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Loose<Skip>>()?;
                 }
             }
         }
@@ -165,7 +174,7 @@ impl<'de> Shape<'de> for PeekParams<'de> {
             if key.as_deref() == Some("name") {
                 params.name = map.next_value::<Loose<Text<'de>>>()?.0;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Loose<Skip>>()?;
             }
         }
         Ok(params)
@@ -194,6 +203,50 @@ mod tests {
             .filter(|m| m.get("method").and_then(Value::as_str) == Some("tools/call"))
             .filter_map(|m| m.get("params")?.get("name")?.as_str().map(str::to_owned))
             .collect()
+    }
+
+    fn peek(body: &[u8]) -> Vec<String> {
+        called_tools(body)
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect()
+    }
+
+    /// What serde_json's skipping would let through and a full parse refuses: nesting past its
+    /// depth limit, numbers out of range, broken escapes, bytes that are not UTF-8.
+    #[test]
+    fn bodies_a_full_parse_refuses_name_no_tool() {
+        let call = |arguments: &[u8]| {
+            let mut body =
+                br#"{"method":"tools/call","params":{"name":"get_cost_and_usage_with_resources","arguments":"#
+                    .to_vec();
+            body.extend_from_slice(arguments);
+            body.extend_from_slice(b"}}");
+            body
+        };
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let found = [
+            call(nested(100).as_bytes()),
+            call(b"1.5e300"),
+            call(br#""\u00e9""#),
+        ];
+        for body in &found {
+            assert_eq!(peek(body), ["get_cost_and_usage_with_resources"]);
+            assert_eq!(peek(body), called_tools_by_value(body));
+        }
+        let refused = [
+            call(nested(200).as_bytes()),
+            call(b"1e400"),
+            call(b"-1e400"),
+            call(br#""\x""#),
+            call(br#""\ud800x""#),
+            call(b"\"\xff\""),
+            call(b"\"\x01\""),
+        ];
+        for body in &refused {
+            assert!(peek(body).is_empty(), "{}", String::from_utf8_lossy(body));
+            assert_eq!(peek(body), called_tools_by_value(body));
+        }
     }
 
     fn atom() -> impl Strategy<Value = String> {
@@ -265,9 +318,7 @@ mod tests {
         /// the same tools as a full parse.
         #[test]
         fn the_peek_finds_what_a_full_parse_finds(body in body()) {
-            let peeked: Vec<String> =
-                called_tools(body.as_bytes()).into_iter().map(Cow::into_owned).collect();
-            prop_assert_eq!(peeked, called_tools_by_value(body.as_bytes()), "{}", body);
+            prop_assert_eq!(peek(body.as_bytes()), called_tools_by_value(body.as_bytes()), "{}", body);
         }
     }
 }
