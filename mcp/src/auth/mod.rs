@@ -11,6 +11,7 @@
 
 mod challenge;
 mod jwks;
+mod peek;
 mod verifier;
 
 use std::sync::Arc;
@@ -21,7 +22,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::{BodyExt as _, Limited};
-use serde_json::Value;
 use shared::metrics::{self, Metric, Refusal};
 use shared::store::TokenIdentity;
 use shared::token::VerifyError;
@@ -49,26 +49,9 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 
 /// The extra scopes the JSON-RPC message(s) in `body` need (tool calls only).
 fn scopes_needed(body: &[u8]) -> Vec<&'static str> {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
-    let messages = match &value {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
     let mut needed = Vec::new();
-    for message in messages {
-        if message.get("method").and_then(Value::as_str) != Some("tools/call") {
-            continue;
-        }
-        let Some(name) = message
-            .get("params")
-            .and_then(|p| p.get("name"))
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        for extra in scopes::extra_for(name) {
+    for name in peek::called_tools(body) {
+        for extra in scopes::extra_for(&name) {
             if !needed.contains(extra) {
                 needed.push(*extra);
             }
@@ -196,5 +179,58 @@ mod tests {
         assert_eq!(scopes_needed(batch.as_bytes()), [scope::COSTS_RESOURCES]);
         assert!(scopes_needed(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).is_empty());
         assert!(scopes_needed(b"not json").is_empty());
+    }
+
+    #[test]
+    fn the_peek_reads_a_body_as_a_full_parse_would() {
+        let resources = [scope::COSTS_RESOURCES];
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "an escaped tool name names the same tool",
+                r#"{"method":"tools/call","params":{"name":"get_cost_and_usage_with_resource\u0073"}}"#,
+                &resources,
+            ),
+            (
+                "escaped keys and method count too",
+                r#"{"m\u0065thod":"tools\/call","params":{"n\u0061me":"get_cost_and_usage_with_resources"}}"#,
+                &resources,
+            ),
+            (
+                "odd messages in a batch do not hide a call",
+                r#"[1, "x", null, [], {"method":5}, {"method":"tools/call","params":[]},
+                    {"method":"tools/call","params":{"name":"get_cost_and_usage_with_resources"}}]"#,
+                &resources,
+            ),
+            (
+                "a repeated key counts by its last value",
+                r#"{"method":"tools/call","params":{"name":"get_cost_and_usage","name":"get_cost_and_usage_with_resources"}}"#,
+                &resources,
+            ),
+            (
+                "a repeated key's last value wins even when it is no string",
+                r#"{"method":"tools/call","params":{"name":"get_cost_and_usage_with_resources","name":1}}"#,
+                &[],
+            ),
+            (
+                "a notification (no id) is read like a request",
+                r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get_cost_and_usage_with_resources"}}"#,
+                &resources,
+            ),
+            (
+                "other methods name no tool",
+                r#"{"method":"tools/list","params":{"name":"get_cost_and_usage_with_resources"}}"#,
+                &[],
+            ),
+            (
+                "a body with trailing garbage is not read",
+                r#"{"method":"tools/call","params":{"name":"get_cost_and_usage_with_resources"}} x"#,
+                &[],
+            ),
+            ("a bare string is no message", r#""tools/call""#, &[]),
+            ("an empty batch", "[]", &[]),
+        ];
+        for (what, body, want) in cases {
+            assert_eq!(scopes_needed(body.as_bytes()), *want, "{what}");
+        }
     }
 }

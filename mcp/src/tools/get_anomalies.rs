@@ -8,14 +8,12 @@
 //! organisation-wide total impact and answer as an oracle); it is applied to
 //! `attributable_impact` instead.
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::access::Visibility;
 use crate::cost::{AnomaliesRequest, AnomaliesResponse};
 
@@ -82,9 +80,9 @@ impl CostServer {
     async fn get_anomalies(
         &self,
         Parameters(p): Parameters<GetAnomaliesParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<AnomaliesResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let period = input::period("start_date", &p.start_date, "end_date", &p.end_date)?;
         if p.min_total_impact
             .is_some_and(|v| !v.is_finite() || v < 0.0)

@@ -1,14 +1,12 @@
 //! `get_cost_and_usage`: costs and usage over a period (GetCostAndUsage), by day or month, with
 //! up to two group-by keys, several metrics and a filter expression.
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{
     CostAndUsageRequest, CostAndUsageResponse, Dimension, Expression, Granularity, GroupKey, Metric,
 };
@@ -56,9 +54,9 @@ impl CostServer {
     async fn get_cost_and_usage(
         &self,
         Parameters(p): Parameters<GetCostAndUsageParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<CostAndUsageResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         if p.metrics.is_empty() {
             return Err("metrics: give at least one metric".into());
         }

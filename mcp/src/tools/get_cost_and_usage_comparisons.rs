@@ -1,14 +1,12 @@
 //! `get_cost_and_usage_comparisons`: one month against another, in total and per group
 //! (GetCostAndUsageComparisons).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{ComparisonRequest, ComparisonResponse, Dimension, Expression, GroupKey, Metric};
 
 fn default_metric() -> Metric {
@@ -82,9 +80,9 @@ impl CostServer {
     async fn get_cost_and_usage_comparisons(
         &self,
         Parameters(p): Parameters<ComparisonParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<ComparisonResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let request = self.comparison_request(&access, p)?;
         let out = self
             .run(&access, "GetCostAndUsageComparisons", &request, || {

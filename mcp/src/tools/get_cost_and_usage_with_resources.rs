@@ -1,14 +1,12 @@
 //! `get_cost_and_usage_with_resources`: resource-level costs for one service over the last 14
 //! days (GetCostAndUsageWithResources). Needs the `costs:resources` scope.
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{
     CostAndUsageRequest, CostAndUsageResponse, Dimension, Expression, Granularity, GroupKey,
     Metric, and_filter,
@@ -64,11 +62,11 @@ impl CostServer {
     async fn get_cost_and_usage_with_resources(
         &self,
         Parameters(p): Parameters<GetCostAndUsageWithResourcesParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<CostAndUsageResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         for needed in scopes::extra_for("get_cost_and_usage_with_resources") {
-            Self::require_scope(&access, needed)?;
+            access.require_scope(needed)?;
         }
         if p.service.trim().is_empty() {
             return Err("service: give a service name, e.g. from get_dimension_values".into());

@@ -1,13 +1,11 @@
 //! `get_cost_comparison_drivers`: what drove the change between two months
 //! (GetCostComparisonDrivers).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 
-use super::CostServer;
 use super::get_cost_and_usage_comparisons::ComparisonParams;
+use super::{Authenticated, CostServer};
 use crate::cost::DriversResponse;
 
 #[tool_router(router = get_cost_comparison_drivers_router, vis = "pub(crate)")]
@@ -24,9 +22,9 @@ impl CostServer {
     async fn get_cost_comparison_drivers(
         &self,
         Parameters(p): Parameters<ComparisonParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<DriversResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let request = self.comparison_request(&access, p)?;
         let out = self
             .run(&access, "GetCostComparisonDrivers", &request, || {

@@ -1,14 +1,12 @@
 //! `get_cost_forecast`: forecast spend for a future period (GetCostForecast) with an 80 % or
 //! 95 % prediction interval. Future dates are the point: the start may be today or later.
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{DateRange, Expression, ForecastRequest, ForecastResponse, Granularity, Metric};
 
 fn default_granularity() -> Granularity {
@@ -100,9 +98,9 @@ impl CostServer {
     async fn get_cost_forecast(
         &self,
         Parameters(p): Parameters<GetCostForecastParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<ForecastResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         if p.metric.is_usage() {
             return Err(
                 "metric: use a cost metric here; get_usage_forecast forecasts usage".into(),

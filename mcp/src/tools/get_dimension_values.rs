@@ -4,14 +4,12 @@
 //! their accounts afterwards, so other accounts' ids and names never show even if Cost Explorer
 //! lists a dimension's values without applying the filter on that same dimension.
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{Dimension, DimensionValuesRequest, DimensionValuesResponse, Expression};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -45,9 +43,9 @@ impl CostServer {
     async fn get_dimension_values(
         &self,
         Parameters(p): Parameters<GetDimensionValuesParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<DimensionValuesResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         if p.dimension == Dimension::ResourceId {
             return Err(
                 "dimension: RESOURCE_ID values come from get_cost_and_usage_with_resources".into(),

@@ -1,13 +1,11 @@
 //! `get_reservation_coverage`: how many running instance hours reservations covered
 //! (GetReservationCoverage).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 
-use super::CostServer;
 use super::get_savings_plans_coverage::CoverageParams;
+use super::{Authenticated, CostServer};
 use crate::cost::ReservationCoverageResponse;
 
 #[tool_router(router = get_reservation_coverage_router, vis = "pub(crate)")]
@@ -24,9 +22,9 @@ impl CostServer {
     async fn get_reservation_coverage(
         &self,
         Parameters(p): Parameters<CoverageParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<ReservationCoverageResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let (params, group_by) = p.split();
         let request = self.commitment_request(&access, params, group_by)?;
         let out = self

@@ -1,13 +1,11 @@
 //! `get_reservation_utilization`: how much of the purchased reservations was used
 //! (GetReservationUtilization).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 
-use super::CostServer;
 use super::get_savings_plans_utilization::CommitmentParams;
+use super::{Authenticated, CostServer};
 use crate::cost::ReservationUtilizationResponse;
 
 #[tool_router(router = get_reservation_utilization_router, vis = "pub(crate)")]
@@ -24,9 +22,9 @@ impl CostServer {
     async fn get_reservation_utilization(
         &self,
         Parameters(p): Parameters<CommitmentParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<ReservationUtilizationResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let request = self.commitment_request(&access, p, Vec::new())?;
         let out = self
             .run(&access, "GetReservationUtilization", &request, || {

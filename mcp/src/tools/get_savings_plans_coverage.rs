@@ -1,15 +1,13 @@
 //! `get_savings_plans_coverage`: how much eligible spend Savings Plans covered
 //! (GetSavingsPlansCoverage).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::CostServer;
 use super::get_savings_plans_utilization::CommitmentParams;
+use super::{Authenticated, CostServer};
 use crate::cost::{Expression, Granularity, GroupKey, SavingsPlansCoverageResponse};
 
 fn default_granularity() -> Granularity {
@@ -62,9 +60,9 @@ impl CostServer {
     async fn get_savings_plans_coverage(
         &self,
         Parameters(p): Parameters<CoverageParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<SavingsPlansCoverageResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let (params, group_by) = p.split();
         let request = self.commitment_request(&access, params, group_by)?;
         let out = self

@@ -1,14 +1,12 @@
 //! `get_savings_plans_utilization`: how much of the Savings Plans commitment was used
 //! (GetSavingsPlansUtilization).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{CommitmentRequest, Expression, Granularity, SavingsPlansUtilizationResponse};
 
 fn default_granularity() -> Granularity {
@@ -65,9 +63,9 @@ impl CostServer {
     async fn get_savings_plans_utilization(
         &self,
         Parameters(p): Parameters<CommitmentParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<SavingsPlansUtilizationResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let request = self.commitment_request(&access, p, Vec::new())?;
         let out = self
             .run(&access, "GetSavingsPlansUtilization", &request, || {

@@ -1,14 +1,12 @@
 //! `get_tag_values`: the values of a cost allocation tag in a period (GetTags with a tag key),
 //! or the tag keys when no key is given.
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{CostServer, input};
+use super::{Authenticated, CostServer, input};
 use crate::cost::{Expression, TagsRequest, TagsResponse};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -39,9 +37,9 @@ impl CostServer {
     async fn get_tag_values(
         &self,
         Parameters(p): Parameters<GetTagValuesParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<TagsResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         let request = TagsRequest {
             period: input::period("start_date", &p.start_date, "end_date", &p.end_date)?,
             tag_key: p.tag_key.filter(|k| !k.trim().is_empty()),

@@ -1,15 +1,13 @@
 //! `get_usage_forecast`: forecast usage of one usage type for a future period
 //! (GetUsageForecast, which requires a USAGE_TYPE filter).
 
-use http::request::Parts;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::CostServer;
 use super::get_cost_forecast::{forecast_period, interval};
+use super::{Authenticated, CostServer};
 use crate::cost::{
     Dimension, Expression, ForecastRequest, ForecastResponse, Granularity, Metric, and_filter,
 };
@@ -64,9 +62,9 @@ impl CostServer {
     async fn get_usage_forecast(
         &self,
         Parameters(p): Parameters<GetUsageForecastParams>,
-        Extension(parts): Extension<Parts>,
+        caller: Authenticated,
     ) -> Result<Json<ForecastResponse>, String> {
-        let access = self.access(&parts)?;
+        let access = caller.access()?;
         if !p.metric.is_usage() {
             return Err("metric: use UsageQuantity or NormalizedUsageAmount; get_cost_forecast forecasts cost".into());
         }

@@ -5,6 +5,7 @@
 //! Cost Explorer refusing) are tool errors (`isError: true`) that name the field or say what
 //! happened.
 
+mod caller;
 mod get_anomalies;
 mod get_cost_and_usage;
 mod get_cost_and_usage_comparisons;
@@ -21,10 +22,11 @@ mod get_today_date;
 mod get_usage_forecast;
 pub(crate) mod input;
 
+pub(crate) use self::caller::{Access, Authenticated};
+
 use std::future::Future;
 use std::sync::Arc;
 
-use http::request::Parts;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ProtocolVersion, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
@@ -32,7 +34,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::clock::Clock;
 
-use crate::access::{AccountScopes, Caller, Visibility};
+use crate::access::AccountScopes;
 use crate::cost::metered::{Meter, MeteredError};
 use crate::cost::{CostError, CostSource, Date};
 
@@ -80,12 +82,6 @@ pub struct CostServer {
     tool_router: Arc<ToolRouter<CostServer>>,
 }
 
-/// The caller of one tool call and what they may see.
-pub(crate) struct Access {
-    caller: Caller,
-    visibility: Visibility,
-}
-
 impl CostServer {
     pub fn new(ctx: Arc<ToolContext>) -> Self {
         let tool_router = ctx.router.clone();
@@ -112,27 +108,6 @@ impl CostServer {
 
     fn today(&self) -> Date {
         Date::from_epoch_secs(self.ctx.clock.now())
-    }
-
-    /// The authenticated caller the bearer layer attached to the HTTP request.
-    fn access(&self, parts: &Parts) -> Result<Access, String> {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| "the request is not authenticated".to_owned())?;
-        let visibility = self.ctx.scopes.visibility(&caller.groups);
-        Ok(Access { caller, visibility })
-    }
-
-    fn require_scope(access: &Access, needed: &str) -> Result<(), String> {
-        if access.caller.has_scope(needed) {
-            Ok(())
-        } else {
-            Err(format!(
-                "this tool needs the {needed} scope, which your token lacks"
-            ))
-        }
     }
 
     /// Calls the source, through the cache and budget when the source is metered.

@@ -1,5 +1,8 @@
+use std::collections::BTreeMap;
+
+use super::data::{EC2, SAGEMAKER, SAVINGS_PLAN_HOURLY};
 use super::*;
-use crate::cost::Granularity;
+use crate::cost::{DateRange, Expression, Granularity};
 
 fn today() -> Date {
     Date::parse("2026-05-20").unwrap()
