@@ -2,8 +2,11 @@
 // real Chromium (Debian's package driven by playwright-core) against `serverless-mcp serve`: the
 // Inspector starts with serve's MCP URL preset (Streamable HTTP), the UI connects, its OAuth flow
 // sends the browser through our consent and sign-in pages and back to the Inspector's
-// /oauth/callback, and the UI lists the tools and calls get_today_date. Screenshots of the
-// connected UI and of the tool result go to $BROWSER_WORK/screens.
+// /oauth/callback, and the UI lists the tools and calls get_today_date. Twice: with the
+// Inspector's default --protocol-era legacy (MCP 2025-11-25) and with modern (2026-07-28), each
+// a fresh Inspector (its own port, storage and client registration) and browser context.
+// Screenshots of the consent page, the connected UI and the tool result go to
+// $BROWSER_WORK/screens (inspector-<era>-*.png).
 //
 // How the web UI reaches serve: only the authorization pages are loaded by the browser itself
 // (top-level navigations to /authorize, /consent, /login). Discovery, registration, the token
@@ -27,15 +30,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const base = env.SMCP_HTTP.replace(/\/$/, '');
 const mcpUrl = `${base}/mcp`;
 const screens = `${env.BROWSER_WORK}/screens`;
-const home = `${env.BROWSER_WORK}/inspector-web-home`;
-rmSync(home, { recursive: true, force: true });
 mkdirSync(screens, { recursive: true });
-mkdirSync(home, { recursive: true });
 const launcher = path.join(here, 'node_modules', '@modelcontextprotocol', 'inspector', 'clients', 'launcher', 'build', 'index.js');
 
 let n = 0;
 let failures = 0;
-let stopped = false;
+let stopped = false; // within one session: each step needs the one before it
 async function check(name, fn) {
   n += 1;
   if (stopped) {
@@ -48,7 +48,7 @@ async function check(name, fn) {
     console.log(`ok ${n} - ${name}`);
   } catch (error) {
     failures += 1;
-    stopped = true; // each step needs the one before it
+    stopped = true;
     console.log(`not ok ${n} - ${name}`);
     console.log(`  # ${String(error?.stack ?? error).split('\n').join('\n  # ')}`);
   }
@@ -67,7 +67,7 @@ function freePort() {
 
 // Starts the Inspector web UI on a free loopback port; resolves once it says it is up. Its own API
 // token stays on (no DANGEROUSLY_OMIT_AUTH): the page is opened with ?MCP_INSPECTOR_API_TOKEN=.
-async function startInspector() {
+async function startInspector(era, home) {
   const token = crypto.randomBytes(24).toString('hex');
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort();
@@ -87,7 +87,8 @@ async function startInspector() {
       MCP_STORAGE_DIR: path.join(home, 'storage'),
       MCP_INSPECTOR_SECRET_STORE: 'memory',
     });
-    const child = spawn(process.execPath, [launcher, '--web', '--transport', 'http', '--server-url', mcpUrl], {
+    const args = [launcher, '--web', '--transport', 'http', '--server-url', mcpUrl, '--protocol-era', era];
+    const child = spawn(process.execPath, args, {
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -123,139 +124,153 @@ async function stopInspector(child) {
 
 const shot = (page, name) => page.screenshot({ path: `${screens}/${name}.png`, fullPage: true });
 
-const inspector = await startInspector();
+// One Inspector, one browser context: connect (OAuth through our pages), list, call. `era` is the
+// Inspector's --protocol-era: legacy (its default: MCP 2025-11-25) or modern (2026-07-28).
+async function session(browser, era, { label, protocol }) {
+  stopped = false;
+  const home = `${env.BROWSER_WORK}/inspector-web-${era}`;
+  rmSync(home, { recursive: true, force: true });
+  mkdirSync(home, { recursive: true });
+  const inspector = await startInspector(era, home);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    // The UI's index.html links Google Fonts; there is no network here, so answer at once.
+    await context.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (route) => route.abort());
+    const serveOrigin = new URL(base).origin;
+    const toServe = []; // every request the browser itself sends to serve
+    const tokenAnswers = []; // what the Inspector's backend relayed from serve's /token
+    context.on('request', (request) => {
+      if (new URL(request.url()).origin === serveOrigin) {
+        toServe.push({
+          method: request.method(),
+          path: new URL(request.url()).pathname,
+          type: request.resourceType(),
+          navigation: request.isNavigationRequest(),
+          origin: request.headers().origin,
+        });
+      }
+    });
+    context.on('response', async (response) => {
+      const request = response.request();
+      if (!request.url().startsWith(`${inspector.origin}/api/fetch`)) return;
+      let target;
+      try {
+        target = JSON.parse(request.postData() ?? '{}').url;
+      } catch {
+        return;
+      }
+      if (target === `${base}/token`) {
+        tokenAnswers.push(await response.json().catch(() => ({})));
+      }
+    });
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    const serverCard = page.getByText(mcpUrl, { exact: true });
+
+    await check(`${label}: the Inspector web UI (port ${new URL(inspector.origin).port}) shows serve's MCP URL preset as Streamable HTTP`, async () => {
+      await page.goto(inspector.url);
+      await serverCard.waitFor();
+      assert.ok(await page.getByText('Streamable HTTP', { exact: true }).isVisible());
+      assert.ok(await page.getByText('Disconnected', { exact: true }).isVisible());
+    });
+
+    await check(`${label}: connecting sends the browser to our consent page, naming the Inspector and the scope`, async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.origin === serveOrigin && url.pathname === '/authorize'),
+        page.getByRole('switch').first().click({ force: true }), // Mantine's switch: its input is visually hidden
+      ]);
+      const authorize = new URL(page.url());
+      assert.equal(authorize.searchParams.get('redirect_uri'), `${inspector.origin}/oauth/callback`);
+      assert.equal(authorize.searchParams.get('resource'), mcpUrl);
+      assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+      assert.equal(await page.title(), 'Allow access?');
+      assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /MCP Inspector wants to access/);
+      assert.ok(await page.getByText('costs:read').first().isVisible(), 'the scope is shown');
+      await shot(page, `inspector-${era}-consent`);
+    });
+
+    await check(`${label}: Allow leads to our sign-in page`, async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.origin === serveOrigin && url.pathname === '/login'),
+        page.getByRole('button', { name: 'Allow' }).click(),
+      ]);
+      assert.equal(await page.title(), 'Sign in');
+    });
+
+    await check(`${label}: signing in returns the browser to the Inspector's callback and the UI connects (MCP ${protocol})`, async () => {
+      await page.getByLabel('Username').fill(env.SMCP_USER);
+      await page.getByLabel('Password').fill(env.SMCP_PASSWORD);
+      await Promise.all([
+        page.waitForURL((url) => url.origin === inspector.origin && url.pathname === '/oauth/callback'),
+        page.getByRole('button', { name: 'Sign in' }).click(),
+      ]);
+      await page.getByText(/^Connected( \(\d+ms\))?$/).first().waitFor();
+      await page.getByText(`MCP ${protocol}`, { exact: true }).waitFor(); // the negotiated version
+      await shot(page, `inspector-${era}-connected`);
+    });
+
+    await check(`${label}: serve's token endpoint answered 200 with a Bearer token (relayed by the Inspector's backend)`, async () => {
+      assert.equal(tokenAnswers.length, 1, `one token request through /api/fetch (saw ${tokenAnswers.length})`);
+      assert.equal(tokenAnswers[0].status, 200, JSON.stringify(tokenAnswers[0]).slice(0, 300));
+      assert.equal(JSON.parse(tokenAnswers[0].body).token_type, 'Bearer');
+    });
+
+    await check(`${label}: the Tools tab lists the tools, get_today_date among them`, async () => {
+      await page.getByText('Tools', { exact: true }).first().click();
+      await page.getByRole('button', { name: /^get_today_date\b/ }).waitFor();
+      const heading = await page.getByText(/^Tools \(\d+\)$/).innerText();
+      const count = Number(heading.match(/\d+/)[0]);
+      assert.ok(count >= 10, `tools listed: ${count}`);
+      assert.ok(await page.getByRole('button', { name: /^get_cost_and_usage\b/ }).isVisible());
+    });
+
+    await check(`${label}: calling get_today_date (no arguments) shows a result with the date (YYYY-MM-DD)`, async () => {
+      await page.getByRole('button', { name: /^get_today_date\b/ }).click();
+      await page.getByRole('button', { name: 'Execute Tool' }).click();
+      const today = page.getByText(/"today": "\d{4}-\d{2}-\d{2}"/).first();
+      await today.waitFor();
+      const date = (await today.innerText()).match(/\d{4}-\d{2}-\d{2}/)[0];
+      const days = Math.abs(Date.parse(`${date}T00:00:00Z`) - Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`)) / 86_400_000;
+      assert.ok(days <= 1, `today's date (UTC) shown, got ${date}`);
+      assert.ok(await page.getByText('Results', { exact: true }).isVisible());
+      assert.ok(await page.getByText('Structured Output', { exact: true }).isVisible());
+      await shot(page, `inspector-${era}-tool-result`);
+    });
+
+    await check(`${label}: the browser itself loads only the authorization pages from serve (MCP and tokens go through the Inspector backend)`, async () => {
+      const direct = toServe.filter((r) => !r.navigation || r.type !== 'document');
+      assert.deepEqual(direct, [], 'no fetch/XHR from the UI to serve');
+      const paths = new Set(toServe.map((r) => r.path));
+      assert.ok(paths.has('/authorize') && paths.has('/consent') && paths.has('/login'), [...paths].join(', '));
+      assert.ok(!paths.has('/mcp') && !paths.has('/token'), [...paths].join(', '));
+      // The form posts come from serve's own pages: Origin is serve's, or "null" (Chromium's
+      // answer under the pages' Referrer-Policy: no-referrer), never the Inspector's.
+      for (const post of toServe.filter((r) => r.method === 'POST')) {
+        assert.ok([serveOrigin, 'null'].includes(post.origin), `${post.path} Origin: ${post.origin}`);
+      }
+    });
+
+    await check(`${label}: no uncaught error in the Inspector page`, async () => {
+      assert.deepEqual(pageErrors, []);
+    });
+  } finally {
+    await context.close();
+    await stopInspector(inspector.child);
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM,
   headless: true,
   args: env.CI_NO_SANDBOX === '1' ? ['--no-sandbox'] : [],
 });
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  // The UI's index.html links Google Fonts; there is no network here, so answer at once.
-  await context.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (route) => route.abort());
-  const serveOrigin = new URL(base).origin;
-  const toServe = []; // every request the browser itself sends to serve
-  const tokenAnswers = []; // what the Inspector's backend relayed from serve's /token
-  context.on('request', (request) => {
-    if (new URL(request.url()).origin === serveOrigin) {
-      toServe.push({
-        method: request.method(),
-        path: new URL(request.url()).pathname,
-        type: request.resourceType(),
-        navigation: request.isNavigationRequest(),
-        origin: request.headers().origin,
-      });
-    }
-  });
-  context.on('response', async (response) => {
-    const request = response.request();
-    if (!request.url().startsWith(`${inspector.origin}/api/fetch`)) return;
-    let target;
-    try {
-      target = JSON.parse(request.postData() ?? '{}').url;
-    } catch {
-      return;
-    }
-    if (target === `${base}/token`) {
-      tokenAnswers.push(await response.json().catch(() => ({})));
-    }
-  });
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-
-  const serverCard = page.getByText(mcpUrl, { exact: true });
-
-  await check(`the Inspector web UI (port ${new URL(inspector.origin).port}) shows serve's MCP URL preset as Streamable HTTP`, async () => {
-    await page.goto(inspector.url);
-    await serverCard.waitFor();
-    assert.ok(await page.getByText('Streamable HTTP', { exact: true }).isVisible());
-    assert.ok(await page.getByText('Disconnected', { exact: true }).isVisible());
-  });
-
-  await check('connecting sends the browser to our consent page, naming the Inspector and the scope', async () => {
-    await Promise.all([
-      page.waitForURL((url) => url.origin === serveOrigin && url.pathname === '/authorize'),
-      page.getByRole('switch').first().click({ force: true }), // Mantine's switch: its input is visually hidden
-    ]);
-    const authorize = new URL(page.url());
-    assert.equal(authorize.searchParams.get('redirect_uri'), `${inspector.origin}/oauth/callback`);
-    assert.equal(authorize.searchParams.get('resource'), mcpUrl);
-    assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
-    assert.equal(await page.title(), 'Allow access?');
-    assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /MCP Inspector wants to access/);
-    assert.ok(await page.getByText('costs:read').first().isVisible(), 'the scope is shown');
-    await shot(page, 'inspector-consent');
-  });
-
-  await check('Allow leads to our sign-in page', async () => {
-    await Promise.all([
-      page.waitForURL((url) => url.origin === serveOrigin && url.pathname === '/login'),
-      page.getByRole('button', { name: 'Allow' }).click(),
-    ]);
-    assert.equal(await page.title(), 'Sign in');
-  });
-
-  await check("signing in returns the browser to the Inspector's callback and the UI connects", async () => {
-    await page.getByLabel('Username').fill(env.SMCP_USER);
-    await page.getByLabel('Password').fill(env.SMCP_PASSWORD);
-    await Promise.all([
-      page.waitForURL((url) => url.origin === inspector.origin && url.pathname === '/oauth/callback'),
-      page.getByRole('button', { name: 'Sign in' }).click(),
-    ]);
-    await page.getByText(/^Connected( \(\d+ms\))?$/).first().waitFor();
-    await shot(page, 'inspector-connected');
-  });
-
-  await check("serve's token endpoint answered 200 with a Bearer token (relayed by the Inspector's backend)", async () => {
-    assert.equal(tokenAnswers.length, 1, `one token request through /api/fetch (saw ${tokenAnswers.length})`);
-    assert.equal(tokenAnswers[0].status, 200, JSON.stringify(tokenAnswers[0]).slice(0, 300));
-    assert.equal(JSON.parse(tokenAnswers[0].body).token_type, 'Bearer');
-  });
-
-  await check('the Tools tab lists the tools, get_today_date among them', async () => {
-    await page.getByText('Tools', { exact: true }).first().click();
-    await page.getByRole('button', { name: 'get_today_date', exact: true }).waitFor();
-    const heading = await page.getByText(/^Tools \(\d+\)$/).innerText();
-    const count = Number(heading.match(/\d+/)[0]);
-    assert.ok(count >= 10, `tools listed: ${count}`);
-    assert.ok(await page.getByRole('button', { name: 'get_cost_and_usage', exact: true }).isVisible());
-  });
-
-  await check('calling get_today_date (no arguments) shows a result with the date (YYYY-MM-DD)', async () => {
-    await page.getByRole('button', { name: 'get_today_date', exact: true }).click();
-    await page.getByRole('button', { name: 'Execute Tool' }).click();
-    const today = page.getByText(/"today": "\d{4}-\d{2}-\d{2}"/).first();
-    await today.waitFor();
-    const date = (await today.innerText()).match(/\d{4}-\d{2}-\d{2}/)[0];
-    const days = Math.abs(Date.parse(`${date}T00:00:00Z`) - Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`)) / 86_400_000;
-    assert.ok(days <= 1, `today's date (UTC) shown, got ${date}`);
-    assert.ok(await page.getByText('Results', { exact: true }).isVisible());
-    assert.ok(await page.getByText('Structured Output', { exact: true }).isVisible());
-    await shot(page, 'inspector-tool-result');
-  });
-
-  await check('the browser itself loads only the authorization pages from serve (MCP and tokens go through the Inspector backend)', async () => {
-    const direct = toServe.filter((r) => !r.navigation || r.type !== 'document');
-    assert.deepEqual(direct, [], 'no fetch/XHR from the UI to serve');
-    const paths = new Set(toServe.map((r) => r.path));
-    assert.ok(paths.has('/authorize') && paths.has('/consent') && paths.has('/login'), [...paths].join(', '));
-    assert.ok(!paths.has('/mcp') && !paths.has('/token'), [...paths].join(', '));
-    // The form posts come from serve's own pages: Origin is serve's, or "null" (Chromium's
-    // answer under the pages' Referrer-Policy: no-referrer), never the Inspector's.
-    for (const post of toServe.filter((r) => r.method === 'POST')) {
-      assert.ok([serveOrigin, 'null'].includes(post.origin), `${post.path} Origin: ${post.origin}`);
-    }
-  });
-
-  await check('no uncaught error in the Inspector page', async () => {
-    assert.deepEqual(pageErrors, []);
-  });
-
-  await context.close();
+  await session(browser, 'legacy', { label: 'legacy (the default)', protocol: '2025-11-25' });
+  await session(browser, 'modern', { label: 'modern', protocol: '2026-07-28' });
 } finally {
   await browser.close();
-  await stopInspector(inspector.child);
 }
 console.log(`1..${n}`);
 if (failures > 0) {
