@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +260,17 @@ async function session(browser, era, { label, protocol }) {
     await stopInspector(inspector.child);
   }
 }
+
+// The README's command for the web UI is the one run here (same version, same flags).
+await check("the README's Inspector web UI command is the one tested here", async () => {
+  const readme = readFileSync(path.join(here, '..', '..', 'README.md'), 'utf8');
+  const version = JSON.parse(
+    readFileSync(path.join(here, 'node_modules', '@modelcontextprotocol', 'inspector', 'package.json'), 'utf8'),
+  ).version;
+  const documented = `npx @modelcontextprotocol/inspector@${version} --web --transport http --server-url http://127.0.0.1:8080/mcp`;
+  assert.ok(readme.includes(documented), `README lacks: ${documented}`);
+});
+stopped = false;
 
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM,
