@@ -1,6 +1,8 @@
 //! Configuration, domain types, storage ports and adapters, tokens and telemetry shared by the
 //! authorization server (`authz`) and the resource server (`mcp`).
 
+#[cfg(feature = "runtime")]
+pub mod audit;
 pub mod clock;
 #[cfg(feature = "runtime")]
 pub mod config;

@@ -669,7 +669,7 @@ mod tests {
             .unwrap()
             .items
             .into_iter()
-            .map(|e| e.kind)
+            .map(|e| e.kind.as_str().to_owned())
             .collect();
         assert_eq!(
             kinds,

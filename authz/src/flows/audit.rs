@@ -1,48 +1,25 @@
-//! Audit events for the authorization flows (stored as docs/storage.md describes). Never carries a
-//! token, code, secret or password. A failed audit write is logged and does not fail the request.
+//! Writing the authorization flows' audit events (stored as docs/storage.md describes; the
+//! events themselves, their kinds and details, are `shared::audit`'s). A failed audit write is
+//! logged and does not fail the request.
 
-use serde_json::{Map, Value};
-use shared::secret::random_id;
-use shared::store::AuditEvent;
+use shared::audit::{AuditEvent, Origin};
 
 use crate::AppState;
 use crate::flows::caller::Caller;
 
-pub async fn record(
-    state: &AppState,
-    kind: &str,
-    client_id: Option<&str>,
-    sub: Option<&str>,
-    source: &Caller,
-    detail: &[(&str, &str)],
-) {
-    let event = event(state, kind, client_id, sub, source, detail);
-    if let Err(error) = state.stores.audit.append(&event).await {
-        tracing::warn!(%error, kind, "audit event not written");
-        shared::metrics::count(shared::metrics::Metric::StoreErrors);
-    }
+/// Now, from `source`: where the events of a request come from.
+pub fn origin(state: &AppState, source: &Caller) -> Origin {
+    Origin::request(
+        state.clock.now_ms(),
+        source.ip.map(|ip| ip.to_string()),
+        source.user_agent.clone(),
+    )
 }
 
-/// The event [`record`] would append, for a caller that writes it together with other items.
-pub fn event(
-    state: &AppState,
-    kind: &str,
-    client_id: Option<&str>,
-    sub: Option<&str>,
-    source: &Caller,
-    detail: &[(&str, &str)],
-) -> AuditEvent {
-    AuditEvent {
-        id: random_id(),
-        at_ms: state.clock.now_ms(),
-        kind: kind.to_owned(),
-        client_id: client_id.map(str::to_owned),
-        sub: sub.map(str::to_owned),
-        source_ip: source.ip.map(|ip| ip.to_string()),
-        user_agent: source.user_agent.clone(),
-        detail: detail
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-            .collect::<Map<_, _>>(),
+/// Appends `event` to the audit trail; a failure is logged and counted, not returned.
+pub async fn record(state: &AppState, event: AuditEvent) {
+    if let Err(error) = state.stores.audit.append(&event).await {
+        tracing::warn!(%error, kind = %event.kind, "audit event not written");
+        shared::metrics::count(shared::metrics::Metric::StoreErrors);
     }
 }

@@ -4,6 +4,7 @@
 //! (RFC 6749 §4.1.2), found because the grant id derives from the code hash.
 
 use serde::Serialize;
+use shared::audit::AuditEvent;
 use shared::oauth::pkce::CodeVerifier;
 use shared::secret::{Secret, sha256_hex};
 use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
@@ -119,18 +120,13 @@ pub async fn exchange(
     } else {
         (None, None)
     };
-    let event = audit::event(
-        state,
-        "token.issued",
-        Some(&client.client_id),
-        Some(&record.sub),
-        source,
-        &[
-            ("grant_type", "authorization_code"),
-            ("scope", &scope),
-            ("jti", &claims.jti),
-            ("grant_id", &grant_id),
-        ],
+    let event = AuditEvent::token_issued(
+        &audit::origin(state, source),
+        &client.client_id,
+        &record.sub,
+        &grant_id,
+        &claims.jti,
+        &scope,
     );
     if !state
         .stores
@@ -165,15 +161,9 @@ async fn replayed(
         Err(error) => return error.into(),
     };
     tracing::warn!(revoked, "authorization code replayed");
-    audit::record(
-        state,
-        "code.replayed",
-        Some(&record.client_id),
-        Some(&record.sub),
-        source,
-        &[("grant_revoked", if revoked { "true" } else { "false" })],
-    )
-    .await;
+    let origin = audit::origin(state, source);
+    let event = AuditEvent::code_replayed(&origin, &record.client_id, &record.sub, revoked);
+    audit::record(state, event).await;
     OAuthError::invalid_grant("the code was already used")
 }
 

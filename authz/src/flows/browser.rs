@@ -7,6 +7,7 @@
 //! login completed with a live upstream session in another browser) gets an error page and
 //! nothing is issued.
 
+use shared::audit::AuditEvent;
 use shared::secret::{constant_time_eq, sha256_hex};
 use shared::store::PendingAuthorization;
 
@@ -49,15 +50,9 @@ pub async fn require(
         return Ok(());
     }
     tracing::warn!(step, "authorization continued in another browser; refused");
-    audit::record(
-        state,
-        "authorization.other_browser",
-        Some(&pending.client_id),
-        None,
-        source,
-        &[("step", step)],
-    )
-    .await;
+    let origin = audit::origin(state, source);
+    let event = AuditEvent::authorization_other_browser(&origin, &pending.client_id, step);
+    audit::record(state, event).await;
     Err(OAuthError::invalid_request(
         "this sign-in was approved in another browser; start again from your application",
     ))

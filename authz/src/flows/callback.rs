@@ -4,6 +4,7 @@
 //! 60 s, single use) issued to the client (RFC 6749 §4.1.2, RFC 9207 `iss`).
 
 use serde::Deserialize;
+use shared::audit::AuditEvent;
 use shared::secret::Secret;
 use shared::store::{CodeRecord, PendingAuthorization};
 
@@ -74,15 +75,10 @@ pub async fn complete(
             _ => OAuthError::AccessDenied("the login was cancelled or refused".into()),
         };
         shared::metrics::count(shared::metrics::Metric::LoginsFailed);
-        audit::record(
-            state,
-            "login.failed",
-            Some(&pending.client_id),
-            None,
-            source,
-            &[("upstream_error", short(&upstream_error))],
-        )
-        .await;
+        let origin = audit::origin(state, source);
+        let event =
+            AuditEvent::login_failed_upstream(&origin, &pending.client_id, short(&upstream_error));
+        audit::record(state, event).await;
         return Ok(fail(error));
     }
     let Some(code) = params.code.filter(|c| !c.is_empty()) else {
@@ -95,15 +91,9 @@ pub async fn complete(
         Err(UpstreamError::Rejected(why)) => {
             tracing::warn!(why, "upstream login rejected");
             shared::metrics::count(shared::metrics::Metric::LoginsFailed);
-            audit::record(
-                state,
-                "login.failed",
-                Some(&pending.client_id),
-                None,
-                source,
-                &[("reason", why)],
-            )
-            .await;
+            let origin = audit::origin(state, source);
+            let event = AuditEvent::login_failed(&origin, &pending.client_id, why);
+            audit::record(state, event).await;
             return Ok(fail(OAuthError::AccessDenied(
                 "the login could not be verified".into(),
             )));
@@ -119,26 +109,14 @@ pub async fn complete(
             "the client is no longer registered",
         )));
     };
-    audit::record(
-        state,
-        "login",
-        Some(&pending.client_id),
-        Some(&identity.sub),
-        source,
-        &[],
-    )
-    .await;
+    let origin = audit::origin(state, source);
+    let event = AuditEvent::login(&origin, &pending.client_id, &identity.sub);
+    audit::record(state, event).await;
     consent::record(state, &identity.sub, &client, &pending).await?;
     let code = issue_code(state, &pending, &identity).await?;
-    audit::record(
-        state,
-        "code.issued",
-        Some(&pending.client_id),
-        Some(&identity.sub),
-        source,
-        &[("scope", pending.scope.as_str())],
-    )
-    .await;
+    let origin = audit::origin(state, source);
+    let event = AuditEvent::code_issued(&origin, &pending.client_id, &identity.sub, &pending.scope);
+    audit::record(state, event).await;
     Ok(CallbackOutcome::Redirect(redirect_with(
         &pending.redirect_uri,
         issuer,

@@ -3,6 +3,7 @@
 //! pending request and the client_id, the decision (the approval the browser then keeps is
 //! [`super::approvals`]), and the consent recorded per (user, client) after login.
 
+use shared::audit::AuditEvent;
 use shared::oauth::client_metadata::displayable;
 use shared::oauth::redirect_uri::{is_loopback, set_digest};
 use shared::oauth::requested_scope::GrantedScope;
@@ -228,15 +229,8 @@ pub async fn decide(
     match decision {
         Decision::Deny => {
             shared::metrics::count(shared::metrics::Metric::AuthorizationsDenied);
-            audit::record(
-                state,
-                "consent.denied",
-                Some(&taken.client_id),
-                None,
-                caller,
-                &[],
-            )
-            .await;
+            let origin = audit::origin(state, caller);
+            audit::record(state, AuditEvent::consent_denied(&origin, &taken.client_id)).await;
             Ok(Ok(ConsentOutcome::Denied { pending: taken }))
         }
         Decision::Approve => {
@@ -261,15 +255,9 @@ pub async fn decide(
                 approvals.approve_as_shown(&next.client_id, digest, &next.scope, now);
             }
             shared::metrics::count(shared::metrics::Metric::AuthorizationsApproved);
-            audit::record(
-                state,
-                "consent.given",
-                Some(&next.client_id),
-                None,
-                caller,
-                &[("scope", next.scope.as_str())],
-            )
-            .await;
+            let origin = audit::origin(state, caller);
+            let event = AuditEvent::consent_given(&origin, &next.client_id, &next.scope);
+            audit::record(state, event).await;
             Ok(Ok(ConsentOutcome::Approved {
                 pending: next,
                 approvals,

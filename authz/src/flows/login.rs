@@ -2,6 +2,7 @@
 //! the browser and the consented pending request, rate-limited per source address,
 //! Argon2id-verified, then handed to `/callback` with a one-time assertion like an upstream code.
 
+use shared::audit::AuditEvent;
 use shared::secret::Secret;
 use shared::store::PendingAuthorization;
 
@@ -128,15 +129,10 @@ pub async fn submit(
     }
     let Some(user) = local.authenticate(username, password).await? else {
         shared::metrics::count(shared::metrics::Metric::LoginsFailed);
-        audit::record(
-            state,
-            "login.failed",
-            Some(&pending.client_id),
-            None,
-            source,
-            &[("reason", "wrong username or password")],
-        )
-        .await;
+        let origin = audit::origin(state, source);
+        let event =
+            AuditEvent::login_failed(&origin, &pending.client_id, "wrong username or password");
+        audit::record(state, event).await;
         let mut again = view(state, &pending, browser_nonce).await;
         again.error = Some("Wrong username or password.");
         return Ok(LoginOutcome::Retry(again));

@@ -5,6 +5,7 @@
 //! it never had revokes nothing (no denial of service by guessing with a known grant id). The
 //! upstream user is checked at every refresh.
 
+use shared::audit::AuditEvent;
 use shared::oauth::requested_scope::GrantedScope;
 use shared::secret::Secret;
 use shared::store::{ClientRecord, GrantRecord, GrantStatus, Revoked};
@@ -65,15 +66,9 @@ pub async fn refresh(
                     state.now().saturating_add(REVOCATION_HORIZON_SECS),
                 )
                 .await?;
-            audit::record(
-                state,
-                "grant.revoked",
-                Some(&client.client_id),
-                Some(&grant.sub),
-                source,
-                &[("reason", "user disabled or deleted upstream")],
-            )
-            .await;
+            let origin = audit::origin(state, source);
+            let event = AuditEvent::grant_revoked_user_gone(&origin, &client.client_id, &grant.sub);
+            audit::record(state, event).await;
             return Err(OAuthError::invalid_grant("the user is no longer active"));
         }
         Err(UpstreamError::Rejected(why)) => {
@@ -112,19 +107,15 @@ pub async fn refresh(
     }
     crate::flows::clients::touch(state, client).await.ok();
     shared::metrics::count(shared::metrics::Metric::TokensRefreshed);
-    audit::record(
-        state,
-        "token.refreshed",
-        Some(&client.client_id),
-        Some(&grant.sub),
-        source,
-        &[
-            ("grant_id", &grant.grant_id),
-            ("scope", &scope_string),
-            ("jti", &claims.jti),
-        ],
-    )
-    .await;
+    let event = AuditEvent::token_refreshed(
+        &audit::origin(state, source),
+        &client.client_id,
+        &grant.sub,
+        &grant.grant_id,
+        &claims.jti,
+        &scope_string,
+    );
+    audit::record(state, event).await;
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
         token_type: "Bearer",
@@ -151,15 +142,10 @@ async fn not_current(
         .rotated_at
         .is_some_and(|at| state.now() - at <= state.config.refresh_grace_secs);
     if just_replaced && within_grace {
-        audit::record(
-            state,
-            "refresh.grace",
-            Some(&client.client_id),
-            Some(&grant.sub),
-            source,
-            &[("grant_id", &grant.grant_id)],
-        )
-        .await;
+        let origin = audit::origin(state, source);
+        let event =
+            AuditEvent::refresh_grace(&origin, &client.client_id, &grant.sub, &grant.grant_id);
+        audit::record(state, event).await;
         return OAuthError::invalid_grant(
             "the refresh token was just replaced; use the newest one",
         );
@@ -180,14 +166,9 @@ async fn not_current(
     };
     tracing::warn!(revoked, "refresh token reuse detected; grant revoked");
     shared::metrics::count(shared::metrics::Metric::RefreshTokenReuse);
-    audit::record(
-        state,
-        "refresh.reuse_detected",
-        Some(&client.client_id),
-        Some(&grant.sub),
-        source,
-        &[("grant_id", &grant.grant_id)],
-    )
-    .await;
+    let origin = audit::origin(state, source);
+    let event =
+        AuditEvent::refresh_reuse_detected(&origin, &client.client_id, &grant.sub, &grant.grant_id);
+    audit::record(state, event).await;
     invalid()
 }

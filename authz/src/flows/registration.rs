@@ -3,12 +3,14 @@
 //! expiry of unused clients, and the audit trail.
 
 use serde_json::{Map, Value, json};
+use shared::audit::AuditEvent;
 use shared::oauth::client_metadata::{self, ClientMetadata, MetadataError};
 use shared::secret::{Secret, random_id};
-use shared::store::{AuditEvent, ClientKind, ClientRecord, ClientStatus};
+use shared::store::{ClientKind, ClientRecord, ClientStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::flows::audit;
 use crate::flows::caller::Caller;
 use crate::flows::rate_limit;
 
@@ -80,7 +82,8 @@ pub async fn register(
         return Err(OAuthError::ServerError);
     }
     shared::metrics::count(shared::metrics::Metric::ClientsRegistered);
-    audit(state, "client.registered", &client, caller).await;
+    let origin = audit::origin(state, caller);
+    audit::record(state, AuditEvent::client_registered(&origin, &client)).await;
     tracing::info!(client_id = %client.client_id, "client registered");
     Ok(Registered {
         client,
@@ -155,7 +158,8 @@ pub async fn update(
         revision: updated.revision + 1,
         ..updated
     };
-    audit(state, "client.updated", &stored, caller).await;
+    let origin = audit::origin(state, caller);
+    audit::record(state, AuditEvent::client_updated(&origin, &stored)).await;
     Ok(Registered {
         client: stored,
         client_secret,
@@ -170,7 +174,8 @@ pub async fn delete(
     caller: &Caller,
 ) -> Result<(), OAuthError> {
     state.stores.clients.delete(&client.client_id).await?;
-    audit(state, "client.deleted", client, caller).await;
+    let origin = audit::origin(state, caller);
+    audit::record(state, AuditEvent::client_deleted(&origin, client)).await;
     tracing::info!(client_id = %client.client_id, "client deleted");
     Ok(())
 }
@@ -202,29 +207,4 @@ pub fn client_information(state: &AppState, registered: &Registered) -> Value {
         ),
     );
     Value::Object(body)
-}
-
-/// Records an audit event; a failure to record is logged, not fatal to the request.
-async fn audit(state: &AppState, kind: &str, client: &ClientRecord, caller: &Caller) {
-    let mut detail = Map::new();
-    detail.insert("client_name".into(), json!(client.metadata.client_name));
-    detail.insert("redirect_uris".into(), json!(client.metadata.redirect_uris));
-    detail.insert(
-        "token_endpoint_auth_method".into(),
-        json!(client.metadata.token_endpoint_auth_method),
-    );
-    let event = AuditEvent {
-        id: random_id(),
-        at_ms: state.clock.now_ms(),
-        kind: kind.into(),
-        client_id: Some(client.client_id.clone()),
-        sub: None,
-        source_ip: caller.ip.map(|ip| ip.to_string()),
-        user_agent: caller.user_agent.clone(),
-        detail,
-    };
-    if let Err(e) = state.stores.audit.append(&event).await {
-        tracing::error!(error = %e, kind, "audit event not recorded");
-        shared::metrics::count(shared::metrics::Metric::StoreErrors);
-    }
 }

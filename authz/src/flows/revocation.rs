@@ -4,6 +4,7 @@
 //! invalid or foreign tokens are answered like successes (RFC 7009 §2.2).
 
 use serde::Deserialize;
+use shared::audit::AuditEvent;
 use shared::secret::Secret;
 use shared::store::{ClientRecord, GrantStatus, Revoked};
 use shared::token::verify::DEFAULT_LEEWAY_SECS;
@@ -50,15 +51,14 @@ pub async fn revoke(
             && state.stores.grants.revoke(grant_id).await?
         {
             shared::metrics::count(shared::metrics::Metric::TokensRevoked);
-            audit::record(
-                state,
-                "grant.revoked",
-                Some(&client.client_id),
-                Some(&grant.sub),
-                source,
-                &[("reason", "revoked by the client"), ("grant_id", grant_id)],
-            )
-            .await;
+            let origin = audit::origin(state, source);
+            let event = AuditEvent::grant_revoked_by_client(
+                &origin,
+                &client.client_id,
+                &grant.sub,
+                grant_id,
+            );
+            audit::record(state, event).await;
         }
         return Ok(());
     }
@@ -82,14 +82,9 @@ pub async fn revoke(
         )
         .await?;
     shared::metrics::count(shared::metrics::Metric::TokensRevoked);
-    audit::record(
-        state,
-        "access_token.revoked",
-        Some(&client.client_id),
-        Some(&claims.sub),
-        source,
-        &[("jti", &claims.jti)],
-    )
-    .await;
+    let origin = audit::origin(state, source);
+    let event =
+        AuditEvent::access_token_revoked(&origin, &client.client_id, &claims.sub, &claims.jti);
+    audit::record(state, event).await;
     Ok(())
 }

@@ -144,7 +144,10 @@ async fn consent_post_without_valid_csrf_or_for_another_client_is_400_and_record
         .await
         .unwrap();
     assert!(
-        events.items.iter().all(|e| !e.kind.starts_with("consent")),
+        events
+            .items
+            .iter()
+            .all(|e| !e.kind.as_str().starts_with("consent")),
         "{events:?}"
     );
     // The right form still works.

@@ -190,7 +190,10 @@ pub fn rows(events: &[AuditEvent], with_client: bool) -> Vec<Vec<String>> {
     events
         .iter()
         .map(|e| {
-            let mut row = vec![output::time(e.at_ms.div_euclid(1000)), e.kind.clone()];
+            let mut row = vec![
+                output::time(e.at_ms.div_euclid(1000)),
+                e.kind.as_str().to_owned(),
+            ];
             if with_client {
                 row.push(e.client_id.clone().unwrap_or_else(|| "-".into()));
             }
@@ -203,10 +206,7 @@ pub fn rows(events: &[AuditEvent], with_client: bool) -> Vec<Vec<String>> {
 }
 
 fn source(event: &AuditEvent) -> String {
-    match (
-        &event.source_ip,
-        event.detail.get("source").and_then(Value::as_str),
-    ) {
+    match (&event.source_ip, event.source()) {
         (Some(ip), _) => ip.clone(),
         (None, Some(source)) => source.to_owned(),
         (None, None) => "-".into(),
@@ -215,9 +215,7 @@ fn source(event: &AuditEvent) -> String {
 
 fn detail(event: &AuditEvent) -> String {
     event
-        .detail
-        .iter()
-        .filter(|(k, _)| k.as_str() != "source")
+        .other_details()
         .map(|(k, v)| match v {
             Value::String(s) => format!("{k}={s}"),
             other => format!("{k}={other}"),

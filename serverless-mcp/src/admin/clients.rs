@@ -2,7 +2,8 @@
 //! the ways to cut a client off (disable, delete), each revoking the client's grants at once.
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use shared::audit::AuditEvent;
 use shared::store::{
     AuditQuery, ClientKind, ClientRecord, ClientStatus, GrantRecord, GrantStatus, PageRequest,
     Revoked,
@@ -118,7 +119,7 @@ pub async fn run(ctx: &Ctx, command: ClientsCommand) -> Result<(), Failure> {
                 .await
                 .map_err(|e| ctx.store_failure(e))?
                 .ok_or_else(|| not_found(&client_id))?;
-            cut_off(ctx, &client, "disabled", reason).await
+            cut_off(ctx, &client, false, reason).await
         }
         ClientsCommand::Enable { client_id } => {
             ctx.stores
@@ -127,7 +128,7 @@ pub async fn run(ctx: &Ctx, command: ClientsCommand) -> Result<(), Failure> {
                 .await
                 .map_err(|e| ctx.store_failure(e))?
                 .ok_or_else(|| not_found(&client_id))?;
-            ctx.record("admin.client.enabled", Some(&client_id), None, Map::new())
+            ctx.record(AuditEvent::admin_client_enabled(&ctx.origin(), &client_id))
                 .await?;
             ctx.out.done(
                 &format!("enabled client {client_id}"),
@@ -143,7 +144,7 @@ pub async fn run(ctx: &Ctx, command: ClientsCommand) -> Result<(), Failure> {
                 .await
                 .map_err(|e| ctx.store_failure(e))?
                 .ok_or_else(|| not_found(&client_id))?;
-            cut_off(ctx, &client, "deleted", reason).await
+            cut_off(ctx, &client, true, reason).await
         }
     }
 }
@@ -153,11 +154,12 @@ fn not_found(client_id: &str) -> Failure {
 }
 
 /// Disabling or deleting: revoke every access token issued to the client until now and every
-/// grant, then (deleting) remove the registration; audited as `admin.client.<what>`.
+/// grant, then (deleting) remove the registration; audited as
+/// [`AuditEvent::admin_client_cut_off`].
 async fn cut_off(
     ctx: &Ctx,
     client: &ClientRecord,
-    what: &str,
+    deleted: bool,
     reason: Option<String>,
 ) -> Result<(), Failure> {
     let client_id = client.client_id.as_str();
@@ -168,7 +170,7 @@ async fn cut_off(
         .revoke_all_for_client(client_id)
         .await
         .map_err(|e| ctx.store_failure(e))?;
-    if what == "deleted" {
+    if deleted {
         ctx.stores
             .clients
             .delete(client_id)
@@ -176,18 +178,15 @@ async fn cut_off(
             .map_err(|e| ctx.store_failure(e))?;
     }
     let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
-    let mut detail = Map::new();
-    detail.insert("grants_revoked".into(), Value::from(ids.len()));
-    if let Some(reason) = reason {
-        detail.insert("reason".into(), Value::from(reason));
-    }
-    ctx.record(
-        &format!("admin.client.{what}"),
-        Some(client_id),
-        None,
-        detail,
-    )
-    .await?;
+    let event = AuditEvent::admin_client_cut_off(
+        &ctx.origin(),
+        client_id,
+        deleted,
+        ids.len(),
+        reason.as_deref(),
+    );
+    ctx.record(event).await?;
+    let what = if deleted { "deleted" } else { "disabled" };
     ctx.out.done(
         &format!(
             "{what} client {client_id}: {} grant(s) revoked, its access tokens are refused",

@@ -4,7 +4,8 @@
 //! user's or a client's grants revokes every access token issued to them until now.
 
 use clap::{ArgGroup, Subcommand};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use shared::audit::AuditEvent;
 use shared::store::{GrantRecord, GrantStatus, PageRequest, Revoked};
 use shared::token::REVOCATION_HORIZON_SECS;
 
@@ -138,15 +139,10 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
         .await
         .map_err(|e| ctx.store_failure(e))?;
     if revoked {
-        let mut detail = Map::new();
-        detail.insert("grant_id".into(), Value::from(grant_id));
-        ctx.record(
-            "admin.grant.revoked",
-            Some(&grant.client_id),
-            Some(&grant.sub),
-            detail,
-        )
-        .await?;
+        let origin = ctx.origin();
+        let event =
+            AuditEvent::admin_grant_revoked(&origin, &grant.client_id, &grant.sub, grant_id);
+        ctx.record(event).await?;
     }
     let human = if revoked {
         format!(
@@ -179,10 +175,8 @@ pub async fn report_bulk(
     revoked: &[GrantRecord],
 ) -> Result<(), Failure> {
     let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
-    let mut detail = Map::new();
-    detail.insert("grants_revoked".into(), Value::from(ids.len()));
-    ctx.record("admin.grants.revoked", client_id, sub, detail)
-        .await?;
+    let event = AuditEvent::admin_grants_revoked(&ctx.origin(), client_id, sub, ids.len());
+    ctx.record(event).await?;
     ctx.out.done(
         &format!(
             "revoked {} grant(s) of {by} {who}; every access token issued to the {by} until now \

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use clap::Subcommand;
-use serde_json::{Map, Value, json};
+use serde_json::json;
+use shared::audit::AuditEvent;
 use shared::config::SigningKeyConfig;
 use shared::token::{LocalSigner, Signer as _};
 
@@ -117,10 +118,8 @@ async fn rotate_local(ctx: &Ctx, dir: &Path, force: bool) -> Result<(), Failure>
         .await
         .map_err(|_| Failure::Failed("key rotation task failed".into()))?
         .map_err(|e| Failure::Failed(e.to_string()))?;
-    let mut detail = Map::new();
-    detail.insert("kid".into(), Value::from(rotated.kid()));
-    detail.insert("previous_kid".into(), Value::from(before.kid()));
-    ctx.record("admin.key.rotated", None, None, detail).await?;
+    let event = AuditEvent::admin_key_rotated(&ctx.origin(), rotated.kid(), before.kid());
+    ctx.record(event).await?;
     ctx.out.done(
         &format!(
             "rotated the signing key in {}: new kid {}, previous kid {} (still published)\n\

@@ -14,11 +14,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value};
+use shared::audit::{AuditEvent, Origin};
 use shared::clock::{Clock, SystemClock};
 use shared::config::{Config, StoreConfig, keys as settings};
-use shared::secret::random_id;
-use shared::store::{AuditEvent, StoreError, Stores};
+use shared::store::{StoreError, Stores};
 
 use self::output::Output;
 
@@ -112,32 +111,17 @@ impl Ctx {
         store_failure(&self.label, &error)
     }
 
-    /// Writes the audit event of an admin action (source `cli`).
-    pub async fn record(
-        &self,
-        kind: &str,
-        client_id: Option<&str>,
-        sub: Option<&str>,
-        detail: Map<String, Value>,
-    ) -> Result<(), Failure> {
-        let mut detail = detail;
-        detail.insert("source".into(), Value::from("cli"));
-        if let Some(operator) = &self.operator {
-            detail.insert("operator".into(), Value::from(operator.clone()));
-        }
-        let event = AuditEvent {
-            id: random_id(),
-            at_ms: self.now_ms(),
-            kind: kind.to_owned(),
-            client_id: client_id.map(str::to_owned),
-            sub: sub.map(str::to_owned),
-            source_ip: None,
-            user_agent: Some(format!(
-                "serverless-mcp/{} admin",
-                env!("CARGO_PKG_VERSION")
-            )),
-            detail,
-        };
+    /// Where the events of this run come from: the command line, now, by the operator.
+    pub fn origin(&self) -> Origin {
+        Origin::cli(
+            self.now_ms(),
+            format!("serverless-mcp/{} admin", env!("CARGO_PKG_VERSION")),
+            self.operator.clone(),
+        )
+    }
+
+    /// Writes the audit event of an admin action (built from [`Self::origin`]).
+    pub async fn record(&self, event: AuditEvent) -> Result<(), Failure> {
         self.stores.audit.append(&event).await.map_err(|e| {
             Failure::Failed(format!(
                 "the change was made, but its audit event was not written: {}",
@@ -253,9 +237,7 @@ pub async fn run(args: AdminArgs) -> Result<(), Failure> {
         AdminCommand::Users(command) => users::run(&ctx, command).await,
         AdminCommand::Keys(command) => keys::run(&ctx, command).await,
         AdminCommand::InitTable => {
-            let mut detail = Map::new();
-            detail.insert("store".into(), Value::from(ctx.label.clone()));
-            ctx.record("admin.table.created", None, None, detail)
+            ctx.record(AuditEvent::admin_table_created(&ctx.origin(), &ctx.label))
                 .await?;
             ctx.out.done(
                 &format!("store {} is ready", ctx.label),

@@ -2,7 +2,8 @@
 //! and refresh, revokes their grants and denies their recent access tokens.
 
 use clap::Subcommand;
-use serde_json::{Map, Value, json};
+use serde_json::json;
+use shared::audit::AuditEvent;
 use shared::clock::{Clock, SystemClock};
 use shared::secret::Secret;
 use shared::store::{LoginUser, PageRequest, Revoked};
@@ -55,10 +56,8 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Result<(), Failure> {
             )
             .await
             .map_err(|e| Failure::Failed(e.to_string()))?;
-            let mut detail = Map::new();
-            detail.insert("groups".into(), json!(user.groups));
-            ctx.record("admin.user.added", None, Some(&user.sub), detail)
-                .await?;
+            let event = AuditEvent::admin_user_added(&ctx.origin(), &user.sub, &user.groups);
+            ctx.record(event).await?;
             ctx.out.done(
                 &format!("added user {name}"),
                 &json!({"added": name, "sub": user.sub, "groups": user.groups}),
@@ -75,10 +74,8 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Result<(), Failure> {
                 .revoke_all_for_user(&user.sub)
                 .await
                 .map_err(|e| ctx.store_failure(e))?;
-            let mut detail = Map::new();
-            detail.insert("grants_revoked".into(), Value::from(revoked.len()));
-            ctx.record("admin.user.disabled", None, Some(&user.sub), detail)
-                .await?;
+            let event = AuditEvent::admin_user_disabled(&ctx.origin(), &user.sub, revoked.len());
+            ctx.record(event).await?;
             let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
             ctx.out.done(
                 &format!(
@@ -91,7 +88,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Result<(), Failure> {
         }
         UsersCommand::Enable { name } => {
             let user = set_enabled(ctx, &name, true).await?;
-            ctx.record("admin.user.enabled", None, Some(&user.sub), Map::new())
+            ctx.record(AuditEvent::admin_user_enabled(&ctx.origin(), &user.sub))
                 .await?;
             ctx.out
                 .done(&format!("enabled user {name}"), &json!({"enabled": name}));

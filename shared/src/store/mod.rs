@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
+pub use crate::audit::AuditEvent;
 pub use aggregates::ItemStore;
 pub use error::StoreError;
 
@@ -230,21 +230,6 @@ impl ConsentRecord {
     }
 }
 
-/// One audit event (`AUDIT#<yyyy-mm-dd>#<nn>` / `<ts>#<id>`, sharded), also listed per client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEvent {
-    pub id: String,
-    /// Epoch milliseconds.
-    pub at_ms: i64,
-    /// What happened, e.g. `client.registered`.
-    pub kind: String,
-    pub client_id: Option<String>,
-    pub sub: Option<String>,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub detail: Map<String, Value>,
-}
-
 /// What a cache entry holds; each kind has its own key space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheKind {
@@ -404,7 +389,7 @@ impl AuditQuery {
         let kind_ok = match self.kind.as_deref() {
             None => true,
             Some(kind) => match kind.strip_suffix('*') {
-                Some(prefix) => event.kind.starts_with(prefix),
+                Some(prefix) => event.kind.as_str().starts_with(prefix),
                 None => event.kind == kind,
             },
         };
