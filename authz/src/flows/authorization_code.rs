@@ -4,6 +4,7 @@
 //! (RFC 6749 §4.1.2), found because the grant id derives from the code hash.
 
 use serde::Serialize;
+use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::CodeVerifier;
 use shared::secret::{Secret, sha256_hex};
 use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
@@ -51,8 +52,7 @@ fn allows_refresh(client: &ClientRecord) -> bool {
         || client
             .metadata
             .grant_types
-            .iter()
-            .any(|g| g == "refresh_token")
+            .contains(&GrantType::RefreshToken)
 }
 
 /// Exchanges a code. The code is read, checked and a token minted; then one atomic store step

@@ -4,6 +4,7 @@
 //! request that consent and the upstream login continue.
 
 use serde::Deserialize;
+use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::{CodeChallenge, PkceError};
 use shared::oauth::redirect_uri::matches_registered;
 use shared::oauth::requested_scope::GrantedScope;
@@ -127,8 +128,7 @@ pub async fn validate(
         && !client
             .metadata
             .grant_types
-            .iter()
-            .any(|g| g == "authorization_code")
+            .contains(&GrantType::AuthorizationCode)
     {
         return Err(redirect(OAuthError::UnauthorizedClient(
             "the client is not registered for the authorization_code grant".into(),

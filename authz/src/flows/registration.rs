@@ -48,7 +48,7 @@ pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthEr
 }
 
 fn is_confidential(metadata: &ClientMetadata) -> bool {
-    metadata.token_endpoint_auth_method != "none"
+    metadata.token_endpoint_auth_method.is_confidential()
 }
 
 /// Registers a new dynamic client.
@@ -211,7 +211,7 @@ async fn audit(state: &AppState, kind: &str, client: &ClientRecord, caller: &Cal
     detail.insert("redirect_uris".into(), json!(client.metadata.redirect_uris));
     detail.insert(
         "token_endpoint_auth_method".into(),
-        json!(client.metadata.token_endpoint_auth_method),
+        json!(client.metadata.token_endpoint_auth_method.as_str()),
     );
     let event = AuditEvent {
         id: random_id(),

@@ -267,8 +267,11 @@ async fn seed(data_dir: &Path, resource: &str, codes: usize, out: &Path) -> Resu
         status: ClientStatus::Active,
         metadata: ClientMetadata {
             redirect_uris: vec![REDIRECT_URI.to_owned()],
-            token_endpoint_auth_method: "none".to_owned(),
-            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            token_endpoint_auth_method: shared::oauth::client_values::AuthMethod::None,
+            grant_types: vec![
+                shared::oauth::client_values::GrantType::AuthorizationCode,
+                shared::oauth::client_values::GrantType::RefreshToken,
+            ],
             response_types: vec!["code".to_owned()],
             client_name: Some("bench".to_owned()),
             ..ClientMetadata::default()
