@@ -767,8 +767,8 @@ async fn stored_terminal_escapes_are_shown_escaped() {
         status: ClientStatus::Active,
         metadata: ClientMetadata {
             redirect_uris: vec![format!("https://a.example/cb{}", '\u{1b}')],
-            token_endpoint_auth_method: "none".into(),
-            grant_types: vec!["authorization_code".into()],
+            token_endpoint_auth_method: shared::oauth::client_values::AuthMethod::None,
+            grant_types: vec![shared::oauth::client_values::GrantType::AuthorizationCode],
             response_types: vec!["code".into()],
             client_name: Some(evil.into()),
             client_uri: Some(format!("https://a.example/{evil}")),

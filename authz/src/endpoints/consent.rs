@@ -91,7 +91,7 @@ async fn handle(
                     );
                     response
                 }
-                Err(error) => super::authorize::answer_error(&state, error),
+                Err(error) => page::authorize_error(&state, error),
             }
         }
     }

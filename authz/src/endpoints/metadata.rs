@@ -8,6 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use shared::config::Config;
+use shared::oauth::client_values::{AuthMethod, GrantType};
 use shared::oauth::scope;
 use tower_http::cors::CorsLayer;
 
@@ -35,7 +36,6 @@ pub struct AuthorizationServerMetadata {
 
 impl AuthorizationServerMetadata {
     pub fn new(config: &Config) -> Self {
-        const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
         Self {
             issuer: config.issuer.clone(),
             authorization_endpoint: config.issuer_url("/authorize"),
@@ -46,10 +46,10 @@ impl AuthorizationServerMetadata {
             scopes_supported: scope::SUPPORTED.to_vec(),
             response_types_supported: ["code"],
             response_modes_supported: ["query"],
-            grant_types_supported: ["authorization_code", "refresh_token"],
+            grant_types_supported: GrantType::ALL.map(GrantType::as_str),
             code_challenge_methods_supported: ["S256"],
-            token_endpoint_auth_methods_supported: AUTH_METHODS,
-            revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+            token_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::as_str),
+            revocation_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::as_str),
             client_id_metadata_document_supported: true,
             authorization_response_iss_parameter_supported: true,
         }

@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use shared::config::Config;
 use shared::secret::random_id;
 
+use crate::AppState;
 use crate::error::OAuthError;
+use crate::flows::authorize::{AuthorizeError, error_redirect};
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -30,6 +32,27 @@ fn secure_headers(headers: &mut HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+}
+
+/// An authorization error (RFC 6749 §4.1.2.1): a page while the client or its redirect URI is
+/// not trusted, else a redirect back to the client with `error`, `state` and `iss`.
+pub fn authorize_error(state: &AppState, error: AuthorizeError) -> Response {
+    match error {
+        AuthorizeError::Render(error) => error_page(&error),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        } => redirect(
+            StatusCode::FOUND,
+            &error_redirect(
+                &redirect_uri,
+                &state.config.issuer,
+                &error,
+                client_state.as_deref(),
+            ),
+        ),
+    }
 }
 
 /// An HTML page with the security headers.

@@ -10,11 +10,9 @@ use tower_http::cors::CorsLayer;
 use tracing::instrument;
 
 use crate::AppState;
-use crate::error::{OAuthError, no_store};
-use crate::extract::client_auth::BasicCredentials;
-use crate::extract::form::OAuthForm;
+use crate::error::no_store;
+use crate::extract::client_auth::ClientAuthenticated;
 use crate::flows::caller::Caller;
-use crate::flows::client_auth::{self, ClientCredentials};
 use crate::flows::revocation::{self, RevocationParams};
 
 pub fn router() -> Router<AppState> {
@@ -27,10 +25,12 @@ pub fn router() -> Router<AppState> {
 async fn handle(
     State(state): State<AppState>,
     caller: Caller,
-    basic: BasicCredentials,
-    OAuthForm(params): OAuthForm<RevocationParams>,
+    ClientAuthenticated {
+        credentials,
+        request,
+    }: ClientAuthenticated<RevocationParams>,
 ) -> Response {
-    match run(&state, &caller, basic, params).await {
+    match revocation::handle(&state, &credentials, request, &caller).await {
         Ok(()) => {
             let mut response = StatusCode::OK.into_response();
             no_store(response.headers_mut());
@@ -38,17 +38,4 @@ async fn handle(
         }
         Err(error) => error.into_response(),
     }
-}
-
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    basic: BasicCredentials,
-    params: RevocationParams,
-) -> Result<(), OAuthError> {
-    let _hint = params.token_type_hint;
-    let credentials =
-        ClientCredentials::from_request(basic.0, params.client_id, params.client_secret)?;
-    let client = client_auth::authenticate(state, &credentials).await?;
-    revocation::revoke(state, &client, params.token, caller).await
 }

@@ -9,13 +9,10 @@ use tower_http::cors::CorsLayer;
 use tracing::instrument;
 
 use crate::AppState;
-use crate::error::{OAuthError, no_store};
-use crate::extract::client_auth::BasicCredentials;
-use crate::extract::form::OAuthForm;
+use crate::error::no_store;
+use crate::extract::client_auth::ClientAuthenticated;
 use crate::flows::caller::Caller;
-use crate::flows::client_auth::{self, ClientCredentials};
-use crate::flows::token_request::{TokenParams, TokenRequest};
-use crate::flows::{authorization_code, refresh_token};
+use crate::flows::token_request::{self, TokenParams};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,63 +24,17 @@ pub fn router() -> Router<AppState> {
 async fn handle(
     State(state): State<AppState>,
     caller: Caller,
-    basic: BasicCredentials,
-    OAuthForm(mut params): OAuthForm<TokenParams>,
+    ClientAuthenticated {
+        credentials,
+        request,
+    }: ClientAuthenticated<TokenParams>,
 ) -> Response {
-    match run(&state, &caller, basic, &mut params).await {
+    match token_request::handle(&state, &credentials, request, &caller).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
             no_store(response.headers_mut());
             response
         }
         Err(error) => error.into_response(),
-    }
-}
-
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    basic: BasicCredentials,
-    params: &mut TokenParams,
-) -> Result<authorization_code::TokenResponse, OAuthError> {
-    let credentials = ClientCredentials::from_request(
-        basic.0,
-        params.client_id.take(),
-        params.client_secret.take(),
-    )?;
-    let client = client_auth::authenticate(state, &credentials).await?;
-    match TokenRequest::try_from(std::mem::take(params))? {
-        TokenRequest::AuthorizationCode {
-            code,
-            redirect_uri,
-            verifier,
-            resource,
-        } => {
-            authorization_code::exchange(
-                state,
-                &client,
-                &code,
-                &redirect_uri,
-                &verifier,
-                resource.as_deref(),
-                caller,
-            )
-            .await
-        }
-        TokenRequest::RefreshToken {
-            refresh_token,
-            scope,
-            resource,
-        } => {
-            refresh_token::refresh(
-                state,
-                &client,
-                &refresh_token,
-                scope.as_deref(),
-                resource.as_deref(),
-                caller,
-            )
-            .await
-        }
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use shared::audit::AuditEvent;
+use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::CodeVerifier;
 use shared::secret::{Secret, sha256_hex};
 use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
@@ -52,8 +53,7 @@ fn allows_refresh(client: &ClientRecord) -> bool {
         || client
             .metadata
             .grant_types
-            .iter()
-            .any(|g| g == "refresh_token")
+            .contains(&GrantType::RefreshToken)
 }
 
 /// Exchanges a code. The code is read, checked and a token minted; then one atomic store step

@@ -4,6 +4,7 @@
 //! request that consent and the upstream login continue.
 
 use serde::Deserialize;
+use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::{CodeChallenge, PkceError};
 use shared::oauth::redirect_uri::matches_registered;
 use shared::oauth::requested_scope::GrantedScope;
@@ -12,7 +13,10 @@ use shared::store::{ClientRecord, PendingAuthorization};
 
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::flows::approvals::Approvals;
+use crate::flows::caller::Caller;
 use crate::flows::clients;
+use crate::flows::consent::{self, ConsentView};
 
 /// How long a pending authorization waits for consent and login.
 pub const PENDING_TTL_SECS: i64 = 600;
@@ -124,8 +128,7 @@ pub async fn validate(
         && !client
             .metadata
             .grant_types
-            .iter()
-            .any(|g| g == "authorization_code")
+            .contains(&GrantType::AuthorizationCode)
     {
         return Err(redirect(OAuthError::UnauthorizedClient(
             "the client is not registered for the authorization_code grant".into(),
@@ -161,6 +164,41 @@ pub async fn validate(
         state: client_state,
         code_challenge,
     })
+}
+
+/// What `/authorize` answers when the request is valid.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// Show the consent page; the request is bound to the browser by its CSRF token.
+    Consent { view: ConsentView },
+    /// This browser already approved the client for these scopes: straight to the upstream
+    /// login, the pending request bound to the browser's nonce.
+    Login { location: String },
+}
+
+/// The whole authorization request (RFC 6749 §4.1.1): the caller's rate limit, validation,
+/// the browser's remembered approvals (`approval_cookie`, as sent), the pending request bound
+/// to `nonce`, then either the consent page's content or the upstream login.
+pub async fn start(
+    state: &AppState,
+    caller: &Caller,
+    params: AuthorizationParams,
+    approval_cookie: Option<&str>,
+    nonce: &str,
+) -> Result<AuthorizeOutcome, AuthorizeError> {
+    limit_pending(state, caller.ip).await?;
+    let request = validate(state, params).await?;
+    let approvals = Approvals::decode(&state.cookie_key, approval_cookie, state.now());
+    let approved = approvals.covers(&request.client, &request.scope);
+    // Either way the request is bound to this browser's nonce: by the consent form's CSRF
+    // token, or (approved already) by the pending request itself.
+    let pending = begin(state, &request, approved.then_some(nonce)).await?;
+    if approved {
+        let location = upstream_login(state, &pending).await?;
+        return Ok(AuthorizeOutcome::Login { location });
+    }
+    let view = consent::view(state, &request.client, &pending, nonce);
+    Ok(AuthorizeOutcome::Consent { view })
 }
 
 /// Stores the pending request. `approved_in` is the nonce of the browser whose approval cookie

@@ -18,7 +18,7 @@ pub async fn authenticate(
     let client = clients::resolve(state, credentials.client_id())
         .await?
         .ok_or_else(|| fail("client authentication failed"))?;
-    let confidential = client.metadata.token_endpoint_auth_method != "none";
+    let confidential = client.metadata.token_endpoint_auth_method.is_confidential();
     match (credentials, confidential, client.secret_hash.as_deref()) {
         (ClientCredentials::None { .. }, false, _) => Ok(client),
         (ClientCredentials::None { .. }, true, _) => Err(fail(

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use shared::oauth::client_metadata::ClientMetadata;
+use shared::oauth::client_values::AuthMethod;
 use shared::store::{CacheKind, ClientKind, ClientRecord, ClientStatus, Stores};
 
 use crate::cimd::{DocumentError, DocumentSource, FetchedDocument};
@@ -50,7 +51,8 @@ pub fn validate_document(client_id: &str, body: &[u8]) -> Result<ClientMetadata,
         .get("token_endpoint_auth_method")
         .and_then(Value::as_str)
     {
-        None | Some("none") => {}
+        None => {}
+        Some(name) if AuthMethod::parse(name) == Some(AuthMethod::None) => {}
         Some(_) => {
             return Err(DocumentError::Invalid(
                 "only public clients (token_endpoint_auth_method \"none\") are supported".into(),
@@ -59,7 +61,7 @@ pub fn validate_document(client_id: &str, body: &[u8]) -> Result<ClientMetadata,
     }
     let mut metadata = validate_metadata(&value)
         .map_err(|e| DocumentError::Invalid(e.description().into_owned()))?;
-    metadata.token_endpoint_auth_method = "none".into();
+    metadata.token_endpoint_auth_method = AuthMethod::None;
     Ok(metadata)
 }
 
@@ -172,7 +174,7 @@ mod tests {
     #[test]
     fn documents_must_describe_themselves() {
         let metadata = validate_document(URL, document(URL).as_bytes()).unwrap();
-        assert_eq!(metadata.token_endpoint_auth_method, "none");
+        assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::None);
         assert_eq!(metadata.client_name.as_deref(), Some("Example <script>"));
         let cases = [
             (document("https://other.test/oauth/metadata.json"), "does not equal"),

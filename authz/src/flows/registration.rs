@@ -50,7 +50,7 @@ pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthEr
 }
 
 fn is_confidential(metadata: &ClientMetadata) -> bool {
-    metadata.token_endpoint_auth_method != "none"
+    metadata.token_endpoint_auth_method.is_confidential()
 }
 
 /// Registers a new dynamic client.

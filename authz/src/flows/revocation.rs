@@ -15,14 +15,26 @@ use crate::error::OAuthError;
 use crate::flows::audit;
 use crate::flows::authorization_code::grant_id_of;
 use crate::flows::caller::Caller;
+use crate::flows::client_auth::{self, ClientCredentials};
 
 /// The form of `POST /revoke`, as sent.
 #[derive(Default, Deserialize)]
 pub struct RevocationParams {
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+}
+
+/// The whole revocation request: client authentication (RFC 6749 §2.3), then [`revoke`]. The
+/// `token_type_hint` is read and not needed: the token's form tells which kind it is.
+pub async fn handle(
+    state: &AppState,
+    credentials: &ClientCredentials,
+    params: RevocationParams,
+    caller: &Caller,
+) -> Result<(), OAuthError> {
+    let _hint = params.token_type_hint;
+    let client = client_auth::authenticate(state, credentials).await?;
+    revoke(state, &client, params.token, caller).await
 }
 
 pub async fn revoke(

@@ -1,11 +1,62 @@
-//! The token request (RFC 6749 §4.1.3, §6): a flat form, then a closed enum of validated
-//! grants so each problem maps to its RFC error.
+//! The token request (RFC 6749 §3.2, §4.1.3, §6): a flat form, then a closed enum of validated
+//! grants so each problem maps to its RFC error; [`handle`] authenticates the client and runs
+//! the grant.
 
 use serde::Deserialize;
 use shared::oauth::pkce::CodeVerifier;
 use shared::secret::Secret;
 
+use crate::AppState;
 use crate::error::OAuthError;
+use crate::flows::authorization_code::{self, TokenResponse};
+use crate::flows::caller::Caller;
+use crate::flows::client_auth::{self, ClientCredentials};
+use crate::flows::refresh_token;
+
+/// The whole token request: client authentication (RFC 6749 §3.2.1) first, then the grant's
+/// own validation and exchange, so an unauthenticated client learns nothing about its grant.
+pub async fn handle(
+    state: &AppState,
+    credentials: &ClientCredentials,
+    params: TokenParams,
+    caller: &Caller,
+) -> Result<TokenResponse, OAuthError> {
+    let client = client_auth::authenticate(state, credentials).await?;
+    match TokenRequest::try_from(params)? {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier,
+            resource,
+        } => {
+            authorization_code::exchange(
+                state,
+                &client,
+                &code,
+                &redirect_uri,
+                &verifier,
+                resource.as_deref(),
+                caller,
+            )
+            .await
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+            resource,
+        } => {
+            refresh_token::refresh(
+                state,
+                &client,
+                &refresh_token,
+                scope.as_deref(),
+                resource.as_deref(),
+                caller,
+            )
+            .await
+        }
+    }
+}
 
 /// The form of `POST /token`, as sent.
 #[derive(Default, Deserialize)]
@@ -17,15 +68,12 @@ pub struct TokenParams {
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
     pub resource: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
 }
 
 impl std::fmt::Debug for TokenParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenParams")
             .field("grant_type", &self.grant_type)
-            .field("client_id", &self.client_id)
             .finish_non_exhaustive()
     }
 }

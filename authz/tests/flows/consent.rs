@@ -403,8 +403,8 @@ async fn store_client(stand: &Stand, id: &str, name: &str, client_uri: &str, red
         status: ClientStatus::Active,
         metadata: ClientMetadata {
             redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
-            token_endpoint_auth_method: "none".into(),
-            grant_types: vec!["authorization_code".into()],
+            token_endpoint_auth_method: shared::oauth::client_values::AuthMethod::None,
+            grant_types: vec![shared::oauth::client_values::GrantType::AuthorizationCode],
             response_types: vec!["code".into()],
             client_name: Some(name.into()),
             client_uri: (!client_uri.is_empty()).then(|| client_uri.to_owned()),

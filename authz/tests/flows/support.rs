@@ -172,8 +172,11 @@ impl Stand {
             status: ClientStatus::Active,
             metadata: ClientMetadata {
                 redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
-                token_endpoint_auth_method: auth.into(),
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                token_endpoint_auth_method: auth.parse().unwrap(),
+                grant_types: vec![
+                    shared::oauth::client_values::GrantType::AuthorizationCode,
+                    shared::oauth::client_values::GrantType::RefreshToken,
+                ],
                 response_types: vec!["code".into()],
                 client_name: Some(name.into()),
                 client_uri: Some("https://client.example/about".into()),

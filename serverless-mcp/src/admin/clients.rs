@@ -325,8 +325,18 @@ async fn show(ctx: &Ctx, client_id: &str) -> Result<(), Failure> {
         ("last used", output::time_opt(client.last_used_at, "never")),
         ("expires", output::time_opt(client.expires_at, "never")),
         ("redirect uris", m.redirect_uris.join(" ")),
-        ("auth method", m.token_endpoint_auth_method.clone()),
-        ("grant types", m.grant_types.join(" ")),
+        (
+            "auth method",
+            m.token_endpoint_auth_method.as_str().to_owned(),
+        ),
+        (
+            "grant types",
+            m.grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         ("scope", m.scope.clone().unwrap_or_else(|| "-".into())),
         (
             "client uri",

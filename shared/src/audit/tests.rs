@@ -22,7 +22,7 @@ fn client(name: Option<&str>) -> ClientRecord {
         status: ClientStatus::Active,
         metadata: ClientMetadata {
             redirect_uris: vec!["https://a.example/cb".into()],
-            token_endpoint_auth_method: "none".into(),
+            token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::None,
             client_name: name.map(Into::into),
             ..ClientMetadata::default()
         },

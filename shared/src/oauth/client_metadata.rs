@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::client_values::{AuthMethod, GrantType};
 use super::{redirect_uri, scope};
 
 /// Longest accepted free-text value (client_name, software_version, ...), in characters.
@@ -19,9 +20,16 @@ pub const MAX_CONTACTS: usize = 10;
 /// Longest accepted `scope` value, in characters.
 pub const MAX_SCOPE: usize = 1024;
 /// The token endpoint authentication methods a client may register.
-pub const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+pub const AUTH_METHODS: [&str; 3] = [
+    AuthMethod::None.as_str(),
+    AuthMethod::ClientSecretBasic.as_str(),
+    AuthMethod::ClientSecretPost.as_str(),
+];
 /// The grant types a client may register.
-pub const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+pub const GRANT_TYPES: [&str; 2] = [
+    GrantType::AuthorizationCode.as_str(),
+    GrantType::RefreshToken.as_str(),
+];
 
 /// Why metadata was refused; the text is the `error_description`, the variant picks the RFC 7591
 /// §3.2.2 error code.
@@ -39,8 +47,8 @@ pub enum MetadataError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientMetadata {
     pub redirect_uris: Vec<String>,
-    pub token_endpoint_auth_method: String,
-    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
     pub response_types: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
@@ -111,28 +119,30 @@ pub fn validate(body: &Value) -> Result<ClientMetadata, MetadataError> {
         redirect_uri::validate(uri).map_err(|e| MetadataError::RedirectUri(e.to_string()))?;
     }
 
-    let token_endpoint_auth_method = string(map, "token_endpoint_auth_method", 64)?
-        .unwrap_or_else(|| "client_secret_basic".into());
-    if !AUTH_METHODS.contains(&token_endpoint_auth_method.as_str()) {
-        return Err(invalid(format!(
-            "token_endpoint_auth_method must be one of {}",
-            AUTH_METHODS.join(", ")
-        )));
-    }
+    let token_endpoint_auth_method = match string(map, "token_endpoint_auth_method", 64)? {
+        None => AuthMethod::default(),
+        Some(name) => AuthMethod::parse(&name).ok_or_else(|| {
+            invalid(format!(
+                "token_endpoint_auth_method must be one of {}",
+                AUTH_METHODS.join(", ")
+            ))
+        })?,
+    };
     // Repeated values carry nothing and would let a small body store a long list: kept once.
     let grant_types = distinct(
         string_array(map, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]),
     );
-    if let Some(other) = grant_types
-        .iter()
-        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-    {
+    if let Some(other) = grant_types.iter().find(|g| GrantType::parse(g).is_none()) {
         return Err(invalid(format!(
             "grant type {:?} is not supported (authorization_code, refresh_token)",
             shown(other)
         )));
     }
-    if !grant_types.iter().any(|g| g == "authorization_code") {
+    let grant_types: Vec<GrantType> = grant_types
+        .iter()
+        .filter_map(|g| GrantType::parse(g))
+        .collect();
+    if !grant_types.contains(&GrantType::AuthorizationCode) {
         return Err(invalid("grant_types must include authorization_code"));
     }
     let response_types =

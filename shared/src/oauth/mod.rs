@@ -1,6 +1,7 @@
 //! Validated OAuth types shared by the authorization server and the resource server.
 
 pub mod client_metadata;
+pub mod client_values;
 pub mod pkce;
 #[cfg(test)]
 mod properties;

@@ -115,6 +115,7 @@ mod registration_and_refresh {
         AUTH_METHODS, ClientMetadata, GRANT_TYPES, MAX_CONTACTS, MAX_TEXT, MetadataError,
         is_hidden_or_control, validate,
     };
+    use crate::oauth::client_values::GrantType;
     use crate::oauth::redirect_uri::{self, MAX_COUNT};
     use crate::oauth::refresh_token::{GRANT_ID_LEN, SECRET_LEN, grant_id_of, mint};
     use crate::oauth::scope;
@@ -335,7 +336,7 @@ mod registration_and_refresh {
                 .iter()
                 .all(|g| GRANT_TYPES.contains(&g.as_str()))
         );
-        prop_assert!(m.grant_types.iter().any(|g| g == "authorization_code"));
+        prop_assert!(m.grant_types.contains(&GrantType::AuthorizationCode));
         prop_assert!(
             m.grant_types.len() <= GRANT_TYPES.len(),
             "{:?}",

@@ -44,8 +44,11 @@ pub fn client(id: &str, created_at: i64) -> ClientRecord {
         status: ClientStatus::Active,
         metadata: ClientMetadata {
             redirect_uris: vec!["https://claude.ai/api/mcp/auth_callback".into()],
-            token_endpoint_auth_method: "client_secret_post".into(),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::ClientSecretPost,
+            grant_types: vec![
+                crate::oauth::client_values::GrantType::AuthorizationCode,
+                crate::oauth::client_values::GrantType::RefreshToken,
+            ],
             response_types: vec!["code".into()],
             client_name: Some("Claude <b>".into()),
             ..ClientMetadata::default()

@@ -138,8 +138,11 @@ struct Sim {
 fn metadata() -> ClientMetadata {
     ClientMetadata {
         redirect_uris: vec!["https://claude.ai/api/mcp/auth_callback".into()],
-        token_endpoint_auth_method: "none".into(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::None,
+        grant_types: vec![
+            crate::oauth::client_values::GrantType::AuthorizationCode,
+            crate::oauth::client_values::GrantType::RefreshToken,
+        ],
         response_types: vec!["code".into()],
         client_name: Some("Claude".into()),
         ..ClientMetadata::default()

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::config::StoreConfig;
 use shared::oauth::client_metadata::ClientMetadata;
+use shared::oauth::client_values::{AuthMethod, GrantType};
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
 use shared::secret::{Secret, random_id};
 use shared::store::{ClientKind, ClientRecord, ClientStatus, CodeRecord};
@@ -41,8 +42,8 @@ pub(crate) async fn seed(
         status: ClientStatus::Active,
         metadata: ClientMetadata {
             redirect_uris: vec![REDIRECT_URI.to_owned()],
-            token_endpoint_auth_method: "none".to_owned(),
-            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            token_endpoint_auth_method: AuthMethod::None,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             response_types: vec!["code".to_owned()],
             client_name: Some("bench".to_owned()),
             ..ClientMetadata::default()
