@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use shared::clock::{Clock, SystemClock};
-use shared::config::Config;
+use shared::config::{Config, Runtime};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,23 +15,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The test CA (and loopback fetches) is for `serverless-mcp serve` on a developer machine.
-    if config.cimd_test_ca.is_some() {
-        eprintln!(
-            "configuration error: {}: for local testing with `serverless-mcp serve` only; not honoured here, unset it",
-            shared::config::keys::CIMD_TEST_CA
-        );
-        return ExitCode::FAILURE;
-    }
-    // Several instances answer one browser's consent and login steps: they must share the
-    // cookie key, which a per-instance default cannot give.
-    if matches!(config.store, shared::config::StoreConfig::Dynamo { .. })
-        && config.cookie_key.is_none()
-    {
-        eprintln!(
-            "configuration error: {}: required with SMCP_STORE=dynamodb (all instances must share it)",
-            shared::config::keys::COOKIE_KEY
-        );
+    if let Err(e) = config.validate_for(Runtime::Lambda) {
+        eprintln!("configuration error: {e}");
         return ExitCode::FAILURE;
     }
     shared::telemetry::init(config.log_format, &config.log_filter);

@@ -8,6 +8,10 @@ use std::path::PathBuf;
 
 use url::Url;
 
+mod runtime;
+
+pub use runtime::Runtime;
+
 /// Where state is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {

@@ -23,7 +23,8 @@ use shared::config::CognitoConfig;
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
 use shared::secret::Secret;
 use shared::store::{GrantRecord, PendingAuthorization};
-use tokio::sync::{OnceCell, RwLock};
+use shared::token::{FailedFetch, RefreshingKeys};
+use tokio::sync::OnceCell;
 
 use super::session::SessionSeal;
 use super::{IdentityProvider, UpstreamError, UpstreamIdentity};
@@ -32,8 +33,6 @@ pub use directory::CognitoDirectory;
 
 /// Upstream HTTP calls give up after this long.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// An unknown `kid` refetches the JWKS at most this often.
-const JWKS_REFETCH_SECS: i64 = 30;
 /// Scopes asked of the pool.
 const UPSTREAM_SCOPE: &str = "openid email profile";
 /// Where an issuer publishes its discovery document (OpenID Connect Discovery §4).
@@ -115,7 +114,8 @@ pub struct CognitoLogin {
     http: reqwest::Client,
     seal: SessionSeal,
     discovery: OnceCell<Discovery>,
-    jwks: RwLock<Option<(i64, JwkSet)>>,
+    /// The pool's keys, refetched by the shared rule; a failed fetch is retried at the next login.
+    jwks: RefreshingKeys<JwkSet>,
 }
 
 impl CognitoLogin {
@@ -153,7 +153,7 @@ impl CognitoLogin {
             clock,
             seal,
             discovery: OnceCell::new(),
-            jwks: RwLock::new(None),
+            jwks: RefreshingKeys::new(FailedFetch::Retried),
         })
     }
 
@@ -209,30 +209,25 @@ impl CognitoLogin {
 
     /// The decoding key for `kid`, refetching the JWKS (rate-limited) when it is unknown.
     async fn key_for(&self, jwks_uri: &str, kid: &str) -> Result<DecodingKey, UpstreamError> {
-        let now = self.clock.now();
-        let stale = {
-            let cached = self.jwks.read().await;
-            if let Some((_, set)) = cached.as_ref()
-                && let Some(jwk) = set.find(kid)
-            {
-                return DecodingKey::from_jwk(jwk)
-                    .map_err(|_| UpstreamError::Rejected("unusable ID token key"));
-            }
-            cached
-                .as_ref()
-                .is_none_or(|(at, _)| now - at >= JWKS_REFETCH_SECS)
-        };
-        if !stale {
+        let (set, generation) = self.jwks.current();
+        if let Some(jwk) = set.find(kid) {
+            return DecodingKey::from_jwk(jwk)
+                .map_err(|_| UpstreamError::Rejected("unusable ID token key"));
+        }
+        let fetch = || self.fetch_jwks(jwks_uri);
+        if !self
+            .jwks
+            .refresh(generation, self.clock.now(), fetch)
+            .await?
+        {
             return Err(UpstreamError::Rejected("ID token signed by an unknown key"));
         }
-        let set = self.fetch_jwks(jwks_uri).await?;
-        let key = set
-            .find(kid)
+        let (set, _) = self.jwks.current();
+        set.find(kid)
             .map(DecodingKey::from_jwk)
             .transpose()
-            .map_err(|_| UpstreamError::Rejected("unusable ID token key"))?;
-        *self.jwks.write().await = Some((now, set));
-        key.ok_or(UpstreamError::Rejected("ID token signed by an unknown key"))
+            .map_err(|_| UpstreamError::Rejected("unusable ID token key"))?
+            .ok_or(UpstreamError::Rejected("ID token signed by an unknown key"))
     }
 
     /// Verifies the ID token: RS256 signature by a pool key, `iss`, `aud`, `exp`, `nonce`, and

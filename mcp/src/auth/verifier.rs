@@ -1,25 +1,20 @@
 //! Bearer token verification for this resource (RFC 9068): the cached keys, refetched at most
 //! every 30 s when a token names an unknown key, and tokens already verified remembered.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use shared::clock::Clock;
 use shared::config::Config;
 use shared::store::RevocationList;
 use shared::token::{
-    AccessClaims, AccessTokenVerifier, VerificationKeys, VerifiedTokens, VerifyError,
+    AccessClaims, AccessTokenVerifier, FailedFetch, RefreshingKeys, VerificationKeys,
+    VerifiedTokens, VerifyError,
 };
 
 use super::jwks::JwksSource;
 
 /// How often an unknown `kid` may trigger a JWKS refetch.
-pub const JWKS_REFETCH_SECS: i64 = 30;
-
-/// Verification keys with the time of the last fetch attempt.
-struct KeyState {
-    keys: Arc<VerificationKeys>,
-    generation: u64,
-}
+pub use shared::token::JWKS_REFETCH_SECS;
 
 /// Why a request was not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +31,8 @@ pub struct Authenticator {
     /// Tokens already verified (one RSA verification per token, not per request).
     verified: VerifiedTokens,
     source: Arc<dyn JwksSource>,
-    state: RwLock<KeyState>,
-    /// Serialises refetches; holds the time of the last attempt.
-    last_fetch: tokio::sync::Mutex<Option<i64>>,
+    /// The keys, refetched by the shared rule; a failed fetch also waits out the interval.
+    keys: RefreshingKeys<VerificationKeys>,
     clock: Arc<dyn Clock>,
     /// The URL of this resource's protected-resource metadata, named in every challenge.
     pub(super) resource_metadata: String,
@@ -59,50 +53,27 @@ impl Authenticator {
             verifier: AccessTokenVerifier::new(&config.issuer, &config.resource),
             verified: VerifiedTokens::default(),
             source,
-            state: RwLock::new(KeyState {
-                keys: Arc::new(VerificationKeys::default()),
-                generation: 0,
-            }),
-            last_fetch: tokio::sync::Mutex::new(None),
+            keys: RefreshingKeys::new(FailedFetch::Counts),
             clock,
             resource_metadata: config.protected_resource_metadata_url(),
         }
     }
 
     fn current(&self) -> (Arc<VerificationKeys>, u64) {
-        match self.state.read() {
-            Ok(state) => (state.keys.clone(), state.generation),
-            Err(poisoned) => {
-                let state = poisoned.into_inner();
-                (state.keys.clone(), state.generation)
-            }
-        }
+        self.keys.current()
     }
 
     /// Refetches the keys unless that was tried less than 30 s ago; `true` if newer keys than
     /// `seen` are now in place (fetched here or by a concurrent caller).
     async fn refresh(&self, seen: u64) -> bool {
-        let mut last = self.last_fetch.lock().await;
-        if self.current().1 != seen {
-            return true;
-        }
-        let now = self.clock.now();
-        if last.is_some_and(|at| now - at < JWKS_REFETCH_SECS) {
-            return false;
-        }
-        *last = Some(now);
-        match self.source.fetch().await {
-            Ok(set) => {
-                let keys = Arc::new(VerificationKeys::from_jwks(&set));
-                let mut state = match self.state.write() {
-                    Ok(state) => state,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                state.keys = keys;
-                state.generation += 1;
-                true
-            }
+        let fetch = || async {
+            let set = self.source.fetch().await?;
+            Ok(VerificationKeys::from_jwks(&set))
+        };
+        match self.keys.refresh(seen, self.clock.now(), fetch).await {
+            Ok(newer) => newer,
             Err(e) => {
+                let e: super::jwks::JwksError = e;
                 tracing::warn!(error = %e, "JWKS fetch failed");
                 false
             }

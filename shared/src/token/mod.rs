@@ -12,6 +12,8 @@ pub mod claims;
 pub mod issue;
 pub mod jwks;
 #[cfg(feature = "runtime")]
+pub mod refresh;
+#[cfg(feature = "runtime")]
 pub mod signer;
 pub mod verify;
 
@@ -20,6 +22,8 @@ pub use claims::AccessClaims;
 #[cfg(feature = "runtime")]
 pub use issue::TokenIssuer;
 pub use jwks::{Jwk, JwkSet, VerificationKeys};
+#[cfg(feature = "runtime")]
+pub use refresh::{FailedFetch, JWKS_REFETCH_SECS, RefreshingKeys};
 #[cfg(feature = "runtime")]
 pub use signer::{KeyError, KmsSigner, LocalSigner, SignError, Signer};
 pub use verify::{AccessTokenVerifier, VerifyError};

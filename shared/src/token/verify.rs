@@ -234,8 +234,9 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, VerifyEr
 mod tests {
     use std::sync::{Arc, OnceLock};
 
+    use aws_lc_rs::encoding::AsDer as _;
     use aws_lc_rs::hmac;
-    use rsa::pkcs8::EncodePublicKey as _;
+    use aws_lc_rs::rsa::PublicKeyComponents;
     use serde_json::{Value, json};
 
     use super::*;
@@ -371,14 +372,8 @@ mod tests {
         let jwk = fixture().signer.public_jwks().remove(0);
         let n = URL_SAFE_NO_PAD.decode(&jwk.n).unwrap();
         let e = URL_SAFE_NO_PAD.decode(&jwk.e).unwrap();
-        let public = rsa::PublicKey::new(
-            rsa::BoxedUint::from_be_slice_vartime(&n),
-            rsa::BoxedUint::from_be_slice_vartime(&e),
-        )
-        .unwrap();
-        let pem = public
-            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
-            .unwrap();
+        let spki = PublicKeyComponents { n: &n, e: &e }.as_der().unwrap();
+        let pem = crate::token::signer::pem::encode("PUBLIC KEY", spki.as_ref());
         (pem.into_bytes(), n)
     }
 

@@ -4,12 +4,11 @@
 //! (RFC 7517 §5: a JWK Set may hold several keys, told apart by `kid`).
 
 use async_trait::async_trait;
+use aws_lc_rs::rsa::{PublicKey as RsaPublicKey, PublicKeyComponents};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-use rsa::pkcs8::DecodePublicKey as _;
-use rsa::traits::PublicKeyParts as _;
 use sha2::{Digest as _, Sha256};
 
 use super::{KeyError, SignError, Signer};
@@ -111,15 +110,26 @@ async fn public_jwk(client: &Client, key_id: &str) -> Result<Jwk, KeyError> {
     let der = out
         .public_key()
         .ok_or_else(|| KeyError::Invalid("KMS returned no public key".to_owned()))?;
-    let public = rsa::PublicKey::from_public_key_der(der.as_ref()).map_err(|_| {
+    let public = RsaPublicKey::from_der(der.as_ref()).map_err(|_| {
         KeyError::Invalid("the KMS public key is not an RSA SubjectPublicKeyInfo".to_owned())
     })?;
-    if public.n().bit_width() < 2048 {
+    let public = PublicKeyComponents::<Vec<u8>>::from(&public);
+    if modulus_bits(&public.n) < 2048 {
         return Err(KeyError::Invalid(
             "the KMS key is shorter than 2048 bits".to_owned(),
         ));
     }
-    Ok(Jwk::rsa(&public.n_bytes(), &public.e_bytes()))
+    Ok(Jwk::rsa(&public.n, &public.e))
+}
+
+/// The bit length of a big-endian unsigned integer, leading zero bytes and bits not counted.
+fn modulus_bits(n: &[u8]) -> usize {
+    let n = match n.iter().position(|&b| b != 0) {
+        Some(first) => n.get(first..).unwrap_or_default(),
+        None => return 0,
+    };
+    let top = n.first().map_or(0, |b| 8 - b.leading_zeros() as usize);
+    (n.len() - 1) * 8 + top
 }
 
 impl std::fmt::Debug for KmsSigner {
@@ -188,7 +198,10 @@ fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
 mod tests {
     use std::sync::Arc;
 
+    use aws_lc_rs::encoding::AsDer as _;
     use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::KeyPair as _;
     use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
     use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
@@ -196,7 +209,6 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
     use serde_json::{Value, json};
 
     use super::*;
@@ -394,10 +406,8 @@ mod tests {
     /// in the KMS API reference (GetPublicKey, Sign, and an error response).
     #[tokio::test]
     async fn large_inputs_are_signed_as_a_sha256_digest() {
-        let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).unwrap();
-        let spki = private.to_public_key().to_public_key_der().unwrap();
-        let pkcs8 = private.to_pkcs8_der().unwrap();
-        let key_pair = RsaKeyPair::from_pkcs8(pkcs8.as_bytes()).unwrap();
+        let key_pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let spki = key_pair.public_key().as_der().unwrap();
         let input = "a".repeat(MAX_RAW_MESSAGE_LEN + 1);
         let mut signature = vec![0; key_pair.public_modulus_len()];
         key_pair
@@ -415,7 +425,7 @@ mod tests {
             "KeyId": arn,
             "KeySpec": "RSA_2048",
             "KeyUsage": "SIGN_VERIFY",
-            "PublicKey": STANDARD.encode(spki.as_bytes()),
+            "PublicKey": STANDARD.encode(spki.as_ref()),
             "SigningAlgorithms": [
                 "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384",
                 "RSASSA_PKCS1_V1_5_SHA_512", "RSASSA_PSS_SHA_256",

@@ -7,11 +7,12 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
-use rsa::pkcs8::{EncodePrivateKey as _, LineEnding, SecretDocument};
 
-use super::{KeyError, SignError, Signer};
+use super::{KeyError, SignError, Signer, pem};
 use crate::secret::random_id;
 use crate::token::jwks::Jwk;
 
@@ -20,7 +21,7 @@ pub const CURRENT_KEY_FILE: &str = "signing-key.pem";
 /// File name of the key that was current before the last rotation.
 pub const PREVIOUS_KEY_FILE: &str = "previous-signing-key.pem";
 
-const KEY_BITS: usize = 2048;
+const KEY_SIZE: KeySize = KeySize::Rsa2048;
 const PEM_LABEL: &str = "PRIVATE KEY";
 
 /// Signs with an RSA key held in memory, parsed once when loaded.
@@ -126,12 +127,11 @@ impl Signer for LocalSigner {
 /// Parses a PKCS#8 PEM RSA private key (at least 2048 bits) into a signing key and its JWK.
 fn parse_private_pem(pem: &str, path: &Path) -> Result<(RsaKeyPair, Jwk), KeyError> {
     let invalid = |what: &str| KeyError::Invalid(format!("{}: {what}", path.display()));
-    let (label, der) =
-        SecretDocument::from_pem(pem).map_err(|_| invalid("not a PEM-encoded key"))?;
+    let (label, der) = pem::decode(pem).ok_or_else(|| invalid("not a PEM-encoded key"))?;
     if label != PEM_LABEL {
         return Err(invalid("expected a PKCS#8 \"PRIVATE KEY\" PEM block"));
     }
-    let key = RsaKeyPair::from_pkcs8(der.as_bytes())
+    let key = RsaKeyPair::from_pkcs8(&der)
         .map_err(|_| invalid("not an RSA private key of 2048 to 8192 bits"))?;
     let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public_key());
     let jwk = Jwk::rsa(&public.n, &public.e);
@@ -139,11 +139,13 @@ fn parse_private_pem(pem: &str, path: &Path) -> Result<(RsaKeyPair, Jwk), KeyErr
 }
 
 /// A new RSA-2048 key as PKCS#8 PEM.
-fn generate_pem() -> Result<rsa::pkcs8::der::zeroize::Zeroizing<String>, KeyError> {
-    let key = rsa::PrivateKey::new(&mut getrandom::SysRng, KEY_BITS)
+fn generate_pem() -> Result<String, KeyError> {
+    let key = RsaKeyPair::generate(KEY_SIZE)
         .map_err(|_| KeyError::Invalid("RSA key generation failed".to_owned()))?;
-    key.to_pkcs8_pem(LineEnding::LF)
-        .map_err(|_| KeyError::Invalid("encoding the new key as PKCS#8 PEM failed".to_owned()))
+    let der = key
+        .as_der()
+        .map_err(|_| KeyError::Invalid("encoding the new key as PKCS#8 failed".to_owned()))?;
+    Ok(pem::encode(PEM_LABEL, der.as_ref()))
 }
 
 /// Generates a key and links it in at `path` unless another process got there first, in which
@@ -157,7 +159,7 @@ fn create_key_file(dir: &Path, path: &Path) -> Result<String, KeyError> {
         Ok(()) => {
             sync_dir(dir);
             tracing::info!(path = %path.display(), "generated a new signing key");
-            Ok(pem.to_string())
+            Ok(pem)
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             read_key_file(path)?.ok_or_else(|| {

@@ -3,6 +3,7 @@
 
 mod kms;
 mod local;
+pub(crate) mod pem;
 
 pub use kms::KmsSigner;
 pub use local::LocalSigner;
