@@ -34,7 +34,8 @@ async fn main() -> ExitCode {
     };
     let origin_secret = config.origin_secret.clone();
     let namespace = config.metrics_namespace.clone();
-    let state = mcp::AppState::from_env_aws(config, settings, &stores, clock).await;
+    let jwks: Arc<dyn mcp::JwksSource> = Arc::new(mcp::HttpJwks::new(&config.issuer));
+    let state = mcp::AppState::from_config(config, settings, &stores, clock, jwks).await;
     let app = shared::telemetry::observe(shared::edge::guard(mcp::app(state), origin_secret));
     // Counters go out as CloudWatch EMF lines on stdout at the end of every request.
     let app =

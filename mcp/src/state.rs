@@ -9,7 +9,7 @@ use shared::store::Stores;
 use url::Url;
 
 use crate::access::AccountScopes;
-use crate::auth::{Authenticator, HttpJwks, JwksSource};
+use crate::auth::{Authenticator, JwksSource};
 use crate::cost::CostSource;
 use crate::cost::metered::{Meter, MeterSettings};
 use crate::cost::sample::SampleCostSource;
@@ -216,16 +216,17 @@ impl AppState {
         Self::new(config, settings, stores, clock, jwks, cost)
     }
 
-    /// The AWS deployment: keys fetched from the issuer's metadata, and cost data from Cost
-    /// Explorer (or the sample, as `settings.cost_source` says), with the SDK's standard
-    /// configuration chain (`AWS_ENDPOINT_URL` included).
-    pub async fn from_env_aws(
+    /// What both runtimes build (the Lambda function with keys fetched from the issuer's
+    /// metadata, `serve` with keys read in-process): cost data from the source
+    /// `settings.cost_source` names, Cost Explorer through the SDK's standard configuration
+    /// chain (`AWS_ENDPOINT_URL` included) or the sample organisation.
+    pub async fn from_config(
         config: Arc<Config>,
         settings: McpSettings,
         stores: &Stores,
         clock: Arc<dyn Clock>,
+        jwks: Arc<dyn JwksSource>,
     ) -> Self {
-        let jwks: Arc<dyn JwksSource> = Arc::new(HttpJwks::new(&config.issuer));
         let cost: Arc<dyn CostSource> = match settings.cost_source {
             CostSourceKind::Aws => Arc::new(crate::cost::aws::AwsCostSource::from_env().await),
             CostSourceKind::Sample => Arc::new(SampleCostSource::new(clock.clone())),

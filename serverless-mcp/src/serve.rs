@@ -31,6 +31,15 @@ impl ServeArgs {
     /// environment for every other setting; issuer and resource default to `listening`, the
     /// address actually bound (so `--addr 127.0.0.1:0` works).
     pub fn config(&self, listening: SocketAddr) -> Result<Config, String> {
+        if self.issuer.is_none() && listening.ip().is_unspecified() {
+            // Every interface: no one address clients use, and http is for loopback only.
+            return Err(format!(
+                "--addr {listening} listens on every interface, so the URL clients reach it by \
+                 cannot be guessed: add --issuer https://<host name> (served through a TLS \
+                 reverse proxy; README, \"serve behind a reverse proxy\"), or listen on \
+                 127.0.0.1"
+            ));
+        }
         let issuer = self
             .issuer
             .clone()
@@ -90,18 +99,20 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     // One process: the resource server reads the signing keys in-process, no HTTP round trip.
     let tokens = authz_state.tokens.clone();
     let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
-    let mcp = mcp::app(mcp::AppState::embedded(
-        config.clone(),
-        mcp_settings,
-        &stores,
-        clock.clone(),
-        jwks,
-    ));
+    let cost_source = mcp_settings.cost_source;
+    let meter = mcp_settings.meter;
+    let mcp = mcp::app(
+        mcp::AppState::from_config(config.clone(), mcp_settings, &stores, clock.clone(), jwks)
+            .await,
+    );
     let authz = authz::app(authz_state);
     // `/healthz` sits outside every layer (no auth, no request log): a liveness probe, and the
     // bare-route reference of the benchmark (bench/run.sh). `/metrics` too: the counters the
     // Lambda functions emit as CloudWatch metrics, as running totals, for loopback callers.
-    let app = shared::telemetry::observe(authz.merge(mcp))
+    // Behind a proxy that adds the origin secret (SMCP_ORIGIN_SECRET), requests that bypass
+    // it are refused, as on Lambda; the probe and the loopback counters stay outside.
+    let guarded = shared::edge::guard(authz.merge(mcp), config.origin_secret.clone());
+    let app = shared::telemetry::observe(guarded)
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/metrics", axum::routing::get(metrics_page));
 
@@ -123,6 +134,16 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if let Some((name, password)) = dev_login {
         // Shown once, on the first start; scripts read this line.
         println!("login: username={name} password={}", password.expose());
+    }
+    match cost_source {
+        mcp::CostSourceKind::Aws => println!(
+            "  cost data: AWS Cost Explorer (answers cached {} s, {} calls per user a day)",
+            meter.cache_ttl_secs, meter.daily_call_budget
+        ),
+        mcp::CostSourceKind::Sample => println!("  cost data: the sample organisation"),
+    }
+    if config.origin_secret.is_some() {
+        println!("  requests without the origin secret header are refused (SMCP_ORIGIN_SECRET)");
     }
     tracing::info!(%local, "listening");
 

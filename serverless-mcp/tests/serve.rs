@@ -166,3 +166,215 @@ fn a_bad_setting_stops_serve_with_one_line_naming_it() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.starts_with("error: SMCP_STORE: "), "{stderr}");
 }
+
+#[test]
+fn every_interface_without_an_issuer_names_the_flag_to_add() {
+    let output = Command::new(BIN)
+        .arg("serve")
+        .args([
+            "--addr",
+            "0.0.0.0:0",
+            "--data-dir",
+            "/nonexistent/never-created",
+        ])
+        .env_remove("SMCP_ISSUER")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("listens on every interface"), "{stderr}");
+    assert!(stderr.contains("add --issuer https://"), "{stderr}");
+    assert!(
+        !stderr.contains("SMCP_ISSUER"),
+        "no setting the user never set: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_origin_secret_is_applied_by_serve_as_on_lambda() {
+    let data_dir = std::env::temp_dir().join(format!("serve-origin-{}", std::process::id()));
+    let secret = "a-proxy-secret-0123456789";
+    let (server, lines) = common::start(
+        data_dir.clone(),
+        &data_dir,
+        &[("SMCP_ORIGIN_SECRET", secret)],
+    );
+    std::thread::spawn(move || for _ in lines {});
+    let http = reqwest::Client::new();
+    let metadata = format!("{}/.well-known/oauth-authorization-server", server.base);
+    let direct = http.get(&metadata).send().await.unwrap();
+    assert_eq!(direct.status(), reqwest::StatusCode::FORBIDDEN);
+    let wrong = http
+        .get(&metadata)
+        .header("x-smcp-origin-secret", "not-the-secret-at-all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), reqwest::StatusCode::FORBIDDEN);
+    let proxied = http
+        .get(&metadata)
+        .header("x-smcp-origin-secret", secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), reqwest::StatusCode::OK);
+    let mcp = http
+        .post(format!("{}/mcp", server.base))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mcp.status(), reqwest::StatusCode::FORBIDDEN, "/mcp too");
+    let probe = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        probe.status(),
+        reqwest::StatusCode::OK,
+        "the probe stays open"
+    );
+}
+
+/// `SMCP_COST_SOURCE=aws`: Cost Explorer (moto) behind the same cache and per-user budget as
+/// the Lambda function. Two identical calls reach Cost Explorer once; with a budget of one call
+/// a day, a different question is refused; the loopback counters say so.
+#[tokio::test]
+async fn serve_answers_from_cost_explorer_through_the_cache_and_the_budget() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect(
+            "AWS_ENDPOINT_URL is not set: run the tests through tests/run.sh, which starts moto",
+        );
+    let http = reqwest::Client::new();
+    let seeded = http
+        .post(format!(
+            "{endpoint}/moto-api/static/ce/cost-and-usage-results"
+        ))
+        .json(&serde_json::json!({
+            "account_id": "123456789012",
+            "results": [{
+                "ResultsByTime": [{
+                    "TimePeriod": {"Start": "2026-01-01", "End": "2026-02-01"},
+                    "Total": {"UnblendedCost": {"Amount": "1234.5", "Unit": "USD"}},
+                    "Groups": [],
+                    "Estimated": false
+                }],
+                "DimensionValueAttributes": []
+            }]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status(), reqwest::StatusCode::CREATED);
+
+    let data_dir = std::env::temp_dir().join(format!("serve-aws-{}", std::process::id()));
+    let (server, lines) = common::start(
+        data_dir.clone(),
+        &data_dir,
+        &[
+            ("SMCP_COST_SOURCE", "aws"),
+            ("SMCP_ACCOUNT_SCOPES", r#"{"*":["*"]}"#),
+            ("SMCP_COST_DAILY_BUDGET", "1"),
+        ],
+    );
+    // The start-up lines, read on a thread so a missing line fails the test instead of
+    // blocking it.
+    let (sender, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("cost data:")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match printed.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("cost data: AWS Cost Explorer (answers cached 3600 s, 1 calls")),
+        "serve says where cost data comes from: {seen:?}"
+    );
+
+    let signer =
+        std::sync::Arc::new(shared::token::LocalSigner::load_or_create(&data_dir).unwrap());
+    let issuer = shared::token::TokenIssuer::new(
+        signer,
+        server.base.clone(),
+        format!("{}/mcp", server.base),
+        300,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (token, _) = issuer
+        .mint("cost-reader", "some-client", "costs:read", &[], now)
+        .await
+        .unwrap();
+    let call = |arguments: serde_json::Value| {
+        http.post(format!("{}/mcp", server.base))
+            .bearer_auth(token.expose())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .json(&serde_json::json!({
+                "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "get_cost_and_usage", "arguments": arguments}
+            }))
+            .send()
+    };
+    let january = serde_json::json!({
+        "start_date": "2026-01-01", "end_date": "2026-01-31", "granularity": "MONTHLY"
+    });
+    for attempt in ["first (Cost Explorer)", "second (the cache)"] {
+        let answer: serde_json::Value = call(january.clone()).await.unwrap().json().await.unwrap();
+        assert_eq!(answer["result"]["isError"], false, "{attempt}: {answer}");
+        assert!(
+            answer["result"]["content"].to_string().contains("1234.5"),
+            "{attempt}: {answer}"
+        );
+    }
+    let february = serde_json::json!({
+        "start_date": "2026-02-01", "end_date": "2026-02-28", "granularity": "MONTHLY"
+    });
+    let refused: serde_json::Value = call(february).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        refused["result"]["isError"], true,
+        "over the budget: {refused}"
+    );
+    assert!(
+        refused.to_string().to_lowercase().contains("budget"),
+        "{refused}"
+    );
+
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "CostExplorerCalls 1",
+        "CostCacheHits 1",
+        "CostBudgetsExhausted 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == expected),
+            "{expected} in:\n{metrics}"
+        );
+    }
+}
