@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 
-use super::aggregates::{AUDIT_RETENTION_SECS, ItemStore, MAX_PAGE, decode, encode};
 use super::item::{Index, Item};
+use super::item_store::{AUDIT_RETENTION_SECS, ItemStore, MAX_PAGE, decode, encode};
 use super::shard::{self, AUDIT_SHARDS, Merged};
 use super::{AuditEvent, AuditQuery, AuditStore, Page, PageRequest, StoreError};
 use crate::clock::{rfc3339, utc_day};

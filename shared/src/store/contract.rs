@@ -339,7 +339,7 @@ pub async fn codes_are_kept_past_validity_to_detect_replay_then_vanish(h: Harnes
         Some((record, true))
     );
     h.clock
-        .advance(super::aggregates::CODE_REPLAY_RETENTION_SECS);
+        .advance(super::item_store::CODE_REPLAY_RETENTION_SECS);
     assert!(!h.stores.codes.redeem("codehash-2").await.unwrap());
     assert_eq!(h.stores.codes.peek("codehash-2").await.unwrap(), None);
 }
@@ -602,7 +602,7 @@ pub async fn audit_events_by_day_and_by_client(h: Harness) {
     let ids: Vec<_> = for_c1.items.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["e1", "e4", "e5"]);
 
-    h.clock.advance(super::aggregates::AUDIT_RETENTION_SECS + 4);
+    h.clock.advance(super::item_store::AUDIT_RETENTION_SECS + 4);
     let gone = h
         .stores
         .audit

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::aggregates::{CAS_ATTEMPTS, ItemStore, MAX_PAGE, encode};
 use super::item::{Condition, Index, Item};
+use super::item_store::{CAS_ATTEMPTS, ItemStore, MAX_PAGE, encode};
 use super::revocations::revocation_item;
 use super::shard::{self, CLIENT_GRANT_SHARDS};
 use super::{GrantRecord, GrantStatus, GrantStore, Page, PageRequest, Revoked, StoreError};

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use rand::RngCore as _;
 use serde_json::{Map, Value};
 
-use super::aggregates::ItemStore;
 use super::item::{Condition, Item};
+use super::item_store::ItemStore;
 use super::{CacheKind, CacheStore, CachedValue, RateLimitStore, StoreError};
 use crate::secret::sha256_hex;
 

@@ -6,12 +6,12 @@
 //! hashes. Ports return `Option`/`bool` for "absent" or "lost the race", so `?` carries only
 //! infrastructure failures.
 
-mod aggregates;
 mod audit;
 pub mod dynamo;
 mod error;
 mod grants;
 pub mod item;
+mod item_store;
 mod limits;
 mod revocations;
 pub mod shard;
@@ -28,8 +28,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use crate::audit::AuditEvent;
-pub use aggregates::ItemStore;
 pub use error::StoreError;
+pub use item_store::ItemStore;
 
 use crate::clock::Clock;
 use crate::oauth::client_metadata::ClientMetadata;

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::aggregates::ItemStore;
 use super::item::{Condition, Item};
+use super::item_store::ItemStore;
 use super::{RevocationList, Revoked, StoreError, TokenIdentity};
 
 fn revocation_key(what: Revoked<'_>) -> (String, String) {
