@@ -1,15 +1,78 @@
-//! The audit trail over the item model: one item per event under its day
+//! The audit trail: its query, its port and its item mapping. One item per event under its day
 //! (`AUDIT#<yyyy-mm-dd>#<nn>` / `<ts>#<id>`) and listed per client (GSI1
 //! `AUDIT#CLIENT#<client_id>#<nn>` / `<ts>#<id>`), both sharded by the event id
 //! ([`super::shard`]), kept for [`AUDIT_RETENTION_SECS`].
 
 use async_trait::async_trait;
 
-use super::aggregates::{AUDIT_RETENTION_SECS, ItemStore, MAX_PAGE, decode, encode};
 use super::item::{Index, Item};
+use super::item_store::{ItemStore, MAX_PAGE, decode, encode};
 use super::shard::{self, AUDIT_SHARDS, Merged};
-use super::{AuditEvent, AuditQuery, AuditStore, Page, PageRequest, StoreError};
+use super::{AuditEvent, Page, PageRequest, StoreError};
 use crate::clock::{rfc3339, utc_day};
+
+/// Audit events are kept this long.
+pub const AUDIT_RETENTION_SECS: i64 = 90 * 86_400;
+
+/// What [`AuditStore::search`] looks for; every criterion set must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The event type, exactly, or a prefix when it ends with `*` (`admin.*`).
+    pub kind: Option<String>,
+    pub client_id: Option<String>,
+    pub sub: Option<String>,
+    /// Epoch milliseconds, inclusive [default: the retention period before `until_ms`].
+    pub since_ms: Option<i64>,
+    /// Epoch milliseconds, exclusive [default: now, included].
+    pub until_ms: Option<i64>,
+}
+
+impl AuditQuery {
+    /// Whether `event` meets the type, client and user criteria (not the time range).
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        let kind_ok = match self.kind.as_deref() {
+            None => true,
+            Some(kind) => match kind.strip_suffix('*') {
+                Some(prefix) => event.kind.as_str().starts_with(prefix),
+                None => event.kind == kind,
+            },
+        };
+        kind_ok
+            && self
+                .client_id
+                .as_ref()
+                .is_none_or(|c| event.client_id.as_ref() == Some(c))
+            && self
+                .sub
+                .as_ref()
+                .is_none_or(|s| event.sub.as_ref() == Some(s))
+    }
+}
+
+/// The audit trail (kept 90 days).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Events of one UTC day (`yyyy-mm-dd`), oldest first.
+    async fn list_day(&self, day: &str, page: &PageRequest)
+    -> Result<Page<AuditEvent>, StoreError>;
+    /// Events concerning one client, oldest first.
+    async fn list_for_client(
+        &self,
+        client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError>;
+    /// Events matching `query`, oldest first, at most `page.limit` of them. With a client the
+    /// client's listing is read; otherwise every day partition of the range, filtered here, so a
+    /// wide range without a client reads every event in it. The range is cut to the retention
+    /// period (and at most a day ahead of now). `next` continues after the last event read
+    /// (matching or not).
+    async fn search(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError>;
+}
 
 /// Items read per backend query while searching the audit trail.
 const AUDIT_SCAN_BATCH: usize = 500;

@@ -11,6 +11,7 @@ use serde_json::Map;
 use super::item::ItemBackend;
 use super::*;
 use crate::clock::{Clock, ManualClock};
+use crate::oauth::client_metadata::ClientMetadata;
 
 /// 2026-01-01T00:00:00Z: a fixed start so key layouts are reproducible.
 pub const T0: i64 = 1_767_225_600;
@@ -342,7 +343,7 @@ pub async fn codes_are_kept_past_validity_to_detect_replay_then_vanish(h: Harnes
         Some((record, true))
     );
     h.clock
-        .advance(super::aggregates::CODE_REPLAY_RETENTION_SECS);
+        .advance(super::authorizations::CODE_REPLAY_RETENTION_SECS);
     assert!(!h.stores.codes.redeem("codehash-2").await.unwrap());
     assert_eq!(h.stores.codes.peek("codehash-2").await.unwrap(), None);
 }
@@ -605,7 +606,7 @@ pub async fn audit_events_by_day_and_by_client(h: Harness) {
     let ids: Vec<_> = for_c1.items.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["e1", "e4", "e5"]);
 
-    h.clock.advance(super::aggregates::AUDIT_RETENTION_SECS + 4);
+    h.clock.advance(super::audit::AUDIT_RETENTION_SECS + 4);
     let gone = h
         .stores
         .audit

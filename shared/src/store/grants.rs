@@ -1,17 +1,102 @@
-//! Refresh-token families over the item model: the grant (`GRANT#<id>`, listed per user on
-//! GSI1 `USER#<sub>`) and its per-client listing entry (`CLIENTGRANT#<client_id>#<nn>`, sharded
-//! by the grant id, as a client shared by many users would otherwise write one partition).
+//! Refresh-token families: the record, its port and its item mapping. The grant (`GRANT#<id>`,
+//! listed per user on GSI1 `USER#<sub>`) and its per-client listing entry
+//! (`CLIENTGRANT#<client_id>#<nn>`, sharded by the grant id, as a client shared by many users
+//! would otherwise write one partition).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::aggregates::{CAS_ATTEMPTS, ItemStore, MAX_PAGE, encode};
 use super::item::{Condition, Index, Item};
+use super::item_store::{CAS_ATTEMPTS, ItemStore, MAX_PAGE, encode};
 use super::revocations::revocation_item;
 use super::shard::{self, CLIENT_GRANT_SHARDS};
-use super::{GrantRecord, GrantStatus, GrantStore, Page, PageRequest, Revoked, StoreError};
+use super::{Page, PageRequest, Revoked, StoreError};
 use crate::clock::rfc3339;
 use crate::token::REVOCATION_HORIZON_SECS;
+
+/// Whether a grant's refresh tokens still work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Active,
+    Revoked,
+}
+
+/// How many superseded refresh-token hashes a grant keeps for reuse detection beyond the one just
+/// replaced (about a day and a half of hourly refreshes; 2 KiB per grant).
+pub const MAX_SUPERSEDED_REFRESH_HASHES: usize = 32;
+
+/// A refresh-token family (`GRANT#<id>`), listed per user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub grant_id: String,
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    pub resource: String,
+    pub groups: Vec<String>,
+    /// SHA-256 (hex) of the current refresh token's secret.
+    pub refresh_hash: String,
+    /// SHA-256 (hex) of the refresh token it replaced, for the retry grace window.
+    pub previous_refresh_hash: Option<String>,
+    /// SHA-256 (hex) of the refresh tokens replaced before that one, newest last, at most
+    /// [`MAX_SUPERSEDED_REFRESH_HASHES`]: presenting one of them is reuse of a superseded token
+    /// (the grant is revoked), while a secret the grant never had revokes nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded_hashes: Vec<String>,
+    pub rotated_at: Option<i64>,
+    /// Bumped by every rotation and by revocation; the compare-and-set guard.
+    pub version: u64,
+    pub status: GrantStatus,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// The upstream login's session (Cognito: its refresh token), sealed by
+    /// `authz::upstream::session` (AES-256-GCM, bound to `sub` and `client_id`); checked at every
+    /// refresh so a user signed out upstream loses the grant. Absent in embedded mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_session: Option<String>,
+}
+
+/// Refresh-token families.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a new grant; `false` if its id is taken.
+    async fn create(&self, grant: &GrantRecord) -> Result<bool, StoreError>;
+    /// Reads a live grant (revoked ones included: check `status`).
+    async fn get(&self, grant_id: &str) -> Result<Option<GrantRecord>, StoreError>;
+    /// Rotates the refresh token of an active grant still at `expected_version`: the current hash
+    /// becomes the previous one, `new_refresh_hash` the current, `groups` are replaced and the
+    /// version is bumped. Returns the new state to exactly one of concurrent callers with the
+    /// same `expected_version`; `None` to the others and for a revoked or absent grant.
+    async fn rotate(
+        &self,
+        grant_id: &str,
+        expected_version: u64,
+        new_refresh_hash: &str,
+        groups: &[String],
+    ) -> Result<Option<GrantRecord>, StoreError>;
+    /// Revokes the grant (whatever its version); `false` if it was absent or already revoked.
+    async fn revoke(&self, grant_id: &str) -> Result<bool, StoreError>;
+    /// Lists a user's grants by creation time, oldest first.
+    async fn list_for_user(
+        &self,
+        sub: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GrantRecord>, StoreError>;
+    /// Lists a client's grants by creation time, oldest first. Every grant stored through
+    /// [`GrantStore::create`] is listed (its index entry is written before the grant itself).
+    async fn list_for_client(
+        &self,
+        client_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GrantRecord>, StoreError>;
+    /// Revokes every active grant of the user and returns those this call revoked (as stored
+    /// before, with `status` set to revoked). Grants revoked meanwhile by others are left out.
+    async fn revoke_all_for_user(&self, sub: &str) -> Result<Vec<GrantRecord>, StoreError>;
+    /// Revokes every active grant of the client; as [`GrantStore::revoke_all_for_user`].
+    async fn revoke_all_for_client(&self, client_id: &str) -> Result<Vec<GrantRecord>, StoreError>;
+}
 
 fn grant_key(grant_id: &str) -> (String, String) {
     (format!("GRANT#{grant_id}"), "GRANT".into())

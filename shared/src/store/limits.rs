@@ -1,6 +1,7 @@
-//! Fixed-window counters (`RATE#<key>#<window start>`) and the bounded caches (`CIMD#<sha256>#<k>`,
-//! `CECACHE#<sha256>`) over the item model: one small item per key, so their writes spread with
-//! the keys (a caller's address, a user, a document, a question).
+//! Fixed-window counters and the bounded caches: their values, ports and item mapping. Counters
+//! (`RATE#<key>#<window start>`) and caches (`CIMD#<sha256>#<k>`, `CECACHE#<sha256>`) are one
+//! small item per key, so their writes spread with the keys (a caller's address, a user, a
+//! document, a question).
 //!
 //! A metadata document's entry is read by every request of its client, which may be every user
 //! of the service: it is written in [`DOCUMENT_CACHE_COPIES`] copies (once per cache lifetime)
@@ -10,10 +11,50 @@ use async_trait::async_trait;
 use rand::RngCore as _;
 use serde_json::{Map, Value};
 
-use super::aggregates::ItemStore;
+use super::StoreError;
 use super::item::{Condition, Item};
-use super::{CacheKind, CacheStore, CachedValue, RateLimitStore, StoreError};
+use super::item_store::ItemStore;
 use crate::secret::sha256_hex;
+
+/// What a cache entry holds; each kind has its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheKind {
+    /// Fetched Client ID Metadata Documents.
+    ClientMetadataDocument,
+    /// Cost Explorer responses.
+    CostExplorer,
+}
+
+/// A cached value with the instant it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedValue {
+    pub value: String,
+    pub stored_at: i64,
+    pub expires_at: i64,
+}
+
+/// Fixed-window request counters.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Counts one hit for `key` in the current window of `window_secs` and returns the hits in
+    /// that window so far, this one included. Concurrent hits are all counted.
+    async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError>;
+}
+
+/// Bounded caches kept in the store (CIMD documents, Cost Explorer answers).
+#[async_trait]
+pub trait CacheStore: Send + Sync {
+    /// Reads a live entry; `key` is hashed before use.
+    async fn get(&self, kind: CacheKind, key: &str) -> Result<Option<CachedValue>, StoreError>;
+    /// Stores an entry for `ttl_secs`.
+    async fn put(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
+}
 
 /// Copies of a metadata document's cache entry. A partition serves about 3,000 strongly
 /// consistent reads a second; a document client's sign-in reads its entry three times (authorize,

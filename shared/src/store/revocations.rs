@@ -1,14 +1,58 @@
-//! The revocation list over the item model: one item per revoked token, grant, client or user
-//! (`REVOKED#<jti>`, `REVOKEDGRANT#<id>`, `REVOKEDCLIENT#<id>`, `REVOKEDUSER#<sub>`), read by the
-//! resource server on every request. These keys are the only ones the mcp function's role may
-//! read besides its cache and budget items: keep their prefix.
+//! The revocation list: what a revocation reaches, its port and its item mapping. One item per
+//! revoked token, grant, client or user (`REVOKED#<jti>`, `REVOKEDGRANT#<id>`,
+//! `REVOKEDCLIENT#<id>`, `REVOKEDUSER#<sub>`), read by the resource server on every request.
+//! These keys are the only ones the mcp function's role may read besides its cache and budget
+//! items: keep their prefix.
 
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::aggregates::ItemStore;
+use super::StoreError;
 use super::item::{Condition, Item};
-use super::{RevocationList, Revoked, StoreError, TokenIdentity};
+use super::item_store::ItemStore;
+
+/// What a revocation reaches: one access token, or every access token issued (at or before the
+/// revocation) from a grant, to a client, or for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked<'a> {
+    /// The access token with this `jti`.
+    Token(&'a str),
+    /// Every access token issued from this grant (the `grant_id` claim).
+    Grant(&'a str),
+    /// Every access token issued to this client.
+    Client(&'a str),
+    /// Every access token issued for this user (`sub`).
+    User(&'a str),
+}
+
+/// What the resource server knows of a verified access token, as [`RevocationList::is_revoked`]
+/// needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenIdentity<'a> {
+    pub jti: &'a str,
+    /// Tokens issued before grants were named in tokens carry none.
+    pub grant_id: Option<&'a str>,
+    pub client_id: &'a str,
+    pub sub: &'a str,
+    /// Issued at (epoch seconds).
+    pub iat: i64,
+}
+
+/// Revocations of access tokens, kept until every token they reach has expired
+/// (`REVOKED#<jti>`, `REVOKEDGRANT#<id>`, `REVOKEDCLIENT#<id>`, `REVOKEDUSER#<sub>`, sort key
+/// `REVOKED`); the resource server consults them on every request.
+#[async_trait]
+pub trait RevocationList: Send + Sync {
+    /// Revokes what `what` names, for tokens issued at or before now; the entry is kept until
+    /// `keep_until` (epoch seconds), which must be at least the latest expiry, leeway included,
+    /// of a token it reaches. Idempotent; a later revocation of the same thing moves its
+    /// instant forward.
+    async fn revoke(&self, what: Revoked<'_>, keep_until: i64) -> Result<(), StoreError>;
+    /// Whether any revocation reaches the token: its `jti`, its grant, its client or its user
+    /// revoked at or after it was issued. One read of at most four keys (a single request on
+    /// DynamoDB), so checking costs one round trip.
+    async fn is_revoked(&self, token: &TokenIdentity<'_>) -> Result<bool, StoreError>;
+}
 
 fn revocation_key(what: Revoked<'_>) -> (String, String) {
     let pk = match what {

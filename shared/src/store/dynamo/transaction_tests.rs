@@ -7,7 +7,9 @@ use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 
+use super::operations::{CONFLICT_ATTEMPTS, conflict_pause};
 use super::*;
+use crate::store::item::{Condition, Item, ItemBackend};
 
 const NOW: i64 = 1_800_000_000;
 

@@ -1,0 +1,75 @@
+//! The SQLite backend's housekeeping: the writer's log and cache sizes, the checkpointer thread
+//! that copies the write-ahead log into the database file, and the purge of expired items.
+
+use std::path::Path;
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+
+use super::unavailable;
+use crate::clock::{Clock as _, SystemClock};
+use crate::store::StoreError;
+
+/// How often the checkpointer copies the write-ahead log into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// Log size (pages) at which the writer checkpoints by itself (SQLite's default is 1000).
+pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 4_096;
+/// The writer's page cache, KiB.
+pub(super) const WRITER_CACHE_KIB: i64 = 8_192;
+
+/// How often expired items are deleted (reads ignore them in between).
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+/// Expired items deleted per write transaction, so a purge never holds the write lock for long.
+pub(super) const PURGE_BATCH: usize = 500;
+
+/// Deletes every item expired at `now`, in batches; returns how many.
+pub(super) fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    let mut total = 0;
+    loop {
+        let deleted = conn.execute(
+            "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items \
+             WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
+            params![now, PURGE_BATCH],
+        )?;
+        total += deleted;
+        if deleted < PURGE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Housekeeping on its own thread and connection, so none of it happens inside a request:
+/// every [`CHECKPOINT_INTERVAL`] it copies the write-ahead log into the database file without
+/// blocking readers or writers (a passive checkpoint; SQLite's automatic checkpoint would run the
+/// copy and its fsync inside whichever commit crosses the threshold, holding up every writer
+/// queued behind it), and every [`PURGE_INTERVAL`] it deletes expired items (the first time one
+/// interval after opening). The thread ends once the backend (`writer`) is dropped.
+pub(super) fn spawn_checkpointer(
+    path: &Path,
+    writer: Weak<Mutex<Connection>>,
+) -> Result<(), StoreError> {
+    let conn = Connection::open(path).map_err(|e| unavailable("open checkpointer", &e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| unavailable("set busy timeout", &e))?;
+    std::thread::Builder::new()
+        .name("sqlite-housekeeping".into())
+        .spawn(move || {
+            let mut last_purge = std::time::Instant::now();
+            while writer.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "sqlite checkpoint failed; retrying");
+                }
+                if last_purge.elapsed() >= PURGE_INTERVAL {
+                    last_purge = std::time::Instant::now();
+                    match purge(&conn, SystemClock.now()) {
+                        Ok(deleted) => tracing::debug!(deleted, "expired items purged"),
+                        Err(e) => tracing::warn!(error = %e, "purging expired items failed"),
+                    }
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpointer: {e}")))
+}
