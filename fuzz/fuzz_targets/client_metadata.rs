@@ -6,6 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use shared::oauth::client_metadata::{
     AUTH_METHODS, ClientMetadata, GRANT_TYPES, MAX_CONTACTS, MAX_TEXT, validate,
 };
+use shared::oauth::client_values::GrantType;
 use shared::oauth::redirect_uri;
 
 fuzz_target!(|data: &[u8]| {
@@ -33,7 +34,7 @@ fn check(m: &ClientMetadata) {
             .iter()
             .all(|g| GRANT_TYPES.contains(&g.as_str()))
     );
-    assert!(m.grant_types.iter().any(|g| g == "authorization_code"));
+    assert!(m.grant_types.contains(&GrantType::AuthorizationCode));
     assert!(
         m.grant_types.len() <= GRANT_TYPES.len(),
         "{:?}",
