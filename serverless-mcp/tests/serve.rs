@@ -34,6 +34,31 @@ fn start() -> Server {
     server
 }
 
+/// An access token for `sub` signed with the key in serve's data dir `dir`, as authz would
+/// issue it, with the instant it was minted.
+async fn mint(
+    server: &Server,
+    dir: &std::path::Path,
+    sub: &str,
+) -> (shared::secret::Secret, shared::token::AccessClaims, i64) {
+    let signer = std::sync::Arc::new(shared::token::LocalSigner::load_or_create(dir).unwrap());
+    let issuer = shared::token::TokenIssuer::new(
+        signer,
+        server.base.clone(),
+        format!("{}/mcp", server.base),
+        300,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (token, minted) = issuer
+        .mint(sub, "some-client", "costs:read", &[], now)
+        .await
+        .unwrap();
+    (token, minted, now)
+}
+
 #[tokio::test]
 async fn serve_starts_on_a_fresh_data_dir_answers_and_stops_on_sigterm() {
     let started = Instant::now();
@@ -81,21 +106,7 @@ async fn serve_starts_on_a_fresh_data_dir_answers_and_stops_on_sigterm() {
         .json()
         .await
         .unwrap();
-    let signer = std::sync::Arc::new(shared::token::LocalSigner::load_or_create(&dir).unwrap());
-    let issuer = shared::token::TokenIssuer::new(
-        signer,
-        server.base.clone(),
-        format!("{}/mcp", server.base),
-        300,
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let (token, minted) = issuer
-        .mint("someone", "some-client", "costs:read", &[], now)
-        .await
-        .unwrap();
+    let (token, minted, now) = mint(&server, &dir, "someone").await;
     let verified =
         shared::token::AccessTokenVerifier::new(&server.base, format!("{}/mcp", server.base))
             .verify(
@@ -307,22 +318,7 @@ async fn serve_answers_from_cost_explorer_through_the_cache_and_the_budget() {
         "serve says where cost data comes from: {seen:?}"
     );
 
-    let signer =
-        std::sync::Arc::new(shared::token::LocalSigner::load_or_create(&data_dir).unwrap());
-    let issuer = shared::token::TokenIssuer::new(
-        signer,
-        server.base.clone(),
-        format!("{}/mcp", server.base),
-        300,
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let (token, _) = issuer
-        .mint("cost-reader", "some-client", "costs:read", &[], now)
-        .await
-        .unwrap();
+    let (token, _, _) = mint(&server, &data_dir, "cost-reader").await;
     let call = |arguments: serde_json::Value| {
         http.post(format!("{}/mcp", server.base))
             .bearer_auth(token.expose())
