@@ -17,7 +17,7 @@ use axum::http::Method;
 
 pub use cimd::{DocumentFetcher, HostLookup, SystemLookup, is_public, test_ca_certificates};
 pub use error::OAuthError;
-pub use state::{AppState, signer};
+pub use state::{AppState, StartError, signer};
 
 /// Every route of [`app`]: its path (axum syntax) and the methods it answers; a `GET` route
 /// answers `HEAD` too, every other method is 405 with `Allow`. Kept beside `app` because axum

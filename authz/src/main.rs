@@ -21,26 +21,21 @@ async fn main() -> ExitCode {
     }
     shared::telemetry::init(config.log_format, &config.log_filter);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let stores = match shared::store::connect(&config.store, clock.clone()).await {
+    // One AWS configuration for the store, KMS and Cognito, resolved once.
+    let aws = shared::aws::Aws::from_env();
+    let stores = match shared::store::connect(&config.store, clock.clone(), &aws).await {
         Ok(stores) => stores,
         Err(e) => {
             tracing::error!(error = %e, "cannot open the store");
             return ExitCode::FAILURE;
         }
     };
-    let signer = match authz::signer(&config).await {
-        Ok(signer) => signer,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot load the signing key");
-            return ExitCode::FAILURE;
-        }
-    };
     let origin_secret = config.origin_secret.clone();
     let namespace = config.metrics_namespace.clone();
-    let state = match authz::AppState::new(config, stores, clock, signer) {
+    let state = match authz::AppState::from_config(config, stores, clock, &aws).await {
         Ok(state) => state,
         Err(e) => {
-            tracing::error!(error = %e, "cannot set up the upstream login");
+            tracing::error!(error = %e, "cannot start");
             return ExitCode::FAILURE;
         }
     };

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use shared::aws::Aws;
 use shared::clock::Clock;
 use shared::config::{Config, SigningKeyConfig};
 use shared::store::Stores;
@@ -31,6 +32,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What both runtimes build (the Lambda function's `main` and `serve`): the configured
+    /// signing key (the data dir's PEM or KMS) and upstream login over `stores`, with AWS reached
+    /// through `aws`. Fails, naming the part, when either cannot be set up (the process must not
+    /// start).
+    pub async fn from_config(
+        config: Arc<Config>,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        aws: &Aws,
+    ) -> Result<Self, StartError> {
+        let signer = signer(&config, aws).await.map_err(StartError::SigningKey)?;
+        Self::new(config, stores, clock, signer, aws).map_err(StartError::Upstream)
+    }
+
     /// State over the given parts; the issuer mints tokens for the configured resource. Fails
     /// when the configured upstream login cannot be set up (the process must not start).
     pub fn new(
@@ -38,6 +53,7 @@ impl AppState {
         stores: Stores,
         clock: Arc<dyn Clock>,
         signer: Arc<dyn Signer>,
+        aws: &Aws,
     ) -> Result<Self, UpstreamError> {
         let tokens = Arc::new(TokenIssuer::new(
             signer,
@@ -46,7 +62,7 @@ impl AppState {
             config.access_token_ttl,
         ));
         let cookie_key = Arc::new(CookieKey::load(&config));
-        let upstream = crate::upstream::from_config(&config, &stores, &clock, &cookie_key)?;
+        let upstream = crate::upstream::from_config(&config, &stores, &clock, &cookie_key, aws)?;
         Ok(Self {
             config,
             stores,
@@ -72,8 +88,27 @@ impl AppState {
     }
 }
 
-/// The configured signing key: the PEM in the data dir (created on first start) or KMS.
-pub async fn signer(config: &Config) -> Result<Arc<dyn Signer>, KeyError> {
+/// Why the authorization server cannot start.
+#[derive(Debug)]
+pub enum StartError {
+    SigningKey(KeyError),
+    Upstream(UpstreamError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SigningKey(e) => write!(f, "cannot load the signing key: {e}"),
+            Self::Upstream(e) => write!(f, "cannot set up the upstream login: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The configured signing key: the PEM in the data dir (created on first start) or KMS
+/// (through `aws`).
+pub async fn signer(config: &Config, aws: &Aws) -> Result<Arc<dyn Signer>, KeyError> {
     match &config.signing_key {
         SigningKeyConfig::Local => {
             let dir = config.data_dir.clone();
@@ -83,8 +118,7 @@ pub async fn signer(config: &Config) -> Result<Arc<dyn Signer>, KeyError> {
             Ok(Arc::new(signer))
         }
         SigningKeyConfig::Kms { key_id, previous } => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let client = aws_sdk_kms::Client::new(&aws);
+            let client = aws_sdk_kms::Client::new(aws.sdk().await);
             Ok(Arc::new(
                 KmsSigner::with_previous(client, key_id.clone(), previous).await?,
             ))

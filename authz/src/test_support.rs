@@ -55,7 +55,14 @@ pub fn test_app_with(extra: &[(&str, &str)]) -> TestApp {
         Arc::new(SqliteBackend::in_memory().unwrap()),
         dyn_clock.clone(),
     );
-    let state = AppState::new(Arc::new(config(extra)), stores, dyn_clock, signer()).unwrap();
+    let state = AppState::new(
+        Arc::new(config(extra)),
+        stores,
+        dyn_clock,
+        signer(),
+        &shared::aws::Aws::default(),
+    )
+    .unwrap();
     TestApp { state, clock }
 }
 

@@ -5,19 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use shared::clock::{Clock, SystemClock};
-use shared::config::Config;
+use shared::config::{Runtime, env};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => Arc::new(config),
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let settings = match mcp::McpSettings::from_env(&config) {
-        Ok(settings) => settings,
+    // Every setting through the one lookup (the environment), checked before anything starts.
+    let (config, settings) = match mcp::read_config(env::var, Runtime::Lambda) {
+        Ok((config, settings)) => (Arc::new(config), settings),
         Err(e) => {
             eprintln!("configuration error: {e}");
             return ExitCode::FAILURE;
@@ -25,7 +19,9 @@ async fn main() -> ExitCode {
     };
     shared::telemetry::init(config.log_format, &config.log_filter);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let stores = match shared::store::connect(&config.store, clock.clone()).await {
+    // One AWS configuration for the store and Cost Explorer, resolved once.
+    let aws = shared::aws::Aws::from_env();
+    let stores = match shared::store::connect(&config.store, clock.clone(), &aws).await {
         Ok(stores) => stores,
         Err(e) => {
             eprintln!("store: {e}");
@@ -35,7 +31,7 @@ async fn main() -> ExitCode {
     let origin_secret = config.origin_secret.clone();
     let namespace = config.metrics_namespace.clone();
     let jwks: Arc<dyn mcp::JwksSource> = Arc::new(mcp::HttpJwks::new(&config.issuer));
-    let state = mcp::AppState::from_config(config, settings, &stores, clock, jwks).await;
+    let state = mcp::AppState::from_config(config, settings, &stores, clock, jwks, &aws).await;
     let app = shared::telemetry::observe(shared::edge::guard(mcp::app(state), origin_secret));
     // Counters go out as CloudWatch EMF lines on stdout at the end of every request.
     let app =

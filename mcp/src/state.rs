@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use shared::clock::Clock;
-use shared::config::{Config, ConfigError};
+use shared::config::{Config, ConfigError, Runtime};
 use shared::store::Stores;
 use url::Url;
 
@@ -53,6 +53,18 @@ pub struct McpSettings {
     pub allowed_origins: Vec<String>,
 }
 
+/// Both configurations a process of the MCP server needs, read through one lookup and checked
+/// for `runtime`: the shared settings, their runtime rules, then the MCP server's own.
+pub fn read_config(
+    lookup: impl Fn(&str) -> Option<String>,
+    runtime: Runtime,
+) -> Result<(Config, McpSettings), ConfigError> {
+    let config = Config::from_lookup(&lookup)?;
+    config.validate_for(runtime)?;
+    let settings = McpSettings::from_lookup(&config, &lookup)?;
+    Ok((config, settings))
+}
+
 fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         setting,
@@ -72,10 +84,6 @@ impl McpSettings {
             allowed_hosts: host.into_iter().collect(),
             allowed_origins: origin.into_iter().collect(),
         }
-    }
-
-    pub fn from_env(config: &Config) -> Result<Self, ConfigError> {
-        Self::from_lookup(config, |key| std::env::var(key).ok())
     }
 
     /// Reads the settings through `lookup`; empty values count as unset.
@@ -218,17 +226,20 @@ impl AppState {
 
     /// What both runtimes build (the Lambda function with keys fetched from the issuer's
     /// metadata, `serve` with keys read in-process): cost data from the source
-    /// `settings.cost_source` names, Cost Explorer through the SDK's standard configuration
-    /// chain (`AWS_ENDPOINT_URL` included) or the sample organisation.
+    /// `settings.cost_source` names: Cost Explorer
+    /// through the process's AWS configuration, or the sample organisation.
     pub async fn from_config(
         config: Arc<Config>,
         settings: McpSettings,
         stores: &Stores,
         clock: Arc<dyn Clock>,
         jwks: Arc<dyn JwksSource>,
+        aws: &shared::aws::Aws,
     ) -> Self {
         let cost: Arc<dyn CostSource> = match settings.cost_source {
-            CostSourceKind::Aws => Arc::new(crate::cost::aws::AwsCostSource::from_env().await),
+            CostSourceKind::Aws => Arc::new(crate::cost::aws::AwsCostSource::from_sdk_config(
+                aws.sdk().await,
+            )),
             CostSourceKind::Sample => Arc::new(SampleCostSource::new(clock.clone())),
         };
         Self::new(config, settings, stores, clock, jwks, cost)

@@ -26,10 +26,11 @@ enum Command {
     CheckConfig,
 }
 
-/// The start-up validation of the functions' settings: `Config`, then `McpSettings`.
+/// The start-up validation of the functions' settings: `Config` with the Lambda rules, then
+/// `McpSettings`.
 fn check_config() -> Result<(), String> {
-    let config = shared::config::Config::from_env().map_err(|e| format!("configuration: {e}"))?;
-    mcp::McpSettings::from_env(&config).map_err(|e| format!("configuration: {e}"))?;
+    mcp::read_config(shared::config::env::var, shared::config::Runtime::Lambda)
+        .map_err(|e| format!("configuration: {e}"))?;
     println!("configuration ok");
     Ok(())
 }

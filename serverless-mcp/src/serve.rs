@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use shared::clock::{Clock, SystemClock};
-use shared::config::{Config, keys};
+use shared::config::{Config, Runtime, env, keys};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -28,9 +28,10 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// Flags (and their environment variables, which clap already read) layered over the
-    /// environment for every other setting; issuer and resource default to `listening`, the
-    /// address actually bound (so `--addr 127.0.0.1:0` works).
-    pub fn config(&self, listening: SocketAddr) -> Result<Config, String> {
+    /// environment for every other setting, read through that one lookup and checked with
+    /// `serve`'s rules; issuer and resource default to `listening`, the address actually bound
+    /// (so `--addr 127.0.0.1:0` works).
+    pub fn config(&self, listening: SocketAddr) -> Result<(Config, mcp::McpSettings), String> {
         if self.issuer.is_none() && listening.ip().is_unspecified() {
             // Every interface: no one address clients use, and http is for loopback only.
             return Err(format!(
@@ -53,31 +54,32 @@ impl ServeArgs {
             (keys::RESOURCE, resource),
             (keys::DATA_DIR, self.data_dir.display().to_string()),
         ]);
-        Config::from_lookup(|key| {
-            overrides
-                .get(key)
-                .cloned()
-                .or_else(|| std::env::var(key).ok())
-        })
+        mcp::read_config(
+            |key| overrides.get(key).cloned().or_else(|| env::var(key)),
+            Runtime::Serve,
+        )
         .map_err(|e| e.to_string())
     }
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     // Validate before binding, so a bad setting is reported even when the port is taken.
-    let documents = cimd_test_fetcher(&args.config(args.addr)?)?;
+    let documents = cimd_test_fetcher(&args.config(args.addr)?.0)?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("--addr {}: cannot listen: {}", args.addr, e.kind()))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("--addr {}: {}", args.addr, e.kind()))?;
-    let config = Arc::new(args.config(local)?);
-    let mcp_settings = mcp::McpSettings::from_env(&config).map_err(|e| e.to_string())?;
+    let (config, mcp_settings) = args.config(local)?;
+    let config = Arc::new(config);
     shared::telemetry::init(config.log_format, &config.log_filter);
     shared::store::create_private_dir(&config.data_dir).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let stores = shared::store::connect(&config.store, clock.clone())
+    // One AWS configuration for whatever is on AWS (a DynamoDB store, a KMS key, Cognito,
+    // Cost Explorer), resolved only if one of them is.
+    let aws = shared::aws::Aws::from_env();
+    let stores = shared::store::connect(&config.store, clock.clone(), &aws)
         .await
         .map_err(|e| format!("store: {e}"))?;
 
@@ -89,10 +91,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         }
         _ => None,
     };
-    let signer = authz::signer(&config).await.map_err(|e| e.to_string())?;
     let mut authz_state =
-        authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer)
-            .map_err(|e| format!("upstream login: {e}"))?;
+        authz::AppState::from_config(config.clone(), stores.clone(), clock.clone(), &aws)
+            .await
+            .map_err(|e| e.to_string())?;
     if let Some(fetcher) = documents {
         authz_state = authz_state.with_documents(fetcher);
     }
@@ -102,8 +104,15 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let cost_source = mcp_settings.cost_source;
     let meter = mcp_settings.meter;
     let mcp = mcp::app(
-        mcp::AppState::from_config(config.clone(), mcp_settings, &stores, clock.clone(), jwks)
-            .await,
+        mcp::AppState::from_config(
+            config.clone(),
+            mcp_settings,
+            &stores,
+            clock.clone(),
+            jwks,
+            &aws,
+        )
+        .await,
     );
     let authz = authz::app(authz_state);
     // `/healthz` sits outside every layer (no auth, no request log): a liveness probe, and the

@@ -159,9 +159,10 @@ impl Stand {
             .unwrap(),
         );
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = shared::store::connect(&config.store, clock.clone())
-            .await
-            .unwrap();
+        let stores =
+            shared::store::connect(&config.store, clock.clone(), &shared::aws::Aws::from_env())
+                .await
+                .unwrap();
         common::serve_in_process(listener, &config, &stores, clock).await;
         Server {
             base,

@@ -71,7 +71,8 @@ impl Stand {
                      starts moto"
                 );
                 let table = format!("revocation-{}", random_id());
-                let backend = DynamoBackend::from_env(&table).await;
+                let aws = shared::aws::Aws::from_env();
+                let backend = DynamoBackend::from_sdk_config(aws.sdk().await, &table);
                 backend.create_table().await.unwrap();
                 Arc::new(backend)
             }

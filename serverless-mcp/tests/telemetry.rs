@@ -80,9 +80,10 @@ impl Stand {
         ]);
         let config = Arc::new(Config::from_lookup(|key| settings.get(key).cloned()).unwrap());
 
-        let signer = authz::signer(&config).await.unwrap();
+        let aws = shared::aws::Aws::from_env();
         let authz_state =
-            authz::AppState::new(config.clone(), stores.clone(), dyn_clock.clone(), signer)
+            authz::AppState::from_config(config.clone(), stores.clone(), dyn_clock.clone(), &aws)
+                .await
                 .unwrap();
         let tokens = authz_state.tokens.clone();
         let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));

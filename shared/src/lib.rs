@@ -3,6 +3,8 @@
 
 #[cfg(feature = "runtime")]
 pub mod audit;
+#[cfg(feature = "runtime")]
+pub mod aws;
 pub mod clock;
 #[cfg(feature = "runtime")]
 pub mod config;

@@ -95,6 +95,7 @@ pub fn from_config(
     stores: &shared::store::Stores,
     clock: &std::sync::Arc<dyn shared::clock::Clock>,
     key: &std::sync::Arc<crate::cookie_key::CookieKey>,
+    aws: &shared::aws::Aws,
 ) -> Result<Upstream, UpstreamError> {
     use std::sync::Arc;
     Ok(match &config.login {
@@ -122,7 +123,8 @@ pub fn from_config(
             Upstream {
                 provider: login.clone(),
                 directory: Arc::new(
-                    cognito::CognitoDirectory::new(cognito.clone()).with_sessions(login),
+                    cognito::CognitoDirectory::new(cognito.clone(), aws.clone())
+                        .with_sessions(login),
                 ),
                 local: None,
             }

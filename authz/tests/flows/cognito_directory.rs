@@ -265,7 +265,11 @@ async fn refresh_takes_groups_from_cognito_and_stops_for_a_disabled_user() {
     assert_eq!(alice, USER);
     add_to_groups(&client, &pool, USER, &["web"]).await;
 
-    let stand = Stand::with_directory(Arc::new(CognitoDirectory::new(cognito_config(&pool)))).await;
+    let stand = Stand::with_directory(Arc::new(CognitoDirectory::new(
+        cognito_config(&pool),
+        shared::aws::Aws::from_env(),
+    )))
+    .await;
     let first = stand.tokens_for(&public()).await;
     assert_eq!(
         access_claims(&first)["groups"],
@@ -391,7 +395,11 @@ async fn refresh_after_an_admin_password_reset_is_invalid_grant_and_revokes() {
     let client = client_at(&moto_endpoint(), RetryConfig::standard());
     let pool = create_pool(&client, false).await;
     create_user(&client, &pool, USER, "alice@example.com").await;
-    let stand = Stand::with_directory(Arc::new(CognitoDirectory::new(cognito_config(&pool)))).await;
+    let stand = Stand::with_directory(Arc::new(CognitoDirectory::new(
+        cognito_config(&pool),
+        shared::aws::Aws::from_env(),
+    )))
+    .await;
     let first = stand.tokens_for(&public()).await;
     let t1 = first["refresh_token"].as_str().unwrap();
 

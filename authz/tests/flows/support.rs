@@ -128,8 +128,14 @@ impl Stand {
         let clock = Arc::new(ManualClock::at(T0));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let stores = Stores::new(backend, dyn_clock.clone());
-        let state =
-            authz::AppState::new(Arc::new(config), stores.clone(), dyn_clock, signer()).unwrap();
+        let state = authz::AppState::new(
+            Arc::new(config),
+            stores.clone(),
+            dyn_clock,
+            signer(),
+            &shared::aws::Aws::from_env(),
+        )
+        .unwrap();
         let stand = Self {
             app: authz::app(adapt(state)),
             stores,

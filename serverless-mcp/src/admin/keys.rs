@@ -35,7 +35,7 @@ pub async fn run(ctx: &Ctx, command: KeysCommand) -> Result<(), Failure> {
         SigningKeyConfig::Kms { key_id, previous } => {
             // Loads the keys as the authorization server does, so an unreadable previous key
             // shows here before a token fails.
-            let signer = authz::signer(&ctx.config)
+            let signer = authz::signer(&ctx.config, &ctx.aws)
                 .await
                 .map_err(|e| Failure::Failed(e.to_string()))?;
             let published: Vec<String> = signer.public_jwks().into_iter().map(|k| k.kid).collect();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use shared::audit::{AuditEvent, Origin};
 use shared::clock::{Clock, SystemClock};
-use shared::config::{Config, StoreConfig, keys as settings};
+use shared::config::{Config, StoreConfig, env, keys as settings};
 use shared::store::{StoreError, Stores};
 
 use self::output::Output;
@@ -92,6 +92,8 @@ pub(crate) struct Ctx {
     pub stores: Stores,
     pub out: Output,
     pub config: Config,
+    /// The AWS configuration the store uses, for KMS too.
+    pub aws: shared::aws::Aws,
     operator: Option<String>,
     /// The store as the operator named it, for error messages.
     label: String,
@@ -181,11 +183,9 @@ fn config(args: &AdminArgs) -> Result<Config, Failure> {
     let data_dir = args.data_dir.display().to_string();
     let mut config = Config::from_lookup(|key| match key {
         settings::DATA_DIR => Some(data_dir.clone()),
-        settings::ISSUER => std::env::var(key).ok().or(Some("http://127.0.0.1".into())),
-        settings::RESOURCE => std::env::var(key)
-            .ok()
-            .or(Some("http://127.0.0.1/mcp".into())),
-        _ => std::env::var(key).ok(),
+        settings::ISSUER => env::var(key).or(Some("http://127.0.0.1".into())),
+        settings::RESOURCE => env::var(key).or(Some("http://127.0.0.1/mcp".into())),
+        _ => env::var(key),
     })
     .map_err(|e| Failure::Failed(e.to_string()))?;
     if let Some(store) = &args.store {
@@ -197,6 +197,8 @@ fn config(args: &AdminArgs) -> Result<Config, Failure> {
 pub async fn run(args: AdminArgs) -> Result<(), Failure> {
     let config = config(&args)?;
     let label = describe(&config.store);
+    // One AWS configuration for the table and KMS, resolved when first needed.
+    let aws = shared::aws::Aws::from_env();
     // Only these may bring a store into being; the others report a missing one.
     let creates = matches!(
         args.command,
@@ -213,20 +215,21 @@ pub async fn run(args: AdminArgs) -> Result<(), Failure> {
     }
     if let (AdminCommand::InitTable, StoreConfig::Dynamo { table }) = (&args.command, &config.store)
     {
-        let backend = shared::store::dynamo::DynamoBackend::from_env(table).await;
+        let backend = shared::store::dynamo::DynamoBackend::from_sdk_config(aws.sdk().await, table);
         backend
             .create_table()
             .await
             .map_err(|e| store_failure(&label, &e))?;
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let stores = shared::store::connect(&config.store, clock)
+    let stores = shared::store::connect(&config.store, clock, &aws)
         .await
         .map_err(|e| store_failure(&label, &e))?;
     let ctx = Ctx {
         stores,
         out: Output::new(args.json),
         config,
+        aws,
         operator: args.operator.filter(|o| !o.is_empty()),
         label,
     };

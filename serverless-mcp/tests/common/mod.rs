@@ -65,9 +65,10 @@ pub async fn serve_in_process(
     stores: &shared::store::Stores,
     clock: std::sync::Arc<dyn shared::clock::Clock>,
 ) {
-    let signer = authz::signer(config).await.unwrap();
-    let state =
-        authz::AppState::new(config.clone(), stores.clone(), clock.clone(), signer).unwrap();
+    let aws = shared::aws::Aws::from_env();
+    let state = authz::AppState::from_config(config.clone(), stores.clone(), clock.clone(), &aws)
+        .await
+        .unwrap();
     let tokens = state.tokens.clone();
     let jwks = std::sync::Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
     let mcp = mcp::app(mcp::AppState::embedded(

@@ -102,10 +102,11 @@ impl Stores {
 }
 
 /// Opens the configured backend: the SQLite file (its folder created if needed, mode 0700) or
-/// the DynamoDB table (the AWS SDK's standard configuration chain, `AWS_ENDPOINT_URL` included).
+/// the DynamoDB table (through the process's AWS configuration, resolved now if not yet).
 pub async fn connect(
     config: &crate::config::StoreConfig,
     clock: Arc<dyn Clock>,
+    aws: &crate::aws::Aws,
 ) -> Result<Stores, StoreError> {
     let backend: Arc<dyn item::ItemBackend> = match config {
         crate::config::StoreConfig::Sqlite { path } => {
@@ -118,9 +119,9 @@ pub async fn connect(
                 .map_err(|_| StoreError::Unavailable("sqlite open task failed".into()))??;
             Arc::new(backend)
         }
-        crate::config::StoreConfig::Dynamo { table } => {
-            Arc::new(dynamo::DynamoBackend::from_env(table).await)
-        }
+        crate::config::StoreConfig::Dynamo { table } => Arc::new(
+            dynamo::DynamoBackend::from_sdk_config(aws.sdk().await, table),
+        ),
     };
     Ok(Stores::new(backend, clock))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::UserStatusType;
+use shared::aws::Aws;
 use shared::config::CognitoConfig;
 use shared::store::GrantRecord;
 use tokio::sync::OnceCell;
@@ -17,14 +18,18 @@ use crate::upstream::{UpstreamError, UserDirectory, UserStatus};
 /// The Cognito admin API (and the upstream sessions) as the user directory.
 pub struct CognitoDirectory {
     config: CognitoConfig,
+    aws: Aws,
     client: OnceCell<aws_sdk_cognitoidentityprovider::Client>,
     sessions: Option<Arc<CognitoLogin>>,
 }
 
 impl CognitoDirectory {
-    pub fn new(config: CognitoConfig) -> Self {
+    /// The admin API of the pool in `config`, reached through the process's AWS configuration
+    /// (in the pool's region), resolved on the first check.
+    pub fn new(config: CognitoConfig, aws: Aws) -> Self {
         Self {
             config,
+            aws,
             client: OnceCell::new(),
             sessions: None,
         }
@@ -37,6 +42,7 @@ impl CognitoDirectory {
     ) -> Self {
         Self {
             config,
+            aws: Aws::default(),
             client: OnceCell::new_with(Some(client)),
             sessions: None,
         }
@@ -52,11 +58,13 @@ impl CognitoDirectory {
     async fn client(&self) -> &aws_sdk_cognitoidentityprovider::Client {
         self.client
             .get_or_init(|| async {
-                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new(self.config.region.clone()))
-                    .load()
-                    .await;
-                aws_sdk_cognitoidentityprovider::Client::new(&aws)
+                let config =
+                    aws_sdk_cognitoidentityprovider::config::Builder::from(self.aws.sdk().await)
+                        .region(aws_sdk_cognitoidentityprovider::config::Region::new(
+                            self.config.region.clone(),
+                        ))
+                        .build();
+                aws_sdk_cognitoidentityprovider::Client::from_conf(config)
             })
             .await
     }

@@ -32,6 +32,7 @@ pub(crate) async fn seed(
             path: data_dir.join("state.db"),
         },
         clock,
+        &shared::aws::Aws::from_env(),
     )
     .await
     .map_err(|e| format!("store: {e}"))?;

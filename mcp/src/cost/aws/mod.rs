@@ -31,12 +31,11 @@ pub struct AwsCostSource {
 }
 
 impl AwsCostSource {
-    /// The SDK's standard configuration chain (`AWS_ENDPOINT_URL` included); Cost Explorer is
-    /// served from us-east-1 when no region is configured.
+    /// Over the process's AWS configuration (`shared::aws`); Cost Explorer is served from
+    /// us-east-1 when no region is configured.
     #[cfg(feature = "server")]
-    pub async fn from_env() -> Self {
-        let shared = aws_config::load_from_env().await;
-        Self::from_builder(aws_sdk_costexplorer::config::Builder::from(&shared))
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
+        Self::from_builder(aws_sdk_costexplorer::config::Builder::from(sdk))
     }
 
     /// A client from `builder` with this adapter's policy applied: bounded retries

@@ -17,7 +17,6 @@ mod transaction_tests;
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -49,13 +48,6 @@ impl DynamoBackend {
             client,
             table: table.into(),
         }
-    }
-
-    /// A backend using the SDK's default configuration chain (credentials, region and, for local
-    /// runs and tests, `AWS_ENDPOINT_URL`).
-    pub async fn from_env(table: &str) -> Self {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Self::from_sdk_config(&config, table)
     }
 
     /// A backend over an SDK configuration, with the store's request timeouts
@@ -109,7 +101,7 @@ pub(crate) async fn test_backend() -> std::sync::Arc<DynamoBackend> {
         "AWS_ENDPOINT_URL is not set: run the tests through tests/run.sh, which starts moto"
     );
     let table = format!("test-{}", uuid::Uuid::new_v4());
-    let backend = DynamoBackend::from_env(&table).await;
+    let backend = DynamoBackend::from_sdk_config(crate::aws::Aws::from_env().sdk().await, &table);
     backend
         .create_table()
         .await
