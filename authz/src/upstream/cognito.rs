@@ -23,7 +23,7 @@ use shared::config::CognitoConfig;
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
 use shared::secret::Secret;
 use shared::store::{GrantRecord, PendingAuthorization};
-use shared::token::{FailedFetch, RefreshingKeys};
+use shared::token::{FailedFetch, RefreshingKeys, fetch};
 use tokio::sync::OnceCell;
 
 use super::session::SessionSeal;
@@ -162,22 +162,10 @@ impl CognitoLogin {
     async fn discovery(&self) -> Result<&Discovery, UpstreamError> {
         self.discovery
             .get_or_try_init(|| async {
-                let answer = self
-                    .http
-                    .get(&self.config.discovery_url)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("discovery", &e))?;
-                if !answer.status().is_success() {
-                    return Err(UpstreamError::Unavailable(format!(
-                        "discovery answered {}",
-                        answer.status()
-                    )));
-                }
-                let discovery = answer
-                    .json::<Discovery>()
-                    .await
-                    .map_err(|e| unavailable("discovery document", &e))?;
+                let discovery: Discovery =
+                    fetch::get_json(&self.http, &self.config.discovery_url, "discovery")
+                        .await
+                        .map_err(|e| UpstreamError::Unavailable(e.0))?;
                 if discovery.issuer != self.issuer {
                     return Err(UpstreamError::Unavailable(
                         "the discovery document names another issuer".into(),
@@ -189,22 +177,9 @@ impl CognitoLogin {
     }
 
     async fn fetch_jwks(&self, uri: &str) -> Result<JwkSet, UpstreamError> {
-        let answer = self
-            .http
-            .get(uri)
-            .send()
+        fetch::get_json(&self.http, uri, "jwks")
             .await
-            .map_err(|e| unavailable("jwks", &e))?;
-        if !answer.status().is_success() {
-            return Err(UpstreamError::Unavailable(format!(
-                "jwks answered {}",
-                answer.status()
-            )));
-        }
-        answer
-            .json::<JwkSet>()
-            .await
-            .map_err(|e| unavailable("jwks document", &e))
+            .map_err(|e| UpstreamError::Unavailable(e.0))
     }
 
     /// The decoding key for `kid`, refetching the JWKS (rate-limited) when it is unknown.

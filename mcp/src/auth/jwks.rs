@@ -1,15 +1,9 @@
 //! Where the bearer layer gets the authorization server's public keys: in process (`serve`) or
 //! over HTTPS, from the issuer's RFC 8414 metadata and then its `jwks_uri`.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use axum::body::Bytes;
-use http_body_util::{BodyExt as _, Empty, Limited};
 use serde::Deserialize;
-use shared::token::JwkSet;
-
-const MAX_JWKS_BYTES: usize = 256 * 1024;
+use shared::token::{JwkSet, fetch};
 
 /// The JWKS could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,15 +33,11 @@ impl JwksSource for InProcessJwks {
     }
 }
 
-type HttpsClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Empty<Bytes>,
->;
-
-/// Keys fetched over HTTP: the issuer's RFC 8414 metadata, then its `jwks_uri`.
+/// Keys fetched over HTTP: the issuer's RFC 8414 metadata, then its `jwks_uri`, each read by
+/// the one document fetch ([`shared::token::fetch`]).
 pub struct HttpJwks {
     issuer: String,
-    client: Option<HttpsClient>,
+    http: Result<reqwest::Client, JwksError>,
 }
 
 #[derive(Deserialize)]
@@ -58,17 +48,9 @@ struct AuthorizationServerMetadata {
 
 impl HttpJwks {
     pub fn new(issuer: &str) -> Self {
-        let client = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .ok()
-            .map(|b| b.https_or_http().enable_http1().build())
-            .map(|connector| {
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build(connector)
-            });
         Self {
             issuer: issuer.to_owned(),
-            client,
+            http: fetch::client(reqwest::Client::builder()).map_err(|e| JwksError(e.0)),
         }
     }
 
@@ -82,38 +64,26 @@ impl HttpJwks {
         ))
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, JwksError> {
-        let client = self
-            .client
-            .as_ref()
-            .ok_or_else(|| JwksError("no TLS roots available".into()))?;
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|_| JwksError(format!("bad URL {url}")))?;
-        let response = tokio::time::timeout(Duration::from_secs(5), client.get(uri))
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, JwksError> {
+        let http = self.http.as_ref().map_err(Clone::clone)?;
+        fetch::get_json(http, url, what)
             .await
-            .map_err(|_| JwksError(format!("{url} timed out")))?
-            .map_err(|e| JwksError(format!("{url}: {e}")))?;
-        if !response.status().is_success() {
-            return Err(JwksError(format!("{url} answered {}", response.status())));
-        }
-        let body = Limited::new(response.into_body(), MAX_JWKS_BYTES)
-            .collect()
-            .await
-            .map_err(|_| JwksError(format!("{url}: body unreadable or too large")))?
-            .to_bytes();
-        serde_json::from_slice(&body)
-            .map_err(|_| JwksError(format!("{url}: not the expected JSON")))
+            .map_err(|e| JwksError(e.0))
     }
 }
 
 #[async_trait]
 impl JwksSource for HttpJwks {
     async fn fetch(&self) -> Result<JwkSet, JwksError> {
-        let metadata: AuthorizationServerMetadata = self.get_json(&self.metadata_url()?).await?;
+        let metadata: AuthorizationServerMetadata =
+            self.get_json(&self.metadata_url()?, "metadata").await?;
         if metadata.issuer != self.issuer {
             return Err(JwksError("the metadata names another issuer".into()));
         }
-        self.get_json(&metadata.jwks_uri).await
+        self.get_json(&metadata.jwks_uri, "jwks").await
     }
 }

@@ -9,6 +9,8 @@
 pub mod cache;
 pub mod claims;
 #[cfg(feature = "runtime")]
+pub mod fetch;
+#[cfg(feature = "runtime")]
 pub mod issue;
 pub mod jwks;
 #[cfg(feature = "runtime")]
