@@ -8,6 +8,7 @@
 //! enabled and confirmed (`AdminGetUser`) and which groups it has (`AdminListGroupsForUser`).
 
 pub mod directory;
+mod id_token;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,16 +17,17 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
 use serde::Deserialize;
 use shared::clock::Clock;
 use shared::config::CognitoConfig;
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
 use shared::secret::Secret;
 use shared::store::{GrantRecord, PendingAuthorization};
-use shared::token::{FailedFetch, RefreshingKeys, fetch};
+use shared::token::{FailedFetch, RefreshingKeys};
 use tokio::sync::OnceCell;
 
+use self::id_token::Discovery;
 use super::session::SessionSeal;
 use super::{IdentityProvider, UpstreamError, UpstreamIdentity};
 
@@ -68,15 +70,6 @@ pub fn expected_issuer(config: &CognitoConfig) -> Result<String, UpstreamError> 
         })
 }
 
-/// The parts of the OIDC discovery document used here.
-#[derive(Debug, Clone, Deserialize)]
-struct Discovery {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    jwks_uri: String,
-}
-
 #[derive(Deserialize)]
 struct TokenAnswer {
     id_token: Option<String>,
@@ -89,19 +82,6 @@ struct TokenAnswer {
 #[derive(Deserialize)]
 struct ErrorAnswer {
     error: String,
-}
-
-#[derive(Deserialize)]
-struct IdClaims {
-    sub: String,
-    #[serde(default)]
-    token_use: Option<String>,
-    #[serde(default)]
-    nonce: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default, rename = "cognito:groups")]
-    groups: Vec<String>,
 }
 
 /// The Cognito identity provider.
@@ -155,95 +135,6 @@ impl CognitoLogin {
             discovery: OnceCell::new(),
             jwks: RefreshingKeys::new(FailedFetch::Retried),
         })
-    }
-
-    /// The discovery document, fetched once; refused (and not kept) unless its `issuer` is
-    /// exactly the expected one, so the endpoints and keys used are the pool's.
-    async fn discovery(&self) -> Result<&Discovery, UpstreamError> {
-        self.discovery
-            .get_or_try_init(|| async {
-                let discovery: Discovery =
-                    fetch::get_json(&self.http, &self.config.discovery_url, "discovery")
-                        .await
-                        .map_err(|e| UpstreamError::Unavailable(e.0))?;
-                if discovery.issuer != self.issuer {
-                    return Err(UpstreamError::Unavailable(
-                        "the discovery document names another issuer".into(),
-                    ));
-                }
-                Ok(discovery)
-            })
-            .await
-    }
-
-    async fn fetch_jwks(&self, uri: &str) -> Result<JwkSet, UpstreamError> {
-        fetch::get_json(&self.http, uri, "jwks")
-            .await
-            .map_err(|e| UpstreamError::Unavailable(e.0))
-    }
-
-    /// The decoding key for `kid`, refetching the JWKS (rate-limited) when it is unknown.
-    async fn key_for(&self, jwks_uri: &str, kid: &str) -> Result<DecodingKey, UpstreamError> {
-        let (set, generation) = self.jwks.current();
-        if let Some(jwk) = set.find(kid) {
-            return DecodingKey::from_jwk(jwk)
-                .map_err(|_| UpstreamError::Rejected("unusable ID token key"));
-        }
-        let fetch = || self.fetch_jwks(jwks_uri);
-        if !self
-            .jwks
-            .refresh(generation, self.clock.now(), fetch)
-            .await?
-        {
-            return Err(UpstreamError::Rejected("ID token signed by an unknown key"));
-        }
-        let (set, _) = self.jwks.current();
-        set.find(kid)
-            .map(DecodingKey::from_jwk)
-            .transpose()
-            .map_err(|_| UpstreamError::Rejected("unusable ID token key"))?
-            .ok_or(UpstreamError::Rejected("ID token signed by an unknown key"))
-    }
-
-    /// Verifies the ID token: RS256 signature by a pool key, `iss`, `aud`, `exp`, `nonce`, and
-    /// `token_use` = `id` (a Cognito access token is signed by the same keys).
-    async fn verify_id_token(
-        &self,
-        discovery: &Discovery,
-        token: &str,
-        nonce: &str,
-    ) -> Result<IdClaims, UpstreamError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| UpstreamError::Rejected("malformed ID token"))?;
-        if header.alg != Algorithm::RS256 {
-            return Err(UpstreamError::Rejected("ID token algorithm is not RS256"));
-        }
-        let kid = header
-            .kid
-            .ok_or(UpstreamError::Rejected("ID token has no key id"))?;
-        let key = self.key_for(&discovery.jwks_uri, &kid).await?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.config.client_id]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 60;
-        let data = jsonwebtoken::decode::<IdClaims>(token, &key, &validation)
-            .map_err(|_| UpstreamError::Rejected("ID token does not verify"))?;
-        let claims = data.claims;
-        if claims.token_use.as_deref() != Some(ID_TOKEN_USE) {
-            return Err(UpstreamError::Rejected("the token is not an ID token"));
-        }
-        let nonce_ok = claims
-            .nonce
-            .as_deref()
-            .is_some_and(|n| shared::secret::constant_time_eq(n.as_bytes(), nonce.as_bytes()));
-        if !nonce_ok {
-            return Err(UpstreamError::Rejected("ID token nonce does not match"));
-        }
-        if claims.sub.is_empty() {
-            return Err(UpstreamError::Rejected("ID token has no subject"));
-        }
-        Ok(claims)
     }
 
     fn basic_auth(&self) -> String {
