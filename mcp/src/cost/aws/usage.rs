@@ -29,40 +29,32 @@ impl AwsCostSource {
         let filter = req.filter.as_ref().map(expression);
         let mut periods = Vec::new();
         let truncated = follow_pages!(|token| {
+            // The two operations take the same request and answer the same shape, through
+            // builders of distinct types: one body, written once.
+            macro_rules! page_of {
+                ($operation:ident) => {{
+                    let out = self
+                        .client
+                        .$operation()
+                        .time_period(period.clone())
+                        .granularity(granularity(req.granularity))
+                        .set_metrics(Some(metric_names.clone()))
+                        .set_group_by(Some(group_by.clone()).filter(|g| !g.is_empty()))
+                        .set_filter(filter.clone())
+                        .set_next_page_token(token.clone())
+                        .send()
+                        .await
+                        .map_err(|e| map_error(operation, e))?;
+                    (
+                        results(out.results_by_time()),
+                        out.next_page_token().map(str::to_owned),
+                    )
+                }};
+            }
             let (page, next) = if with_resources {
-                let out = self
-                    .client
-                    .get_cost_and_usage_with_resources()
-                    .time_period(period.clone())
-                    .granularity(granularity(req.granularity))
-                    .set_metrics(Some(metric_names.clone()))
-                    .set_group_by(Some(group_by.clone()).filter(|g| !g.is_empty()))
-                    .set_filter(filter.clone())
-                    .set_next_page_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| map_error(operation, e))?;
-                (
-                    results(out.results_by_time()),
-                    out.next_page_token().map(str::to_owned),
-                )
+                page_of!(get_cost_and_usage_with_resources)
             } else {
-                let out = self
-                    .client
-                    .get_cost_and_usage()
-                    .time_period(period.clone())
-                    .granularity(granularity(req.granularity))
-                    .set_metrics(Some(metric_names.clone()))
-                    .set_group_by(Some(group_by.clone()).filter(|g| !g.is_empty()))
-                    .set_filter(filter.clone())
-                    .set_next_page_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| map_error(operation, e))?;
-                (
-                    results(out.results_by_time()),
-                    out.next_page_token().map(str::to_owned),
-                )
+                page_of!(get_cost_and_usage)
             };
             merge_periods(&mut periods, page);
             next
