@@ -106,6 +106,21 @@ log "layering rules (tests/layers.sh: flows/ HTTP-free, upstream/ below flows/, 
 bash tests/layers.sh --self-test && bash tests/layers.sh
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast
+# The README's install command, as a reader runs it, then the installed binary. Only `--debug`
+# (reuse the test build's artefacts instead of a 20-minute release build), `--root` (our work
+# folder, not ~/.cargo) and `--target-dir` are added.
+log "cargo install, as the README says, and the installed binary"
+install_cmd='cargo install --locked --path serverless-mcp'
+grep -qxF "$install_cmd" README.md || { echo "README: no line \"$install_cmd\"" >&2; exit 1; }
+rm -rf "$work/install"
+$install_cmd --debug --root "$work/install" --target-dir target --quiet
+installed="$work/install/bin/serverless-mcp"
+"$installed" --version | grep -qx "serverless-mcp $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+install_store="$work/install/state.db"
+"$installed" admin --store "sqlite:$install_store" init-table
+"$installed" admin --store "sqlite:$install_store" --json clients list >/dev/null
+SMCP_ISSUER=https://auth.example.com SMCP_RESOURCE=https://auth.example.com/mcp \
+  "$installed" check-config | grep -qx "configuration ok"
 log "fuzz smoke (cargo-fuzz on nightly, ${FUZZ_SECONDS:-10} s per target)"
 bash tests/fuzz/run.sh
 
