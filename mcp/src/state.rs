@@ -140,18 +140,62 @@ impl McpSettings {
                 })
                 .unwrap_or_default()
         };
-        settings.allowed_hosts.extend(list(keys::ALLOWED_HOSTS));
+        // Each value must be what the header carries, or it would never match and the requests
+        // it was meant to let through would be refused with nothing to say why.
+        for host in list(keys::ALLOWED_HOSTS) {
+            if !is_host_header(&host) {
+                return Err(invalid(
+                    keys::ALLOWED_HOSTS,
+                    format!("{host:?} is not a Host value like mcp.example.com or 127.0.0.1:8080"),
+                ));
+            }
+            settings.allowed_hosts.push(host);
+        }
         for origin in list(keys::ALLOWED_ORIGINS) {
-            if Url::parse(&origin).is_err() {
+            if !is_origin(&origin) {
                 return Err(invalid(
                     keys::ALLOWED_ORIGINS,
-                    format!("{origin:?} is not an origin like https://app.example.com"),
+                    format!(
+                        "{origin:?} is not an origin like https://app.example.com (scheme, host \
+                         and port only: no path, not even a trailing slash)"
+                    ),
                 ));
             }
             settings.allowed_origins.push(origin);
         }
         Ok(settings)
     }
+}
+
+/// Whether `value` is a `Host` header value: a host name or address, optionally `:port`, and
+/// nothing else (no scheme, user information, path or query).
+fn is_host_header(value: &str) -> bool {
+    if value.contains(['/', '@', '?', '#', ' ']) {
+        return false;
+    }
+    let Ok(url) = Url::parse(&format!("http://{value}")) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let rebuilt = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    // The URL parser drops http's default port, which a Host header may still name.
+    rebuilt.eq_ignore_ascii_case(value)
+        || value
+            .strip_suffix(":80")
+            .is_some_and(|bare| rebuilt.eq_ignore_ascii_case(bare))
+}
+
+/// Whether `value` is an `Origin` header value: exactly a serialized tuple origin.
+fn is_origin(value: &str) -> bool {
+    Url::parse(value).is_ok_and(|url| {
+        let origin = url.origin();
+        origin.is_tuple() && origin.ascii_serialization() == value
+    })
 }
 
 /// `host[:port]` and the serialized origin of the resource URL.
@@ -271,6 +315,48 @@ mod tests {
     fn sees(settings: &McpSettings, groups: &[&str]) -> Visibility {
         let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
         settings.account_scopes.visibility(&groups)
+    }
+
+    #[test]
+    fn extra_hosts_and_origins_are_header_values_or_refused() {
+        let ok = settings(&[
+            (
+                keys::ALLOWED_HOSTS,
+                "mcp.example.com, 127.0.0.1:8080,[::1]:9000,Example.org:80",
+            ),
+            (
+                keys::ALLOWED_ORIGINS,
+                "https://app.example.com,http://localhost:6274",
+            ),
+        ])
+        .unwrap();
+        assert!(ok.allowed_hosts.contains(&"Example.org:80".to_owned()));
+        assert!(ok.allowed_hosts.contains(&"[::1]:9000".to_owned()));
+        assert!(
+            ok.allowed_origins
+                .contains(&"http://localhost:6274".to_owned())
+        );
+        // Values that can never equal the header they are compared with are refused, naming
+        // the setting, instead of silently letting nothing through.
+        for host in [
+            "https://mcp.example.com",
+            "mcp.example.com/mcp",
+            "user@mcp.example.com",
+            "mcp.example.com:99999",
+            "mcp example.com",
+        ] {
+            let e = settings(&[(keys::ALLOWED_HOSTS, host)]).unwrap_err();
+            assert_eq!(e.setting, keys::ALLOWED_HOSTS, "{host}");
+        }
+        for origin in [
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "app.example.com",
+            "null",
+        ] {
+            let e = settings(&[(keys::ALLOWED_ORIGINS, origin)]).unwrap_err();
+            assert_eq!(e.setting, keys::ALLOWED_ORIGINS, "{origin}");
+        }
     }
 
     #[test]
