@@ -74,7 +74,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let (config, mcp_settings) = args.config(local)?;
     let config = Arc::new(config);
     shared::telemetry::init(config.log_format, &config.log_filter);
-    shared::store::create_private_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    shared::store::create_private_dir(&config.data_dir)
+        .map_err(|e| format!("{} (--data-dir): {e}", keys::DATA_DIR))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // One AWS configuration for whatever is on AWS (a DynamoDB store, a KMS key, Cognito,
     // Cost Explorer), resolved only if one of them is.

@@ -13,7 +13,7 @@ mod parse;
 mod runtime;
 
 use login::parse_login;
-pub use login::{CognitoConfig, LoginConfig};
+pub use login::{CognitoConfig, DISCOVERY_PATH, LoginConfig};
 pub use parse::MAX_PREVIOUS_SIGNING_KEYS;
 use parse::{
     int_in, parse_issuer, parse_previous_kms_keys, parse_rate, parse_resource, validate_table_name,

@@ -20,7 +20,7 @@ use jsonwebtoken::jwk::JwkSet;
 
 use serde::Deserialize;
 use shared::clock::Clock;
-use shared::config::CognitoConfig;
+use shared::config::{CognitoConfig, DISCOVERY_PATH};
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
 use shared::secret::Secret;
 use shared::store::{GrantRecord, PendingAuthorization};
@@ -37,8 +37,6 @@ pub use directory::CognitoDirectory;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Scopes asked of the pool.
 const UPSTREAM_SCOPE: &str = "openid email profile";
-/// Where an issuer publishes its discovery document (OpenID Connect Discovery §4).
-const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// The `token_use` Cognito puts in its ID tokens (its access tokens say `access`).
 const ID_TOKEN_USE: &str = "id";
 

@@ -3,6 +3,9 @@
 use super::parse::parse_absolute;
 use super::{ConfigError, keys};
 
+/// Where an OpenID provider publishes its discovery document (OpenID Connect Discovery §4).
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
 /// The Cognito user pool and its confidential app client (docs/architecture.md, "Policies").
 /// Not `PartialEq`: it holds secrets, which compare only in constant time.
 #[derive(Debug, Clone)]
@@ -72,9 +75,20 @@ pub(super) fn parse_login(
             let client_id = need(keys::COGNITO_CLIENT_ID)?;
             let client_secret = crate::secret::Secret::new(need(keys::COGNITO_CLIENT_SECRET)?);
             let discovery_url = match get(keys::COGNITO_DISCOVERY_URL) {
-                Some(url) => parse_absolute(keys::COGNITO_DISCOVERY_URL, &url)?.to_string(),
+                Some(url) => {
+                    let url = parse_absolute(keys::COGNITO_DISCOVERY_URL, &url)?.to_string();
+                    // The issuer to expect is the URL less this path (OpenID Connect
+                    // Discovery §4.3): without it there is none.
+                    if !url.ends_with(DISCOVERY_PATH) || url.len() == DISCOVERY_PATH.len() {
+                        return Err(ConfigError::new(
+                            keys::COGNITO_DISCOVERY_URL,
+                            format!("{url:?} must end in {DISCOVERY_PATH}"),
+                        ));
+                    }
+                    url
+                }
                 None => format!(
-                    "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}/.well-known/openid-configuration"
+                    "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}{DISCOVERY_PATH}"
                 ),
             };
             Ok(LoginConfig::Cognito(CognitoConfig {

@@ -269,6 +269,20 @@ fn login_cookie_key_and_grace_settings() {
     assert_eq!(format!("{:?}", cognito.client_secret), "[redacted]");
     assert!(config.cookie_key.is_some());
     assert_eq!(config.refresh_grace_secs, 0);
+    // A discovery URL names the issuer to expect by its path: one without it is refused here,
+    // not when the first user signs in.
+    let mut elsewhere = pairs.clone();
+    elsewhere.push((keys::COGNITO_DISCOVERY_URL, "https://idp.example.com/other"));
+    assert_eq!(
+        load(&elsewhere).unwrap_err().setting,
+        keys::COGNITO_DISCOVERY_URL
+    );
+    let mut own = pairs.clone();
+    own.push((
+        keys::COGNITO_DISCOVERY_URL,
+        "https://idp.example.com/pool/.well-known/openid-configuration",
+    ));
+    assert!(load(&own).is_ok());
 
     for (key, bad) in [
         (keys::LOGIN, "ldap"),
