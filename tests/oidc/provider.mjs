@@ -1,6 +1,6 @@
 // A stand-in for Cognito managed login: oidc-provider configured as a Cognito app client is
 // (separate /oauth2/authorize and /oauth2/token endpoints, client_secret_basic, PKCE required,
-// RS256 ID tokens carrying `email`, `cognito:groups` and `token_use: "id"`, a refresh token with
+// RS256 ID tokens carrying `email`, `cognito:username`, `cognito:groups` and `token_use: "id"`, a refresh token with
 // every code exchange, not rotated), with an interaction that logs one fixed user in and
 // consents without any page.
 //
@@ -29,6 +29,7 @@ if (!port || !clientId || !clientSecret || !redirectUri) {
 
 const USER = {
   sub: '5c6f3a1e-8d2b-4f7a-9e01-3b4c5d6e7f80',
+  username: 'alice',
   email: 'alice@example.com',
   groups: ['finance', 'web'],
 };
@@ -62,7 +63,7 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: false,
   scopes: ['openid', 'email', 'profile'],
   claims: {
-    openid: ['sub', 'cognito:groups', 'token_use'],
+    openid: ['sub', 'cognito:username', 'cognito:groups', 'token_use'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -80,6 +81,7 @@ const provider = new Provider(issuer, {
           email: USER.email,
           email_verified: true,
           name: 'Alice',
+          'cognito:username': USER.username,
           'cognito:groups': USER.groups,
           token_use: tokenUse,
         };

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use shared::audit::AuditEvent;
 use shared::secret::Secret;
-use shared::store::{CodeRecord, PendingAuthorization};
+use shared::store::{CodeRecord, PendingAuthorization, UserProfile};
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -111,7 +111,22 @@ pub async fn complete(
     };
     let origin = audit::origin(state, source);
     let event = AuditEvent::login(&origin, &pending.client_id, &identity.sub);
-    audit::record(state, event).await;
+    // What the provider said about the user, for operators (`admin grants`, `consents`);
+    // written beside the audit event, and, like it, never a reason to fail the sign-in.
+    let profile = UserProfile {
+        sub: identity.sub.clone(),
+        username: identity.username.clone(),
+        email: identity.email.clone(),
+        groups: identity.groups.clone(),
+        last_login_at: state.now(),
+    };
+    let (_, profile_written) = tokio::join!(
+        audit::record(state, event),
+        state.stores.profiles.put(&profile)
+    );
+    if let Err(e) = profile_written {
+        tracing::warn!(error = %e, "user profile not recorded");
+    }
     consent::record(state, &identity.sub, &client, &pending).await?;
     let code = issue_code(state, &pending, &identity).await?;
     let origin = audit::origin(state, source);

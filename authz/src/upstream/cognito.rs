@@ -293,6 +293,7 @@ impl IdentityProvider for CognitoLogin {
         };
         Ok(UpstreamIdentity {
             sub: claims.sub,
+            username: claims.username,
             email: claims.email,
             groups: claims.groups,
             session,

@@ -119,6 +119,7 @@ impl IdentityProvider for LocalLogin {
             .ok_or(UpstreamError::Rejected("the user is not enabled"))?;
         Ok(UpstreamIdentity {
             sub: user.sub,
+            username: Some(user.username),
             email: None,
             groups: user.groups,
             session: None,

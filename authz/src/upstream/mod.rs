@@ -14,6 +14,8 @@ use shared::store::{GrantRecord, PendingAuthorization};
 pub struct UpstreamIdentity {
     /// The upstream user id, used as `sub` in our tokens.
     pub sub: String,
+    /// The name the user signs in with, when the provider says (shown to operators).
+    pub username: Option<String>,
     pub email: Option<String>,
     pub groups: Vec<String>,
     /// The upstream session to keep with the grant (Cognito: its refresh token, sealed by

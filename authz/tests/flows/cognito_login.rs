@@ -266,6 +266,17 @@ async fn cognito_login_through_a_real_oidc_provider_issues_tokens_for_the_upstre
     assert_eq!(claims["sub"], UPSTREAM_SUB);
     assert_eq!(claims["groups"], serde_json::json!(["finance", "web"]));
     assert_eq!(claims["client_id"], PUBLIC);
+    // What the ID token said about the user is kept for operators.
+    let profiles = stand
+        .stores
+        .profiles
+        .get_many(&[UPSTREAM_SUB.to_owned()])
+        .await
+        .unwrap();
+    let profile = &profiles[UPSTREAM_SUB];
+    assert_eq!(profile.username.as_deref(), Some("alice"));
+    assert_eq!(profile.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(profile.groups, ["finance", "web"]);
 
     // The upstream code is single use: replaying the callback gets nothing.
     let replay = stand.get(path, &browser.header()).await;

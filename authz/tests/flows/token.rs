@@ -38,6 +38,18 @@ async fn code_exchange_issues_tokens_with_no_store() {
     assert_eq!(json["expires_in"], 3600);
     assert!(json["refresh_token"].as_str().unwrap().len() > 43);
     assert_eq!(json["access_token"].as_str().unwrap().split('.').count(), 3);
+    // The sign-in left the user's profile for operators: the embedded login's username.
+    let profiles = stand
+        .stores
+        .profiles
+        .get_many(&[USER.to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(profiles[USER].username.as_deref(), Some(USER));
+    assert_eq!(
+        profiles[USER].last_login_at,
+        shared::clock::Clock::now(stand.clock.as_ref())
+    );
 }
 
 #[tokio::test]

@@ -685,6 +685,59 @@ pub async fn cache_entries_expire_and_kinds_are_separate(h: Harness) {
     );
 }
 
+pub async fn profiles_keep_the_latest_sign_in_and_are_read_in_batches(h: Harness) {
+    let first = UserProfile {
+        sub: "sub-alice".into(),
+        username: Some("alice".into()),
+        email: Some("alice@example.com".into()),
+        groups: vec!["finance".into()],
+        last_login_at: h.now(),
+    };
+    h.stores.profiles.put(&first).await.unwrap();
+    let latest = UserProfile {
+        email: Some("alice@new.example.com".into()),
+        groups: vec![],
+        last_login_at: h.now() + 60,
+        ..first.clone()
+    };
+    h.stores.profiles.put(&latest).await.unwrap();
+    // A profile shares the user's partition with their consents without being one.
+    let consent = ConsentRecord {
+        sub: "sub-alice".into(),
+        client_id: "c1".into(),
+        scope: "costs:read".into(),
+        granted_at: h.now(),
+        redirect_uris_digest: None,
+    };
+    h.stores.consents.put(&consent).await.unwrap();
+    let consents = h
+        .stores
+        .consents
+        .list_for_user("sub-alice", &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(consents.items, vec![consent]);
+    // More users than one batch holds, with repeats and users never seen.
+    let mut subs: Vec<String> = (0..150).map(|i| format!("sub-{i:03}")).collect();
+    for sub in subs.iter().step_by(3) {
+        let profile = UserProfile {
+            sub: sub.clone(),
+            username: None,
+            email: None,
+            groups: vec![],
+            last_login_at: h.now(),
+        };
+        h.stores.profiles.put(&profile).await.unwrap();
+    }
+    subs.push("sub-alice".into());
+    subs.push("sub-alice".into());
+    let found = h.stores.profiles.get_many(&subs).await.unwrap();
+    assert_eq!(found.len(), 51);
+    assert_eq!(found.get("sub-alice"), Some(&latest));
+    assert!(found.contains_key("sub-000") && !found.contains_key("sub-001"));
+    assert!(h.stores.profiles.get_many(&[]).await.unwrap().is_empty());
+}
+
 pub async fn login_users_create_update_and_exist(h: Harness) {
     assert!(!h.stores.login_users.any().await.unwrap());
     let user = LoginUser {
@@ -1439,7 +1492,8 @@ macro_rules! contract_suite {
                 audit_search_by_type_client_user_and_time,
                 login_users_are_listed_by_name,
                 sharded_listings_keep_order_across_pages,
-                items_under_unsharded_keys_stay_listed
+                items_under_unsharded_keys_stay_listed,
+                profiles_keep_the_latest_sign_in_and_are_read_in_batches
             );
         }
     };

@@ -3,7 +3,7 @@
 //! `expires_at` the item's TTL), point reads, paged listings (merged over the shards of a listing
 //! that many users write, [`super::shard`]) and the bounds of pages and compare-and-set loops.
 //! Each aggregate's record, port and key layout are in its own module (`clients.rs`,
-//! `authorizations.rs`, `grants.rs`, `consents.rs`, `logins.rs`, `audit.rs`, `limits.rs`,
+//! `authorizations.rs`, `grants.rs`, `consents.rs`, `logins.rs`, `profiles.rs`, `audit.rs`, `limits.rs`,
 //! `revocations.rs`).
 
 use std::sync::Arc;

@@ -20,6 +20,7 @@ pub mod item;
 mod item_store;
 mod limits;
 mod logins;
+mod profiles;
 mod revocations;
 pub mod shard;
 pub mod sqlite;
@@ -43,6 +44,7 @@ pub use grants::{GrantRecord, GrantStatus, GrantStore, MAX_SUPERSEDED_REFRESH_HA
 pub use item_store::ItemStore;
 pub use limits::{CacheKind, CacheStore, CachedValue, RateLimitStore};
 pub use logins::{LoginUser, LoginUserStore};
+pub use profiles::{UserProfile, UserProfileStore};
 pub use revocations::{RevocationList, Revoked, TokenIdentity};
 
 use crate::clock::Clock;
@@ -79,6 +81,7 @@ pub struct Stores {
     pub rate_limits: Arc<dyn RateLimitStore>,
     pub cache: Arc<dyn CacheStore>,
     pub login_users: Arc<dyn LoginUserStore>,
+    pub profiles: Arc<dyn UserProfileStore>,
     pub revocations: Arc<dyn RevocationList>,
 }
 
@@ -96,6 +99,7 @@ impl Stores {
             rate_limits: store.clone(),
             cache: store.clone(),
             login_users: store.clone(),
+            profiles: store.clone(),
             revocations: store,
         }
     }

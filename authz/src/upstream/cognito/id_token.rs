@@ -28,6 +28,9 @@ pub(super) struct IdClaims {
     pub(super) nonce: Option<String>,
     #[serde(default)]
     pub(super) email: Option<String>,
+    /// The name the user signs in with.
+    #[serde(default, rename = "cognito:username")]
+    pub(super) username: Option<String>,
     #[serde(default, rename = "cognito:groups")]
     pub(super) groups: Vec<String>,
 }
