@@ -8,11 +8,13 @@ use std::path::PathBuf;
 
 use url::Url;
 
+mod admission;
 mod login;
 mod parse;
 mod runtime;
 
 use login::parse_login;
+pub use admission::{Documents, HostList, Registration};
 pub use login::{CognitoConfig, DISCOVERY_PATH, LoginConfig};
 pub use parse::MAX_PREVIOUS_SIGNING_KEYS;
 use parse::{
@@ -116,6 +118,10 @@ pub struct Config {
     /// Local testing only (`serve`): a PEM CA trusted for Client ID Metadata Documents, which
     /// may then be fetched from loopback too. The Lambda refuses to start when it is set.
     pub cimd_test_ca: Option<PathBuf>,
+    /// Who may register at `/register`.
+    pub registration: Registration,
+    /// Which Client ID Metadata Documents are accepted.
+    pub documents: Documents,
     /// CloudWatch namespace of the functions' metrics (1–255 characters).
     pub metrics_namespace: String,
 }
@@ -297,6 +303,8 @@ impl Config {
             }
         };
         let cimd_test_ca = get(keys::CIMD_TEST_CA).map(PathBuf::from);
+        let registration = admission::parse_registration(&get)?;
+        let documents = admission::parse_documents(&get)?;
         let metrics_namespace = get(keys::METRICS_NAMESPACE)
             .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into());
         if metrics_namespace.len() > 255
@@ -329,6 +337,8 @@ impl Config {
             refresh_grace_secs,
             origin_secret,
             cimd_test_ca,
+            registration,
+            documents,
             metrics_namespace,
         })
     }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use shared::config::Config;
+use shared::config::{Config, Documents, Registration};
 use shared::oauth::client_values::{AuthMethod, GrantType};
 use shared::oauth::scope;
 use tower_http::cors::CorsLayer;
@@ -20,7 +20,9 @@ pub struct AuthorizationServerMetadata {
     issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
-    registration_endpoint: String,
+    /// Absent when registration is closed (`SMCP_REGISTRATION=closed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     revocation_endpoint: String,
     jwks_uri: String,
     scopes_supported: Vec<&'static str>,
@@ -40,7 +42,10 @@ impl AuthorizationServerMetadata {
             issuer: config.issuer.clone(),
             authorization_endpoint: config.issuer_url("/authorize"),
             token_endpoint: config.issuer_url("/token"),
-            registration_endpoint: config.issuer_url("/register"),
+            registration_endpoint: match config.registration {
+                Registration::Open { .. } => Some(config.issuer_url("/register")),
+                Registration::Closed => None,
+            },
             revocation_endpoint: config.issuer_url("/revoke"),
             jwks_uri: config.issuer_url("/jwks.json"),
             scopes_supported: scope::SUPPORTED.to_vec(),
@@ -50,7 +55,7 @@ impl AuthorizationServerMetadata {
             code_challenge_methods_supported: ["S256"],
             token_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::as_str),
             revocation_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::as_str),
-            client_id_metadata_document_supported: true,
+            client_id_metadata_document_supported: config.documents != Documents::Refused,
             authorization_response_iss_parameter_supported: true,
         }
     }

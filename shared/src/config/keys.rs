@@ -42,6 +42,12 @@ pub const ORIGIN_SECRET: &str = "SMCP_ORIGIN_SECRET";
 /// start with it): a PEM CA file whose certificates are trusted when fetching Client ID
 /// Metadata Documents, which may then also be fetched from loopback addresses.
 pub const CIMD_TEST_CA: &str = "SMCP_CIMD_TEST_CA";
+/// `open` (default) or `closed`: whether anyone may register a client at `/register`.
+pub const REGISTRATION: &str = "SMCP_REGISTRATION";
+/// With open registration: the hosts every redirect URI of a new client must be on.
+pub const REGISTRATION_REDIRECT_HOSTS: &str = "SMCP_REGISTRATION_REDIRECT_HOSTS";
+/// The hosts Client ID Metadata Documents may come from: unset (any), a list, or `none`.
+pub const CIMD_HOSTS: &str = "SMCP_CIMD_HOSTS";
 /// CloudWatch namespace of the metrics the Lambda functions emit (default `ServerlessMcp`;
 /// the template sets one per stack).
 pub const METRICS_NAMESPACE: &str = "SMCP_METRICS_NAMESPACE";
