@@ -7,6 +7,7 @@ use serde::Serialize;
 use shared::audit::AuditEvent;
 use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::CodeVerifier;
+use shared::oauth::scope::Scope;
 use shared::secret::{Secret, sha256_hex};
 use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
 
@@ -22,7 +23,7 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     pub expires_in: i64,
     /// What was granted (always present, RFC 6749 §5.1 allows it; clients need not guess).
-    pub scope: String,
+    pub scope: Scope,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
 }
@@ -90,8 +91,8 @@ pub async fn exchange(
         .mint_in_grant(
             &grant_id,
             &record.sub,
-            &client.client_id,
-            &scope,
+            client.client_id.as_str(),
+            &scope.to_scope_string(),
             &record.groups,
             state.now(),
         )
@@ -183,7 +184,7 @@ fn check(
             "the code was issued to another client",
         ));
     }
-    if record.redirect_uri != redirect_uri {
+    if record.redirect_uri.as_str() != redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request",
         ));
@@ -193,7 +194,7 @@ fn check(
             "code_verifier does not match the code_challenge",
         ));
     }
-    if resource.is_some_and(|r| r != record.resource) {
+    if resource.is_some_and(|r| r != record.resource.as_str()) {
         return Err(OAuthError::InvalidTarget(
             "resource differs from the authorization request".into(),
         ));

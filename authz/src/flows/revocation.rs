@@ -81,7 +81,7 @@ pub async fn revoke(
     let Ok(claims) = verifier.verify(token.expose(), &keys, now) else {
         return Ok(());
     };
-    if claims.client_id != client.client_id {
+    if claims.client_id != client.client_id.as_str() {
         return Ok(());
     }
     // Kept through the verifier's leeway, during which the token still verifies.

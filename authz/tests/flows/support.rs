@@ -13,7 +13,9 @@ use http_body_util::BodyExt as _;
 use sha2_free::s256;
 use shared::clock::{Clock, ManualClock};
 use shared::config::{Config, keys};
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::ClientMetadata;
+use shared::oauth::redirect_uri::RedirectUri;
 use shared::secret::{Secret, sha256_hex};
 use shared::store::item::ItemBackend;
 use shared::store::sqlite::SqliteBackend;
@@ -167,11 +169,14 @@ impl Stand {
         name: &str,
     ) {
         let client = ClientRecord {
-            client_id: id.into(),
+            client_id: ClientId::from_stored(id),
             kind: ClientKind::Dcr,
             status: ClientStatus::Active,
             metadata: ClientMetadata {
-                redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
+                redirect_uris: redirects
+                    .iter()
+                    .map(|r| RedirectUri::from_stored(*r))
+                    .collect(),
                 token_endpoint_auth_method: auth.parse().unwrap(),
                 grant_types: vec![
                     shared::oauth::client_values::GrantType::AuthorizationCode,

@@ -11,6 +11,10 @@ use super::grants::{client_grant_item, grant_item};
 use super::item::{Condition, Item};
 use super::item_store::{ItemStore, decode, encode};
 use super::{AuditEvent, GrantRecord, StoreError};
+use crate::oauth::client_id::ClientId;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
 
 /// How long a redeemed code's item is kept after its validity ends, to recognise replays.
 pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
@@ -19,11 +23,11 @@ pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingAuthorization {
     pub id: String,
-    pub client_id: String,
-    pub redirect_uri: String,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
     pub code_challenge: String,
-    pub scope: String,
-    pub resource: String,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub state: Option<String>,
     /// Nonce sent to the upstream identity provider and expected back in its ID token.
     pub upstream_nonce: String,
@@ -63,11 +67,11 @@ impl std::fmt::Debug for PendingAuthorization {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeRecord {
     pub code_hash: String,
-    pub client_id: String,
-    pub redirect_uri: String,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
     pub code_challenge: String,
-    pub scope: String,
-    pub resource: String,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub sub: String,
     pub groups: Vec<String>,
     pub issued_at: i64,

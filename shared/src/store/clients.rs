@@ -10,6 +10,7 @@ use super::item_store::{CAS_ATTEMPTS, ItemStore, encode};
 use super::shard::{self, CLIENT_LIST_SHARDS};
 use super::{Page, PageRequest, StoreError};
 use crate::clock::rfc3339;
+use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
 
 /// How a client came to be known.
@@ -38,7 +39,7 @@ pub enum ClientStatus {
 /// A registered client (`CLIENT#<id>` / `CLIENT`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub kind: ClientKind,
     pub status: ClientStatus,
     pub metadata: ClientMetadata,
@@ -94,9 +95,9 @@ fn client_key(client_id: &str) -> (String, String) {
 const CLIENTS: &str = "CLIENTS";
 
 fn client_item(client: &ClientRecord) -> Result<Item, StoreError> {
-    let (pk, sk) = client_key(&client.client_id);
+    let (pk, sk) = client_key(client.client_id.as_str());
     let gsi1 = (
-        shard::key_for(CLIENTS, &client.client_id, CLIENT_LIST_SHARDS),
+        shard::key_for(CLIENTS, client.client_id.as_str(), CLIENT_LIST_SHARDS),
         format!("{}#{}", rfc3339(client.created_at), client.client_id),
     );
     encode(pk, sk, Some(gsi1), client)

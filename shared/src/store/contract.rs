@@ -11,7 +11,11 @@ use serde_json::Map;
 use super::item::ItemBackend;
 use super::*;
 use crate::clock::{Clock, ManualClock};
+use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
 
 /// 2026-01-01T00:00:00Z: a fixed start so key layouts are reproducible.
 pub const T0: i64 = 1_767_225_600;
@@ -40,11 +44,13 @@ impl Harness {
 
 pub fn client(id: &str, created_at: i64) -> ClientRecord {
     ClientRecord {
-        client_id: id.into(),
+        client_id: ClientId::from_stored(id),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: vec!["https://claude.ai/api/mcp/auth_callback".into()],
+            redirect_uris: vec![RedirectUri::from_stored(
+                "https://claude.ai/api/mcp/auth_callback",
+            )],
             token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::ClientSecretPost,
             grant_types: vec![
                 crate::oauth::client_values::GrantType::AuthorizationCode,
@@ -69,9 +75,9 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
     GrantRecord {
         grant_id: id.into(),
         sub: sub.into(),
-        client_id: "c1".into(),
-        scope: "costs:read".into(),
-        resource: "https://mcp.example.com/mcp".into(),
+        client_id: ClientId::from_stored("c1"),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         groups: vec!["finance".into()],
         refresh_hash: format!("hash-{id}-0"),
         previous_refresh_hash: None,
@@ -88,11 +94,11 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
 fn code(hash: &str, now: i64) -> CodeRecord {
     CodeRecord {
         code_hash: hash.into(),
-        client_id: "c1".into(),
-        redirect_uri: "https://claude.ai/api/mcp/auth_callback".into(),
+        client_id: ClientId::from_stored("c1"),
+        redirect_uri: RedirectUri::from_stored("https://claude.ai/api/mcp/auth_callback"),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-        scope: "costs:read".into(),
-        resource: "https://mcp.example.com/mcp".into(),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         sub: "user-1".into(),
         groups: vec![],
         issued_at: now,
@@ -109,7 +115,7 @@ async fn collect_clients(h: &Harness, limit: usize) -> (Vec<String>, usize) {
         let page = h.stores.clients.list(&request).await.unwrap();
         pages += 1;
         assert!(page.items.len() <= limit);
-        ids.extend(page.items.into_iter().map(|c| c.client_id));
+        ids.extend(page.items.into_iter().map(|c| c.client_id.to_string()));
         match page.next {
             Some(next) => request.after = Some(next),
             None => return (ids, pages),
@@ -180,11 +186,11 @@ pub async fn clients_expire(h: Harness) {
 pub async fn pending_authorizations_are_taken_once(h: Harness) {
     let request = PendingAuthorization {
         id: "req-1".into(),
-        client_id: "c1".into(),
-        redirect_uri: "http://127.0.0.1:3000/cb".into(),
+        client_id: ClientId::from_stored("c1"),
+        redirect_uri: RedirectUri::from_stored("http://127.0.0.1:3000/cb"),
         code_challenge: "challenge".into(),
-        scope: "costs:read".into(),
-        resource: "https://mcp.example.com/mcp".into(),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         state: Some("xyz".into()),
         upstream_nonce: "nonce".into(),
         upstream_verifier: "verifier".into(),
@@ -505,19 +511,19 @@ pub async fn grants_list_per_user_in_creation_order(h: Harness) {
 pub async fn consents_per_user_and_client(h: Harness) {
     let consent = ConsentRecord {
         sub: "alice".into(),
-        client_id: "c1".into(),
-        scope: "costs:read".into(),
+        client_id: ClientId::from_stored("c1"),
+        scope: Scope::from_stored("costs:read"),
         granted_at: h.now(),
         redirect_uris_digest: Some("0123456789abcdef0123456789abcdef".into()),
     };
     h.stores.consents.put(&consent).await.unwrap();
     let wider = ConsentRecord {
-        scope: "costs:read costs:resources".into(),
+        scope: Scope::from_stored("costs:read costs:resources"),
         ..consent.clone()
     };
     h.stores.consents.put(&wider).await.unwrap();
     let other_client = ConsentRecord {
-        client_id: "c0".into(),
+        client_id: ClientId::from_stored("c0"),
         ..consent.clone()
     };
     h.stores.consents.put(&other_client).await.unwrap();
@@ -887,7 +893,7 @@ pub async fn clients_status_and_registered_since(h: Harness) {
             let page = clients.list_since(since, &request).await.unwrap();
             page.items
                 .into_iter()
-                .map(|c| c.client_id)
+                .map(|c| c.client_id.to_string())
                 .collect::<Vec<_>>()
         }
     };
@@ -971,7 +977,7 @@ async fn client_grant_ids(h: &Harness, client_id: &str, limit: usize) -> Vec<Str
 
 pub async fn grants_list_per_client_and_revoke_all(h: Harness) {
     let make = |id: &str, sub: &str, client_id: &str, offset: i64| GrantRecord {
-        client_id: client_id.into(),
+        client_id: ClientId::from_stored(client_id),
         ..grant(id, sub, h.now() + offset)
     };
     let grants = [
@@ -1215,7 +1221,7 @@ pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
         let at = t + i as i64;
         assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
         let g = GrantRecord {
-            client_id: "shared".into(),
+            client_id: ClientId::from_stored("shared"),
             ..grant(id, &format!("user-{}", i % 7), at)
         };
         assert!(h.stores.grants.create(&g).await.unwrap());
@@ -1230,7 +1236,10 @@ pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
         async move { clients.list(&r).await.unwrap() }
     })
     .await;
-    let listed: Vec<_> = listed.into_iter().map(|c| c.client_id).collect();
+    let listed: Vec<_> = listed
+        .into_iter()
+        .map(|c| c.client_id.to_string())
+        .collect();
     assert_eq!(listed, ids, "clients in registration order");
     assert_eq!(pages, 7);
     let (since, _) = all_pages(4, |r| {
@@ -1238,7 +1247,7 @@ pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
         async move { clients.list_since(t + 30, &r).await.unwrap() }
     })
     .await;
-    let since: Vec<_> = since.into_iter().map(|c| c.client_id).collect();
+    let since: Vec<_> = since.into_iter().map(|c| c.client_id.to_string()).collect();
     assert_eq!(since, ids[30..], "registered since, across shards");
 
     let grants = h.stores.grants.clone();
@@ -1320,7 +1329,7 @@ pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
         let at = t + i as i64;
         assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
         let g = GrantRecord {
-            client_id: "c1".into(),
+            client_id: ClientId::from_stored("c1"),
             ..grant(id, "alice", at)
         };
         assert!(h.stores.grants.create(&g).await.unwrap());
@@ -1364,7 +1373,10 @@ pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
         async move { clients.list(&r).await.unwrap() }
     })
     .await;
-    let clients: Vec<_> = clients.into_iter().map(|c| c.client_id).collect();
+    let clients: Vec<_> = clients
+        .into_iter()
+        .map(|c| c.client_id.to_string())
+        .collect();
     assert_eq!(clients, ids);
     assert_eq!(client_grant_ids(&h, "c1", 5).await, ids);
     let (by_day, _) = all_pages(5, |r| {
@@ -1403,6 +1415,213 @@ pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
     );
 }
 
+/// Stores a literal item as an earlier release wrote it and returns its attributes.
+async fn put_fixture(
+    h: &Harness,
+    pk: &str,
+    sk: &str,
+    expires_at: Option<i64>,
+    attrs: serde_json::Value,
+) -> Map<String, serde_json::Value> {
+    let serde_json::Value::Object(attrs) = attrs else {
+        panic!("a fixture is a JSON object");
+    };
+    let mut item = item::Item::new(pk, sk);
+    item.expires_at = expires_at;
+    item.attrs = attrs.clone();
+    assert!(
+        h.backend
+            .put(&item, item::Condition::Absent, h.now())
+            .await
+            .unwrap()
+    );
+    attrs
+}
+
+/// The stored item's attributes and expiry, after the fixture was deleted and the typed record
+/// written again through its store.
+async fn stored_shape(
+    h: &Harness,
+    pk: &str,
+    sk: &str,
+) -> (Map<String, serde_json::Value>, Option<i64>) {
+    let item = h.backend.get(pk, sk, h.now()).await.unwrap().unwrap();
+    (item.attrs, item.expires_at)
+}
+
+pub async fn records_of_the_untyped_shape_read_and_write_alike(h: Harness) {
+    // Literal items as stored while client ids, redirect URIs, scopes and resources were bare
+    // strings: each reads into the typed record, and writing that record stores the same shape.
+    let now = h.now();
+    let resource = "https://mcp.example.com/mcp";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    let (pk, sk) = ("CLIENT#legacy-client", "CLIENT");
+    let expires = Some(T0 + 30 * 86_400);
+    let attrs = put_fixture(&h, pk, sk, expires, serde_json::json!({
+        "client_id": "legacy-client",
+        "kind": "dcr",
+        "status": "active",
+        "metadata": {
+            "redirect_uris": ["https://claude.ai/api/mcp/auth_callback", "http://127.0.0.1:3000/cb"],
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "Legacy",
+            "scope": "costs:resources costs:read",
+        },
+        "secret_hash": crate::secret::sha256_hex(b"secret"),
+        "registration_token_hash": crate::secret::sha256_hex(b"rat"),
+        "created_at": T0,
+        "created_ip": "192.0.2.7",
+        "created_user_agent": "old",
+        "last_used_at": null,
+        "revision": 3,
+    }))
+    .await;
+    let client = h
+        .stores
+        .clients
+        .get("legacy-client")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(client.client_id, "legacy-client");
+    assert!(client.metadata.redirect_uris[1].admits("http://127.0.0.1:4000/cb"));
+    assert!(h.backend.delete(pk, sk, now).await.unwrap());
+    assert!(h.stores.clients.create(&client).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "client");
+
+    let (pk, sk) = ("AUTHREQ#legacy-request", "AUTHREQ");
+    let expires = Some(T0 + 600);
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        expires,
+        serde_json::json!({
+            "id": "legacy-request",
+            "client_id": "https://app.example.com/client.json",
+            "redirect_uri": "http://127.0.0.1:51234/cb",
+            "code_challenge": challenge,
+            "scope": "costs:read costs:resources",
+            "resource": resource,
+            "state": "xyz",
+            "upstream_nonce": "nonce",
+            "upstream_verifier": "verifier",
+            "approved_by": "browser",
+            "redirect_uris_digest": "digest",
+            "created_at": T0,
+        }),
+    )
+    .await;
+    let pending = h
+        .stores
+        .pending
+        .take("legacy-request")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pending.client_id.is_document_url());
+    assert_eq!(pending.redirect_uri, "http://127.0.0.1:51234/cb");
+    assert_eq!(pending.scope.values(), ["costs:read", "costs:resources"]);
+    assert_eq!(pending.resource, resource);
+    assert!(h.stores.pending.put(&pending).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "pending");
+
+    let (pk, sk) = ("CODE#legacy-code-hash", "CODE");
+    let expires = Some(T0 + 60 + authorizations::CODE_REPLAY_RETENTION_SECS);
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        expires,
+        serde_json::json!({
+            "code_hash": "legacy-code-hash",
+            "client_id": "c1",
+            "redirect_uri": "https://claude.ai/api/mcp/auth_callback",
+            "code_challenge": challenge,
+            "scope": "costs:read",
+            "resource": resource,
+            "sub": "alice",
+            "groups": ["admins"],
+            "issued_at": T0,
+            "valid_until": T0 + 60,
+            "redeemed": false,
+        }),
+    )
+    .await;
+    let (code, redeemed) = h
+        .stores
+        .codes
+        .peek("legacy-code-hash")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!redeemed);
+    assert_eq!(code.client_id, "c1");
+    assert_eq!(code.scope.to_scope_string(), "costs:read");
+    assert!(h.backend.delete(pk, sk, now).await.unwrap());
+    assert!(h.stores.codes.put(&code).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "code");
+
+    let (pk, sk) = ("GRANT#legacy-grant", "GRANT");
+    let expires = Some(T0 + 86_400);
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        expires,
+        serde_json::json!({
+            "grant_id": "legacy-grant",
+            "sub": "alice",
+            "client_id": "c1",
+            "scope": "costs:read costs:resources",
+            "resource": resource,
+            "groups": [],
+            "refresh_hash": "h2",
+            "previous_refresh_hash": "h1",
+            "superseded_hashes": ["h0"],
+            "rotated_at": T0,
+            "version": 2,
+            "status": "active",
+            "created_at": T0,
+        }),
+    )
+    .await;
+    let grant = h.stores.grants.get("legacy-grant").await.unwrap().unwrap();
+    assert_eq!(grant.client_id, "c1");
+    assert_eq!(
+        grant.scope.narrow("costs:read").unwrap().to_scope_string(),
+        "costs:read"
+    );
+    assert_eq!(grant.resource, resource);
+    assert!(h.backend.delete(pk, sk, now).await.unwrap());
+    assert!(h.stores.grants.create(&grant).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "grant");
+
+    let (pk, sk) = ("USER#alice", "CONSENT#c1");
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        None,
+        serde_json::json!({
+            "sub": "alice",
+            "client_id": "c1",
+            "scope": "costs:read",
+            "granted_at": T0,
+            "redirect_uris_digest": "digest",
+        }),
+    )
+    .await;
+    let consent = h.stores.consents.get("alice", "c1").await.unwrap().unwrap();
+    assert_eq!(consent.client_id, "c1");
+    assert_eq!(consent.scope.values(), ["costs:read"]);
+    h.stores.consents.put(&consent).await.unwrap();
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, None), "consent");
+}
+
 /// Instantiates every contract case for one backend as `#[tokio::test]`s in module `$name`.
 macro_rules! contract_suite {
     ($name:ident, $backend:expr) => {
@@ -1439,7 +1658,8 @@ macro_rules! contract_suite {
                 audit_search_by_type_client_user_and_time,
                 login_users_are_listed_by_name,
                 sharded_listings_keep_order_across_pages,
-                items_under_unsharded_keys_stay_listed
+                items_under_unsharded_keys_stay_listed,
+                records_of_the_untyped_shape_read_and_write_alike
             );
         }
     };

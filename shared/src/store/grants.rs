@@ -13,6 +13,9 @@ use super::revocations::revocation_item;
 use super::shard::{self, CLIENT_GRANT_SHARDS};
 use super::{Page, PageRequest, Revoked, StoreError};
 use crate::clock::rfc3339;
+use crate::oauth::client_id::ClientId;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
 use crate::token::REVOCATION_HORIZON_SECS;
 
 /// Whether a grant's refresh tokens still work.
@@ -32,9 +35,9 @@ pub const MAX_SUPERSEDED_REFRESH_HASHES: usize = 32;
 pub struct GrantRecord {
     pub grant_id: String,
     pub sub: String,
-    pub client_id: String,
-    pub scope: String,
-    pub resource: String,
+    pub client_id: ClientId,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub groups: Vec<String>,
     /// SHA-256 (hex) of the current refresh token's secret.
     pub refresh_hash: String,
@@ -120,7 +123,7 @@ fn client_grants_base(client_id: &str) -> String {
 /// `<created>#<grant_id>`, sharded by the grant id), pointing at the grant item; it expires with
 /// the grant.
 pub(super) fn client_grant_item(grant: &GrantRecord) -> Item {
-    let base = client_grants_base(&grant.client_id);
+    let base = client_grants_base(grant.client_id.as_str());
     let mut item = Item::new(
         shard::key_for(&base, &grant.grant_id, CLIENT_GRANT_SHARDS),
         format!("{}#{}", rfc3339(grant.created_at), grant.grant_id),
