@@ -70,22 +70,23 @@ pub async fn exchange(
     resource: Option<&str>,
     source: &Caller,
 ) -> Result<TokenResponse, OAuthError> {
-    let code_hash = code.hash();
-    let record = match state.stores.codes.peek(&code_hash).await? {
+    let stored_hash = code.hash();
+    let code_hash = stored_hash.as_str();
+    let record = match state.stores.codes.peek(code_hash).await? {
         None => return Err(OAuthError::invalid_grant("the code is invalid")),
-        Some((record, true)) => return Err(replayed(state, &code_hash, &record, source).await),
+        Some((record, true)) => return Err(replayed(state, code_hash, &record, source).await),
         Some((record, false)) => record,
     };
     if let Err(error) = check(state, client, &record, redirect_uri, verifier, resource) {
         // Any presentation uses the code up, a failed one too (RFC 6749 §4.1.2: single use).
-        state.stores.codes.redeem(&code_hash).await?;
+        state.stores.codes.redeem(code_hash).await?;
         return Err(error);
     }
 
     let scope = record.scope.clone();
     // The token names its grant (stored only when the client may refresh), so that a replay of
     // the code, which revokes that grant, reaches it too.
-    let grant_id = grant_id_for(&code_hash);
+    let grant_id = grant_id_for(code_hash);
     let (access_token, claims) = state
         .tokens
         .mint_in_grant(
@@ -136,7 +137,7 @@ pub async fn exchange(
         .await?
     {
         // Another request redeemed it between the read and now.
-        return Err(replayed(state, &code_hash, &record, source).await);
+        return Err(replayed(state, code_hash, &record, source).await);
     }
     shared::metrics::count(shared::metrics::Metric::TokensIssued);
     crate::flows::clients::touch(state, client).await.ok();

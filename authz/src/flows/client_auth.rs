@@ -20,7 +20,7 @@ pub async fn authenticate(
         .await?
         .ok_or_else(|| fail("client authentication failed"))?;
     let confidential = client.metadata.token_endpoint_auth_method.is_confidential();
-    match (credentials, confidential, client.secret_hash.as_deref()) {
+    match (credentials, confidential, client.secret_hash.as_ref()) {
         (ClientCredentials::None { .. }, false, _) => Ok(client),
         (ClientCredentials::None { .. }, true, _) => Err(fail(
             "client authentication failed: a client secret is required",

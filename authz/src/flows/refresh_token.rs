@@ -133,7 +133,7 @@ async fn not_current(
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
     let just_replaced = grant
         .previous_refresh_hash
-        .as_deref()
+        .as_ref()
         .is_some_and(|previous| refresh_token.matches(previous));
     let within_grace = grant
         .rotated_at

@@ -55,7 +55,7 @@ pub async fn revoke(
         let presented_is_ours = token.matches(&grant.refresh_hash)
             || grant
                 .previous_refresh_hash
-                .as_deref()
+                .as_ref()
                 .is_some_and(|h| token.matches(h));
         if grant.client_id == client.client_id
             && grant.status == GrantStatus::Active

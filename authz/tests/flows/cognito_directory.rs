@@ -140,7 +140,7 @@ fn grant_of(sub: &str) -> GrantRecord {
         scope: Scope::from_stored("costs:read"),
         resource: ResourceUri::from_stored(RESOURCE),
         groups: vec![],
-        refresh_hash: "0".repeat(64),
+        refresh_hash: Secret::new("0").hash(),
         previous_refresh_hash: None,
         superseded_hashes: vec![],
         rotated_at: None,

@@ -16,7 +16,7 @@ use shared::config::{Config, keys};
 use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::ClientMetadata;
 use shared::oauth::redirect_uri::RedirectUri;
-use shared::secret::{Secret, sha256_hex};
+use shared::secret::Secret;
 use shared::store::item::ItemBackend;
 use shared::store::sqlite::SqliteBackend;
 use shared::store::{ClientKind, ClientRecord, ClientStatus, Stores};
@@ -188,7 +188,7 @@ impl Stand {
                 scope: scope.map(Into::into),
                 ..ClientMetadata::default()
             },
-            secret_hash: (auth != "none").then(|| sha256_hex(CLIENT_SECRET.as_bytes())),
+            secret_hash: (auth != "none").then(|| Secret::new(CLIENT_SECRET).hash()),
             registration_token_hash: None,
             created_at: self.clock.now() - 600,
             created_ip: None,

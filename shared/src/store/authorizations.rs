@@ -15,6 +15,7 @@ use crate::oauth::client_id::ClientId;
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::resource::ResourceUri;
 use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 
 /// How long a redeemed code's item is kept after its validity ends, to recognise replays.
 pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
@@ -66,7 +67,7 @@ impl std::fmt::Debug for PendingAuthorization {
 /// An issued authorization code, keyed by the SHA-256 of the code (`CODE#<sha256>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeRecord {
-    pub code_hash: String,
+    pub code_hash: Sha256Hex,
     pub client_id: ClientId,
     pub redirect_uri: RedirectUri,
     pub code_challenge: String,
@@ -153,7 +154,7 @@ fn code_key(hash: &str) -> (String, String) {
 }
 
 fn code_item(code: &CodeRecord, redeemed: bool) -> Result<Item, StoreError> {
-    let (pk, sk) = code_key(&code.code_hash);
+    let (pk, sk) = code_key(code.code_hash.as_str());
     let mut item = encode(pk, sk, None, code)?;
     item.attrs.insert("redeemed".into(), Value::Bool(redeemed));
     item.expires_at = Some(code.valid_until.saturating_add(CODE_REPLAY_RETENTION_SECS));

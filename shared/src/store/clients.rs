@@ -12,6 +12,7 @@ use super::{Page, PageRequest, StoreError};
 use crate::clock::rfc3339;
 use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::secret::Sha256Hex;
 
 /// How a client came to be known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,9 +45,9 @@ pub struct ClientRecord {
     pub status: ClientStatus,
     pub metadata: ClientMetadata,
     /// SHA-256 (hex) of the client secret, for confidential clients.
-    pub secret_hash: Option<String>,
+    pub secret_hash: Option<Sha256Hex>,
     /// SHA-256 (hex) of the RFC 7592 registration access token.
-    pub registration_token_hash: Option<String>,
+    pub registration_token_hash: Option<Sha256Hex>,
     pub created_at: i64,
     pub created_ip: Option<String>,
     pub created_user_agent: Option<String>,

@@ -16,6 +16,7 @@ use crate::oauth::client_metadata::ClientMetadata;
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::resource::ResourceUri;
 use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 
 /// 2026-01-01T00:00:00Z: a fixed start so key layouts are reproducible.
 pub const T0: i64 = 1_767_225_600;
@@ -42,6 +43,11 @@ impl Harness {
     }
 }
 
+/// A stored hash with a readable value (the store does not look inside it).
+fn stored_hash(value: &str) -> Sha256Hex {
+    Sha256Hex::from_stored(value)
+}
+
 pub fn client(id: &str, created_at: i64) -> ClientRecord {
     ClientRecord {
         client_id: ClientId::from_stored(id),
@@ -60,8 +66,8 @@ pub fn client(id: &str, created_at: i64) -> ClientRecord {
             client_name: Some("Claude <b>".into()),
             ..ClientMetadata::default()
         },
-        secret_hash: Some(crate::secret::sha256_hex(b"secret")),
-        registration_token_hash: Some(crate::secret::sha256_hex(b"rat")),
+        secret_hash: Some(crate::secret::Secret::new("secret").hash()),
+        registration_token_hash: Some(crate::secret::Secret::new("rat").hash()),
         created_at,
         created_ip: Some("192.0.2.7".into()),
         created_user_agent: Some("contract-test".into()),
@@ -79,7 +85,7 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
         scope: Scope::from_stored("costs:read"),
         resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         groups: vec!["finance".into()],
-        refresh_hash: format!("hash-{id}-0"),
+        refresh_hash: stored_hash(&format!("hash-{id}-0")),
         previous_refresh_hash: None,
         superseded_hashes: vec![],
         rotated_at: None,
@@ -93,7 +99,7 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
 
 fn code(hash: &str, now: i64) -> CodeRecord {
     CodeRecord {
-        code_hash: hash.into(),
+        code_hash: stored_hash(hash),
         client_id: ClientId::from_stored("c1"),
         redirect_uri: RedirectUri::from_stored("https://claude.ai/api/mcp/auth_callback"),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
@@ -363,7 +369,7 @@ async fn rotated_hashes_are_kept(h: &Harness) -> bool {
         let next = h
             .stores
             .grants
-            .rotate("g1", version, &format!("hash-g1-{i}"), &[])
+            .rotate("g1", version, &stored_hash(&format!("hash-g1-{i}")), &[])
             .await
             .unwrap()
             .expect("rotation");
@@ -371,13 +377,13 @@ async fn rotated_hashes_are_kept(h: &Harness) -> bool {
     }
     let last = 1 + rounds;
     let stored = h.stores.grants.get("g1").await.unwrap().unwrap();
-    assert_eq!(stored.refresh_hash, format!("hash-g1-{last}"));
+    assert_eq!(stored.refresh_hash.as_str(), format!("hash-g1-{last}"));
     assert_eq!(
         stored.previous_refresh_hash,
-        Some(format!("hash-g1-{}", last - 1))
+        Some(stored_hash(&format!("hash-g1-{}", last - 1)))
     );
-    let expected: Vec<String> = (last - 1 - MAX_SUPERSEDED_REFRESH_HASHES..last - 1)
-        .map(|i| format!("hash-g1-{i}"))
+    let expected: Vec<Sha256Hex> = (last - 1 - MAX_SUPERSEDED_REFRESH_HASHES..last - 1)
+        .map(|i| stored_hash(&format!("hash-g1-{i}")))
         .collect();
     assert_eq!(stored.superseded_hashes, expected);
     true
@@ -394,20 +400,23 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
     let rotated = h
         .stores
         .grants
-        .rotate("g1", 0, "hash-g1-1", &groups)
+        .rotate("g1", 0, &stored_hash("hash-g1-1"), &groups)
         .await
         .unwrap()
         .expect("the first rotation wins");
     assert_eq!(rotated.version, 1);
-    assert_eq!(rotated.refresh_hash, "hash-g1-1");
-    assert_eq!(rotated.previous_refresh_hash.as_deref(), Some("hash-g1-0"));
+    assert_eq!(rotated.refresh_hash.as_str(), "hash-g1-1");
+    assert_eq!(
+        rotated.previous_refresh_hash,
+        Some(stored_hash("hash-g1-0"))
+    );
     assert_eq!(rotated.rotated_at, Some(h.now()));
     assert_eq!(rotated.groups, groups);
     assert_eq!(h.stores.grants.get("g1").await.unwrap(), Some(rotated));
     assert_eq!(
         h.stores
             .grants
-            .rotate("g1", 0, "hash-g1-x", &groups)
+            .rotate("g1", 0, &stored_hash("hash-g1-x"), &groups)
             .await
             .unwrap(),
         None,
@@ -422,7 +431,7 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
     assert_eq!(
         h.stores
             .grants
-            .rotate("g1", revoked.version, "hash-g1-2", &groups)
+            .rotate("g1", revoked.version, &stored_hash("hash-g1-2"), &groups)
             .await
             .unwrap(),
         None,
@@ -432,7 +441,7 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
     assert_eq!(
         h.stores
             .grants
-            .rotate("missing", 0, "h", &groups)
+            .rotate("missing", 0, &stored_hash("h"), &groups)
             .await
             .unwrap(),
         None
@@ -451,7 +460,7 @@ pub async fn concurrent_rotations_leave_one_successor(h: Harness) {
         .map(|i| {
             let grants = h.stores.grants.clone();
             tokio::spawn(async move {
-                let hash = format!("successor-{i}");
+                let hash = stored_hash(&format!("successor-{i}"));
                 let won = grants.rotate("g2", 0, &hash, &[]).await.unwrap();
                 won.map(|_| hash)
             })
@@ -467,7 +476,7 @@ pub async fn concurrent_rotations_leave_one_successor(h: Harness) {
     let stored = h.stores.grants.get("g2").await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(Some(&stored.refresh_hash), winners.first());
-    assert_eq!(stored.previous_refresh_hash.as_deref(), Some("hash-g2-0"));
+    assert_eq!(stored.previous_refresh_hash, Some(stored_hash("hash-g2-0")));
 }
 
 pub async fn grants_list_per_user_in_creation_order(h: Harness) {
@@ -1002,7 +1011,7 @@ pub async fn grants_list_per_client_and_revoke_all(h: Harness) {
     let rotated = h
         .stores
         .grants
-        .rotate("b1", 0, "hash-b1-1", &[])
+        .rotate("b1", 0, &stored_hash("hash-b1-1"), &[])
         .await
         .unwrap()
         .unwrap();

@@ -16,6 +16,7 @@ use crate::clock::rfc3339;
 use crate::oauth::client_id::ClientId;
 use crate::oauth::resource::ResourceUri;
 use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 use crate::token::REVOCATION_HORIZON_SECS;
 
 /// Whether a grant's refresh tokens still work.
@@ -40,14 +41,14 @@ pub struct GrantRecord {
     pub resource: ResourceUri,
     pub groups: Vec<String>,
     /// SHA-256 (hex) of the current refresh token's secret.
-    pub refresh_hash: String,
+    pub refresh_hash: Sha256Hex,
     /// SHA-256 (hex) of the refresh token it replaced, for the retry grace window.
-    pub previous_refresh_hash: Option<String>,
+    pub previous_refresh_hash: Option<Sha256Hex>,
     /// SHA-256 (hex) of the refresh tokens replaced before that one, newest last, at most
     /// [`MAX_SUPERSEDED_REFRESH_HASHES`]: presenting one of them is reuse of a superseded token
     /// (the grant is revoked), while a secret the grant never had revokes nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub superseded_hashes: Vec<String>,
+    pub superseded_hashes: Vec<Sha256Hex>,
     pub rotated_at: Option<i64>,
     /// Bumped by every rotation and by revocation; the compare-and-set guard.
     pub version: u64,
@@ -76,7 +77,7 @@ pub trait GrantStore: Send + Sync {
         &self,
         grant_id: &str,
         expected_version: u64,
-        new_refresh_hash: &str,
+        new_refresh_hash: &Sha256Hex,
         groups: &[String],
     ) -> Result<Option<GrantRecord>, StoreError>;
     /// Revokes the grant (whatever its version); `false` if it was absent or already revoked.
@@ -197,7 +198,7 @@ impl GrantStore for ItemStore {
         &self,
         grant_id: &str,
         expected_version: u64,
-        new_refresh_hash: &str,
+        new_refresh_hash: &Sha256Hex,
         groups: &[String],
     ) -> Result<Option<GrantRecord>, StoreError> {
         let Some(current) = GrantStore::get(self, grant_id).await? else {
@@ -218,7 +219,7 @@ impl GrantStore for ItemStore {
         let next = GrantRecord {
             superseded_hashes: superseded,
             previous_refresh_hash: Some(current.refresh_hash.clone()),
-            refresh_hash: new_refresh_hash.to_owned(),
+            refresh_hash: new_refresh_hash.clone(),
             rotated_at: Some(now),
             version: expected_version.saturating_add(1),
             groups: groups.to_vec(),

@@ -19,6 +19,7 @@ use crate::oauth::client_metadata::ClientMetadata;
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::resource::ResourceUri;
 use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 
 /// An [`ItemBackend`] that counts, per partition key, the write units DynamoDB would charge:
 /// one per item written, deleted or incremented (items here stay under 1 KB), two inside a
@@ -224,7 +225,7 @@ impl Sim {
             status: ClientStatus::Active,
             metadata: metadata(),
             secret_hash: None,
-            registration_token_hash: Some(self.rng.id()),
+            registration_token_hash: Some(Sha256Hex::from_stored(self.rng.id())),
             created_at: now,
             created_ip: Some("160.79.104.10".into()),
             created_user_agent: Some("Claude-User".into()),
@@ -308,7 +309,7 @@ impl Sim {
         };
         self.stores.consents.put(&consent).await.unwrap();
         let code = CodeRecord {
-            code_hash: self.rng.id(),
+            code_hash: Sha256Hex::from_stored(self.rng.id()),
             client_id: ClientId::from_stored(client_id),
             redirect_uri: approved.redirect_uri.clone(),
             code_challenge: approved.code_challenge.clone(),
@@ -326,7 +327,7 @@ impl Sim {
         self.resolve(client_id).await;
         self.stores
             .codes
-            .peek(&code.code_hash)
+            .peek(code.code_hash.as_str())
             .await
             .unwrap()
             .unwrap();
@@ -337,7 +338,7 @@ impl Sim {
             scope: Scope::from_stored("costs:read"),
             resource: code.resource.clone(),
             groups: code.groups.clone(),
-            refresh_hash: self.rng.id(),
+            refresh_hash: Sha256Hex::from_stored(self.rng.id()),
             previous_refresh_hash: None,
             superseded_hashes: vec![],
             rotated_at: None,
@@ -370,7 +371,12 @@ impl Sim {
         let rotated = self
             .stores
             .grants
-            .rotate(grant_id, grant.version, &next, &grant.groups)
+            .rotate(
+                grant_id,
+                grant.version,
+                &Sha256Hex::from_stored(next),
+                &grant.groups,
+            )
             .await
             .unwrap();
         assert!(rotated.is_some());
