@@ -20,6 +20,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::config::{Config, keys};
+use shared::oauth::client_id::ClientId;
+use shared::oauth::redirect_uri::RedirectUri;
+use shared::oauth::resource::ResourceUri;
+use shared::oauth::scope::Scope;
 use shared::secret::{Secret, random_id, sha256_hex};
 use shared::store::{GrantRecord, GrantStatus, Stores};
 
@@ -214,9 +218,9 @@ impl Server {
         let grant = GrantRecord {
             grant_id: grant_id.clone(),
             sub: sub.into(),
-            client_id: client_id.into(),
-            scope: "costs:read".into(),
-            resource: self.resource.clone(),
+            client_id: ClientId::from_stored(client_id),
+            scope: Scope::from_stored("costs:read"),
+            resource: ResourceUri::from_stored(&self.resource),
             groups: vec![],
             refresh_hash: Secret::new(token.clone()).hash(),
             previous_refresh_hash: None,
@@ -763,11 +767,14 @@ async fn stored_terminal_escapes_are_shown_escaped() {
     let evil = "Evil\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\u{200b}\u{7f}";
     let client_id = "escapes-client";
     let client = ClientRecord {
-        client_id: client_id.into(),
+        client_id: ClientId::from_stored(client_id),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: vec![format!("https://a.example/cb{}", '\u{1b}')],
+            redirect_uris: vec![RedirectUri::from_stored(format!(
+                "https://a.example/cb{}",
+                '\u{1b}'
+            ))],
             token_endpoint_auth_method: shared::oauth::client_values::AuthMethod::None,
             grant_types: vec![shared::oauth::client_values::GrantType::AuthorizationCode],
             response_types: vec!["code".into()],

@@ -13,8 +13,8 @@ mod login;
 mod parse;
 mod runtime;
 
-use login::parse_login;
 pub use admission::{Documents, HostList, Registration};
+use login::parse_login;
 pub use login::{CognitoConfig, DISCOVERY_PATH, LoginConfig};
 pub use parse::MAX_PREVIOUS_SIGNING_KEYS;
 use parse::{

@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
@@ -33,8 +34,8 @@ impl Secret {
     }
 
     /// SHA-256 of the value, lower-case hex: what the store keeps.
-    pub fn hash(&self) -> String {
-        sha256_hex(self.0.as_bytes())
+    pub fn hash(&self) -> Sha256Hex {
+        Sha256Hex(sha256_hex(self.0.as_bytes()))
     }
 
     /// Whether two secrets are equal, in time that does not depend on where they differ.
@@ -43,8 +44,8 @@ impl Secret {
     }
 
     /// Whether this secret hashes to `stored_hash`, compared in constant time.
-    pub fn matches(&self, stored_hash: &str) -> bool {
-        constant_time_eq(self.hash().as_bytes(), stored_hash.as_bytes())
+    pub fn matches(&self, stored_hash: &Sha256Hex) -> bool {
+        constant_time_eq(self.hash().0.as_bytes(), stored_hash.0.as_bytes())
     }
 }
 
@@ -57,6 +58,35 @@ impl std::fmt::Debug for Secret {
 impl std::fmt::Display for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+
+/// The stored form of a secret ([`Secret::hash`]): its SHA-256 in lower-case hex. Serialised as
+/// the bare string. Compare a secret against it with [`Secret::matches`] (constant time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    /// A hash read back from the store, taken as it is.
+    pub fn from_stored(stored: impl Into<String>) -> Self {
+        Self(stored.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Sha256Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Sha256Hex {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -139,7 +169,12 @@ mod tests {
         let s = Secret::new("s3cret");
         assert!(s.matches(&s.hash()));
         assert!(!Secret::new("s3cret!").matches(&s.hash()));
-        assert!(!s.matches(""));
+        assert!(!s.matches(&Sha256Hex::from_stored("")));
+        assert_eq!(s.hash().as_str(), sha256_hex(b"s3cret"));
+        assert_eq!(
+            serde_json::to_value(s.hash()).unwrap(),
+            serde_json::json!(sha256_hex(b"s3cret"))
+        );
     }
 
     #[test]

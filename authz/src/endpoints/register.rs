@@ -252,9 +252,12 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            assert!(Secret::new(secret).matches(stored.secret_hash.as_deref().unwrap()));
-            assert!(Secret::new(token).matches(stored.registration_token_hash.as_deref().unwrap()));
-            assert_ne!(stored.secret_hash.as_deref(), Some(secret));
+            assert!(Secret::new(secret).matches(stored.secret_hash.as_ref().unwrap()));
+            assert!(Secret::new(token).matches(stored.registration_token_hash.as_ref().unwrap()));
+            assert_ne!(
+                stored.secret_hash.as_ref().map(|h| h.as_str()),
+                Some(secret)
+            );
             assert_eq!(stored.created_ip.as_deref(), Some("192.0.2.10"));
             assert_eq!(stored.created_user_agent.as_deref(), Some("test-agent/1.0"));
             assert_eq!(

@@ -4,8 +4,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use shared::oauth::client_id::ClientId;
 use shared::oauth::redirect_uri::set_digest;
-use shared::oauth::requested_scope::GrantedScope;
+use shared::oauth::scope::Scope;
 use shared::secret::sha256_hex;
 use shared::store::ClientRecord;
 
@@ -24,7 +25,7 @@ const APPROVAL_PURPOSE: &str = "consent-approval-v2";
 struct Approval {
     client: String,
     redirect_uris: String,
-    scope: String,
+    scope: Scope,
     expires_at: i64,
 }
 
@@ -59,7 +60,7 @@ impl Approvals {
                     let client = fields.next()?.to_owned();
                     let redirect_uris = fields.next()?.to_owned();
                     let expires_at = fields.next()?.parse::<i64>().ok()?;
-                    let scope = fields.next().unwrap_or("").to_owned();
+                    let scope = Scope::from_stored(fields.next().unwrap_or(""));
                     (expires_at > now && !redirect_uris.is_empty()).then_some(Approval {
                         client,
                         redirect_uris,
@@ -73,15 +74,13 @@ impl Approvals {
 
     /// Whether the browser approved `client`, with its redirect URIs as registered now, for at
     /// least `scope`.
-    pub fn covers(&self, client: &ClientRecord, scope: &GrantedScope) -> bool {
+    pub fn covers(&self, client: &ClientRecord, scope: &Scope) -> bool {
         let hash = client_hash(&client.client_id);
         let redirect_uris = set_digest(&client.metadata.redirect_uris);
         self.0.iter().any(|a| {
             a.client == hash
                 && a.redirect_uris == redirect_uris
-                && GrantedScope::from_stored(&a.scope)
-                    .narrow(&scope.to_scope_string())
-                    .is_some()
+                && a.scope.narrow(&scope.to_scope_string()).is_some()
         })
     }
 
@@ -89,9 +88,9 @@ impl Approvals {
     /// page was shown (their [`set_digest`], kept on the pending request).
     pub fn approve_as_shown(
         &mut self,
-        client_id: &str,
+        client_id: &ClientId,
         redirect_uris_digest: &str,
-        scope: &str,
+        scope: &Scope,
         now: i64,
     ) {
         let hash = client_hash(client_id);
@@ -99,7 +98,7 @@ impl Approvals {
         self.0.push(Approval {
             client: hash,
             redirect_uris: redirect_uris_digest.to_owned(),
-            scope: scope.to_owned(),
+            scope: scope.clone(),
             expires_at: now + APPROVAL_TTL_SECS,
         });
         let excess = self.0.len().saturating_sub(MAX_APPROVALS);
@@ -124,29 +123,38 @@ impl Approvals {
     }
 }
 
-fn client_hash(client_id: &str) -> String {
-    sha256_hex(client_id.as_bytes()).chars().take(32).collect()
+fn client_hash(client_id: &ClientId) -> String {
+    sha256_hex(client_id.as_str().as_bytes())
+        .chars()
+        .take(32)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use shared::oauth::redirect_uri::RedirectUri;
+
     use super::*;
 
     impl Approvals {
         /// Approves `client` as registered now.
         fn approve(&mut self, client: &ClientRecord, scope: &str, now: i64) {
             let digest = set_digest(&client.metadata.redirect_uris);
-            self.approve_as_shown(&client.client_id, &digest, scope, now);
+            let scope = Scope::from_stored(scope);
+            self.approve_as_shown(&client.client_id, &digest, &scope, now);
         }
     }
 
     fn client(id: &str, redirect_uris: &[&str]) -> ClientRecord {
         ClientRecord {
-            client_id: id.into(),
+            client_id: ClientId::from_stored(id),
             kind: shared::store::ClientKind::Dcr,
             status: shared::store::ClientStatus::Active,
             metadata: shared::oauth::client_metadata::ClientMetadata {
-                redirect_uris: redirect_uris.iter().map(|r| (*r).to_owned()).collect(),
+                redirect_uris: redirect_uris
+                    .iter()
+                    .map(|r| RedirectUri::from_stored(*r))
+                    .collect(),
                 ..Default::default()
             },
             secret_hash: None,
@@ -168,10 +176,10 @@ mod tests {
         approvals.approve(&a, "costs:read", 100);
         let cookie = approvals.encode(&key);
         let read = Approvals::decode(&key, Some(&cookie), 101);
-        assert!(read.covers(&a, &GrantedScope::from_stored("costs:read")));
-        assert!(!read.covers(&a, &GrantedScope::from_stored("costs:read costs:resources")));
+        assert!(read.covers(&a, &Scope::from_stored("costs:read")));
+        assert!(!read.covers(&a, &Scope::from_stored("costs:read costs:resources")));
         let b = client("client-b", &["https://a.example/cb"]);
-        assert!(!read.covers(&b, &GrantedScope::from_stored("costs:read")));
+        assert!(!read.covers(&b, &Scope::from_stored("costs:read")));
         let other_key = CookieKey::from_bytes(b"other");
         assert_eq!(
             Approvals::decode(&other_key, Some(&cookie), 101),
@@ -183,7 +191,7 @@ mod tests {
             Approvals::default()
         );
         let expired = Approvals::decode(&key, Some(&cookie), 100 + APPROVAL_TTL_SECS);
-        assert!(!expired.covers(&a, &GrantedScope::from_stored("costs:read")));
+        assert!(!expired.covers(&a, &Scope::from_stored("costs:read")));
     }
 
     #[test]
@@ -193,7 +201,7 @@ mod tests {
         let mut approvals = Approvals::default();
         approvals.approve(&a, "costs:read", 100);
         let read = Approvals::decode(&key, Some(&approvals.encode(&key)), 101);
-        let scope = GrantedScope::from_stored("costs:read");
+        let scope = Scope::from_stored("costs:read");
         let reordered = client("client-a", &["http://127.0.0.1/cb", "https://a.example/cb"]);
         assert!(read.covers(&reordered, &scope), "order does not matter");
         for changed in [
@@ -219,12 +227,12 @@ mod tests {
         let key = CookieKey::from_bytes(b"key");
         let line = format!(
             "{} {} costs:read",
-            client_hash("client-a"),
+            client_hash(&ClientId::from_stored("client-a")),
             100 + APPROVAL_TTL_SECS
         );
         let payload = URL_SAFE_NO_PAD.encode(line);
         let a = client("client-a", &["https://a.example/cb"]);
-        let scope = GrantedScope::from_stored("costs:read");
+        let scope = Scope::from_stored("costs:read");
         for purpose in ["consent-approval", APPROVAL_PURPOSE] {
             let cookie = format!("{payload}.{}", key.mac(purpose, &[&payload]));
             let read = Approvals::decode(&key, Some(&cookie), 101);
@@ -244,7 +252,7 @@ mod tests {
             );
         }
         assert_eq!(approvals.0.len(), MAX_APPROVALS);
-        let scope = GrantedScope::from_stored("costs:read");
+        let scope = Scope::from_stored("costs:read");
         assert!(approvals.covers(&client("c29", &["https://a.example/cb"]), &scope));
         assert!(!approvals.covers(&client("c0", &["https://a.example/cb"]), &scope));
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use shared::audit::AuditEvent;
 use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::CodeVerifier;
+use shared::oauth::scope::Scope;
 use shared::secret::{Secret, sha256_hex};
 use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
 
@@ -22,7 +23,7 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     pub expires_in: i64,
     /// What was granted (always present, RFC 6749 §5.1 allows it; clients need not guess).
-    pub scope: String,
+    pub scope: Scope,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
 }
@@ -69,29 +70,30 @@ pub async fn exchange(
     resource: Option<&str>,
     source: &Caller,
 ) -> Result<TokenResponse, OAuthError> {
-    let code_hash = code.hash();
-    let record = match state.stores.codes.peek(&code_hash).await? {
+    let stored_hash = code.hash();
+    let code_hash = stored_hash.as_str();
+    let record = match state.stores.codes.peek(code_hash).await? {
         None => return Err(OAuthError::invalid_grant("the code is invalid")),
-        Some((record, true)) => return Err(replayed(state, &code_hash, &record, source).await),
+        Some((record, true)) => return Err(replayed(state, code_hash, &record, source).await),
         Some((record, false)) => record,
     };
     if let Err(error) = check(state, client, &record, redirect_uri, verifier, resource) {
         // Any presentation uses the code up, a failed one too (RFC 6749 §4.1.2: single use).
-        state.stores.codes.redeem(&code_hash).await?;
+        state.stores.codes.redeem(code_hash).await?;
         return Err(error);
     }
 
     let scope = record.scope.clone();
     // The token names its grant (stored only when the client may refresh), so that a replay of
     // the code, which revokes that grant, reaches it too.
-    let grant_id = grant_id_for(&code_hash);
+    let grant_id = grant_id_for(code_hash);
     let (access_token, claims) = state
         .tokens
         .mint_in_grant(
             &grant_id,
             &record.sub,
-            &client.client_id,
-            &scope,
+            client.client_id.as_str(),
+            &scope.to_scope_string(),
             &record.groups,
             state.now(),
         )
@@ -135,7 +137,7 @@ pub async fn exchange(
         .await?
     {
         // Another request redeemed it between the read and now.
-        return Err(replayed(state, &code_hash, &record, source).await);
+        return Err(replayed(state, code_hash, &record, source).await);
     }
     shared::metrics::count(shared::metrics::Metric::TokensIssued);
     crate::flows::clients::touch(state, client).await.ok();
@@ -183,7 +185,7 @@ fn check(
             "the code was issued to another client",
         ));
     }
-    if record.redirect_uri != redirect_uri {
+    if record.redirect_uri.as_str() != redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request",
         ));
@@ -193,7 +195,7 @@ fn check(
             "code_verifier does not match the code_challenge",
         ));
     }
-    if resource.is_some_and(|r| r != record.resource) {
+    if resource.is_some_and(|r| r != record.resource.as_str()) {
         return Err(OAuthError::InvalidTarget(
             "resource differs from the authorization request".into(),
         ));

@@ -4,10 +4,12 @@
 //! request that consent and the upstream login continue.
 
 use serde::Deserialize;
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::{CodeChallenge, PkceError};
-use shared::oauth::redirect_uri::matches_registered;
-use shared::oauth::requested_scope::GrantedScope;
+use shared::oauth::redirect_uri::{RedirectUri, set_digest};
+use shared::oauth::resource::ResourceUri;
+use shared::oauth::scope::Scope;
 use shared::secret::random_id;
 use shared::store::{ClientRecord, PendingAuthorization};
 
@@ -43,7 +45,7 @@ pub enum AuthorizeError {
     Render(OAuthError),
     /// Back to the client's verified redirect_uri with `error`, `state` and `iss`.
     Redirect {
-        redirect_uri: String,
+        redirect_uri: RedirectUri,
         state: Option<String>,
         error: OAuthError,
     },
@@ -60,9 +62,9 @@ impl From<OAuthError> for AuthorizeError {
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     pub client: ClientRecord,
-    pub redirect_uri: String,
-    pub scope: GrantedScope,
-    pub resource: String,
+    pub redirect_uri: RedirectUri,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub state: Option<String>,
     pub code_challenge: CodeChallenge,
 }
@@ -78,21 +80,17 @@ pub async fn validate(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| render("client_id is required"))?;
-    let client = clients::resolve(state, client_id)
-        .await?
-        .ok_or_else(|| render("unknown client_id"))?;
-    let redirect_uri = params
+    let client = match ClientId::parse(client_id) {
+        Ok(client_id) => clients::resolve(state, &client_id).await?,
+        Err(_) => None,
+    }
+    .ok_or_else(|| render("unknown client_id"))?;
+    let requested_uri = params
         .redirect_uri
         .filter(|r| !r.is_empty())
         .ok_or_else(|| render("redirect_uri is required"))?;
-    if !client
-        .metadata
-        .redirect_uris
-        .iter()
-        .any(|registered| matches_registered(&redirect_uri, registered))
-    {
-        return Err(render("redirect_uri is not registered for this client"));
-    }
+    let redirect_uri = RedirectUri::select(&client.metadata.redirect_uris, &requested_uri)
+        .ok_or_else(|| render("redirect_uri is not registered for this client"))?;
 
     // From here on, errors go back to the client.
     let client_state = params.state.filter(|s| !s.is_empty());
@@ -145,16 +143,20 @@ pub async fn validate(
             _ => "code_challenge is malformed",
         }))
     })?;
-    let resource = match params.resource.as_deref() {
-        None | Some("") => state.config.resource.clone(),
-        Some(r) if r == state.config.resource => r.to_owned(),
+    match params.resource.as_deref() {
+        None | Some("") => {}
+        Some(r) if r == state.config.resource => {}
         Some(_) => {
             return Err(redirect(OAuthError::InvalidTarget(
                 "resource must be this server's MCP resource".into(),
             )));
         }
-    };
-    let scope = GrantedScope::resolve(params.scope.as_deref(), client.metadata.scope.as_deref())
+    }
+    let resource = ResourceUri::parse(&state.config.resource).map_err(|e| {
+        tracing::error!(error = %e, "the configured resource is not a resource indicator");
+        redirect(OAuthError::ServerError)
+    })?;
+    let scope = Scope::resolve(params.scope.as_deref(), client.metadata.scope.as_deref())
         .map_err(|e| redirect(OAuthError::InvalidScope(e.to_string().into())))?;
     Ok(AuthorizationRequest {
         client,
@@ -214,7 +216,7 @@ pub async fn begin(
         client_id: request.client.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
         code_challenge: request.code_challenge.as_str().to_owned(),
-        scope: request.scope.to_scope_string(),
+        scope: request.scope.clone(),
         resource: request.resource.clone(),
         state: request.state.clone(),
         upstream_nonce: random_id(),
@@ -222,9 +224,7 @@ pub async fn begin(
             .expose()
             .to_owned(),
         approved_by: approved_in.map(crate::flows::browser::binding),
-        redirect_uris_digest: Some(shared::oauth::redirect_uri::set_digest(
-            &request.client.metadata.redirect_uris,
-        )),
+        redirect_uris_digest: Some(set_digest(&request.client.metadata.redirect_uris)),
         created_at: now,
         expires_at: now + PENDING_TTL_SECS,
     };
@@ -288,12 +288,12 @@ fn redirect_for(request: &AuthorizationRequest, error: OAuthError) -> AuthorizeE
 /// The client's redirect URI with the given parameters appended (RFC 6749 §4.1.2, RFC 9207:
 /// `iss` on every response).
 pub fn redirect_with(
-    redirect_uri: &str,
+    redirect_uri: &RedirectUri,
     issuer: &str,
     params: &[(&str, &str)],
     state: Option<&str>,
 ) -> String {
-    match url::Url::parse(redirect_uri) {
+    match url::Url::parse(redirect_uri.as_str()) {
         Ok(mut url) => {
             {
                 let mut query = url.query_pairs_mut();
@@ -307,13 +307,13 @@ pub fn redirect_with(
             }
             url.into()
         }
-        Err(_) => redirect_uri.to_owned(),
+        Err(_) => redirect_uri.to_string(),
     }
 }
 
 /// The error redirect for `error` (RFC 6749 §4.1.2.1).
 pub fn error_redirect(
-    redirect_uri: &str,
+    redirect_uri: &RedirectUri,
     issuer: &str,
     error: &OAuthError,
     state: Option<&str>,

@@ -60,16 +60,21 @@ pub async fn require(
 
 #[cfg(test)]
 mod tests {
+    use shared::oauth::client_id::ClientId;
+    use shared::oauth::redirect_uri::RedirectUri;
+    use shared::oauth::resource::ResourceUri;
+    use shared::oauth::scope::Scope;
+
     use super::*;
 
     fn pending(approved_by: Option<String>) -> PendingAuthorization {
         PendingAuthorization {
             id: "p".into(),
-            client_id: "c".into(),
-            redirect_uri: "https://c.example/cb".into(),
+            client_id: ClientId::from_stored("c"),
+            redirect_uri: RedirectUri::from_stored("https://c.example/cb"),
             code_challenge: "x".into(),
-            scope: "costs:read".into(),
-            resource: "https://mcp.example/mcp".into(),
+            scope: Scope::from_stored("costs:read"),
+            resource: ResourceUri::from_stored("https://mcp.example/mcp"),
             state: None,
             upstream_nonce: "n".into(),
             upstream_verifier: "v".into(),

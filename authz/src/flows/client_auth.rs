@@ -2,6 +2,7 @@
 //! (`none`) by id alone, confidential ones by secret, compared in constant time against the
 //! stored hash. Failures are `invalid_client` (401, with a Basic challenge when Basic was used).
 
+use shared::oauth::client_id::ClientId;
 use shared::store::ClientRecord;
 
 use crate::AppState;
@@ -19,7 +20,7 @@ pub async fn authenticate(
         .await?
         .ok_or_else(|| fail("client authentication failed"))?;
     let confidential = client.metadata.token_endpoint_auth_method.is_confidential();
-    match (credentials, confidential, client.secret_hash.as_deref()) {
+    match (credentials, confidential, client.secret_hash.as_ref()) {
         (ClientCredentials::None { .. }, false, _) => Ok(client),
         (ClientCredentials::None { .. }, true, _) => Err(fail(
             "client authentication failed: a client secret is required",
@@ -40,21 +41,22 @@ pub async fn authenticate(
 #[derive(Debug)]
 pub enum ClientCredentials {
     Basic {
-        client_id: String,
+        client_id: ClientId,
         secret: Secret,
     },
     Post {
-        client_id: String,
+        client_id: ClientId,
         secret: Secret,
     },
     /// A public client: only its id.
     None {
-        client_id: String,
+        client_id: ClientId,
     },
 }
 
 impl ClientCredentials {
-    /// Combines the header and the form fields; exactly one method must be used.
+    /// Combines the header and the form fields; exactly one method must be used. A client_id
+    /// no client can have ([`ClientId::parse`]) fails authentication.
     pub fn from_request(
         basic: Option<(String, Secret)>,
         form_client_id: Option<String>,
@@ -69,12 +71,17 @@ impl ClientCredentials {
             (Some((client_id, _)), Some(form_id), None) if form_id != client_id => Err(
                 OAuthError::invalid_request("client_id differs from the Basic credentials"),
             ),
-            (Some((client_id, secret)), _, None) => Ok(Self::Basic { client_id, secret }),
+            (Some((client_id, secret)), _, None) => Ok(Self::Basic {
+                client_id: parse_id(&client_id, true)?,
+                secret,
+            }),
             (None, Some(client_id), Some(secret)) => Ok(Self::Post {
-                client_id,
+                client_id: parse_id(&client_id, false)?,
                 secret: Secret::new(secret),
             }),
-            (None, Some(client_id), None) => Ok(Self::None { client_id }),
+            (None, Some(client_id), None) => Ok(Self::None {
+                client_id: parse_id(&client_id, false)?,
+            }),
             (None, None, _) => Err(OAuthError::invalid_client(
                 "client authentication is required",
                 false,
@@ -82,7 +89,7 @@ impl ClientCredentials {
         }
     }
 
-    pub fn client_id(&self) -> &str {
+    pub fn client_id(&self) -> &ClientId {
         match self {
             Self::Basic { client_id, .. }
             | Self::Post { client_id, .. }
@@ -93,6 +100,12 @@ impl ClientCredentials {
     pub fn used_basic(&self) -> bool {
         matches!(self, Self::Basic { .. })
     }
+}
+
+/// The client_id as sent, checked once; `invalid_client` when no client can have it.
+fn parse_id(client_id: &str, basic: bool) -> Result<ClientId, OAuthError> {
+    ClientId::parse(client_id)
+        .map_err(|_| OAuthError::invalid_client("client authentication failed", basic))
 }
 
 #[cfg(test)]
@@ -135,6 +148,15 @@ mod tests {
             ("post", None, Some("c"), Some("s"), Ok("post")),
             ("none", None, Some("c"), None, Ok("none")),
             ("nothing", None, None, None, Err("invalid_client")),
+            (
+                "over-long id",
+                None,
+                Some(Box::leak(
+                    "c".repeat(ClientId::MAX_LEN + 1).into_boxed_str(),
+                )),
+                None,
+                Err("invalid_client"),
+            ),
         ];
         for (what, b, id, secret, want) in cases {
             let got =

@@ -4,6 +4,7 @@
 //! cache; fetching them safely is the [`DocumentSource`] behind it (`crate::cimd`).
 
 use serde_json::Value;
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::ClientMetadata;
 use shared::oauth::client_values::AuthMethod;
 use shared::store::{CacheKind, ClientKind, ClientRecord, ClientStatus, Stores};
@@ -19,11 +20,6 @@ use crate::flows::registration::validate_metadata;
 pub const FAILURE_CACHE_SECS: u64 = 60;
 /// Marks a cached failure; a document is JSON, so it never starts with this.
 const FAILURE_MARK: &str = "fetch-failed\n";
-
-/// Whether a client_id is meant as a metadata document URL.
-pub fn is_document_url(client_id: &str) -> bool {
-    client_id.starts_with("https://")
-}
 
 impl From<DocumentError> for OAuthError {
     fn from(error: DocumentError) -> Self {
@@ -68,10 +64,10 @@ pub fn validate_document(client_id: &str, body: &[u8]) -> Result<ClientMetadata,
 /// The document's metadata, its text and how long it may be cached.
 async fn fetch_valid(
     documents: &dyn DocumentSource,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<(ClientMetadata, String, u64), DocumentError> {
-    let FetchedDocument { body, cache_secs } = documents.fetch(client_id).await?;
-    let metadata = validate_document(client_id, &body)?;
+    let FetchedDocument { body, cache_secs } = documents.fetch(client_id.as_str()).await?;
+    let metadata = validate_document(client_id.as_str(), &body)?;
     let text = String::from_utf8(body).map_err(|_| DocumentError::Invalid("not UTF-8".into()))?;
     Ok((metadata, text, cache_secs))
 }
@@ -80,19 +76,19 @@ async fn fetch_valid(
 pub async fn resolve(
     documents: &dyn DocumentSource,
     stores: &Stores,
-    client_id: &str,
+    client_id: &ClientId,
     now: i64,
 ) -> Result<ClientRecord, OAuthError> {
     if let Some(cached) = stores
         .cache
-        .get(CacheKind::ClientMetadataDocument, client_id)
+        .get(CacheKind::ClientMetadataDocument, client_id.as_str())
         .await?
     {
         if let Some(reason) = cached.value.strip_prefix(FAILURE_MARK) {
             tracing::info!(reason, "client metadata document refused (recent failure)");
             return Err(OAuthError::invalid_client(reason.to_owned(), false));
         }
-        if let Ok(metadata) = validate_document(client_id, cached.value.as_bytes()) {
+        if let Ok(metadata) = validate_document(client_id.as_str(), cached.value.as_bytes()) {
             return Ok(record(client_id, metadata, cached.stored_at));
         }
     }
@@ -107,7 +103,7 @@ pub async fn resolve(
                     .cache
                     .put(
                         CacheKind::ClientMetadataDocument,
-                        client_id,
+                        client_id.as_str(),
                         &failure,
                         FAILURE_CACHE_SECS,
                     )
@@ -121,14 +117,19 @@ pub async fn resolve(
     };
     stores
         .cache
-        .put(CacheKind::ClientMetadataDocument, client_id, &text, ttl)
+        .put(
+            CacheKind::ClientMetadataDocument,
+            client_id.as_str(),
+            &text,
+            ttl,
+        )
         .await?;
     Ok(record(client_id, metadata, now))
 }
 
-fn record(client_id: &str, metadata: ClientMetadata, fetched_at: i64) -> ClientRecord {
+fn record(client_id: &ClientId, metadata: ClientMetadata, fetched_at: i64) -> ClientRecord {
     ClientRecord {
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         kind: ClientKind::Cimd,
         status: ClientStatus::Active,
         metadata,
@@ -151,6 +152,8 @@ mod tests {
 
     use shared::clock::{Clock, ManualClock};
     use shared::store::sqlite::SqliteBackend;
+
+    use shared::oauth::redirect_uri::RedirectUri;
 
     use super::*;
     use crate::cimd::DocumentFetcher;
@@ -204,7 +207,7 @@ mod tests {
             Duration::ZERO,
         )
         .await;
-        let client_id = url(&server);
+        let client_id = ClientId::from_stored(url(&server));
         let fetcher = fetcher(&server, loopback_only);
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(1_767_225_600));
         let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock);
@@ -215,7 +218,7 @@ mod tests {
         assert_eq!(client.client_id, client_id);
         assert_eq!(
             client.metadata.redirect_uris,
-            ["http://127.0.0.1:33418/callback"]
+            [RedirectUri::from_stored("http://127.0.0.1:33418/callback")]
         );
         let again = resolve(&fetcher, &stores, &client_id, 1_767_225_600)
             .await
@@ -228,7 +231,7 @@ mod tests {
         );
         let cached = stores
             .cache
-            .get(CacheKind::ClientMetadataDocument, &client_id)
+            .get(CacheKind::ClientMetadataDocument, client_id.as_str())
             .await
             .unwrap()
             .unwrap();
@@ -256,7 +259,7 @@ mod tests {
         let err = resolve(
             &fetcher(&server, loopback_only),
             &stores,
-            &url(&server),
+            &ClientId::from_stored(url(&server)),
             1_767_225_600,
         )
         .await
@@ -275,7 +278,7 @@ mod tests {
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), dyn_clock);
         let server = serve(http_response("404 Not Found", "", ""), Duration::ZERO).await;
-        let client_id = url(&server);
+        let client_id = ClientId::from_stored(url(&server));
         let instance = fetcher(&server, loopback_only);
         let first = resolve(&instance, &stores, &client_id, clock.now())
             .await
@@ -333,7 +336,8 @@ mod tests {
             loopback_only,
             Vec::new(),
         );
-        let client_id = format!("https://client.test:{port}/oauth/metadata.json");
+        let client_id =
+            ClientId::from_stored(format!("https://client.test:{port}/oauth/metadata.json"));
         let first = resolve(&fetcher, &stores, &client_id, clock.now())
             .await
             .unwrap_err();

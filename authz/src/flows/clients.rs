@@ -1,23 +1,21 @@
 //! Finding the client a request names: a registered client from the store, or a Client ID
 //! Metadata Document when the client_id is an https URL.
 
+use shared::oauth::client_id::ClientId;
 use shared::store::{ClientRecord, ClientStatus};
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::flows::client_id_metadata::{self, is_document_url};
+use crate::flows::client_id_metadata;
 
 /// The live, active client for `client_id`, or `None` when there is no such client. A document
 /// URL that cannot be fetched or is invalid is `invalid_client` with the reason. Infrastructure
 /// failures are errors (`temporarily_unavailable`).
 pub async fn resolve(
     state: &AppState,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<Option<ClientRecord>, OAuthError> {
-    if client_id.is_empty() || client_id.len() > 2048 {
-        return Ok(None);
-    }
-    if is_document_url(client_id) {
+    if client_id.is_document_url() {
         return client_id_metadata::resolve(
             state.documents.as_ref(),
             &state.stores,
@@ -27,7 +25,7 @@ pub async fn resolve(
         .await
         .map(Some);
     }
-    let client = state.stores.clients.get(client_id).await?;
+    let client = state.stores.clients.get(client_id.as_str()).await?;
     Ok(client.filter(|c| c.status == ClientStatus::Active))
 }
 

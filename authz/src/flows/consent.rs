@@ -4,9 +4,9 @@
 //! [`super::approvals`]), and the consent recorded per (user, client) after login.
 
 use shared::audit::AuditEvent;
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::displayable;
-use shared::oauth::redirect_uri::{is_loopback, set_digest};
-use shared::oauth::requested_scope::GrantedScope;
+use shared::oauth::redirect_uri::{RedirectUri, is_loopback, set_digest};
 use shared::oauth::scope::{COSTS_READ, COSTS_RESOURCES};
 use shared::store::{ClientRecord, ConsentRecord, PendingAuthorization};
 
@@ -24,7 +24,7 @@ const CSRF_PURPOSE: &str = "csrf";
 /// rule that refuses them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentView {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_name: String,
     /// The host of `client_uri`, only when verified by [`verified_site`].
     pub client_host: Option<String>,
@@ -54,17 +54,16 @@ pub fn view(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_else(|| state.config.resource.clone());
-    let redirect_host = url::Url::parse(&pending.redirect_uri)
+    let redirect_host = url::Url::parse(pending.redirect_uri.as_str())
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
     let localhost_only = !client.metadata.redirect_uris.is_empty()
-        && client
-            .metadata
-            .redirect_uris
-            .iter()
-            .all(|r| url::Url::parse(r).is_ok_and(|u| u.scheme() == "http" && is_loopback(&u)));
-    let scopes = GrantedScope::from_stored(&pending.scope)
+        && client.metadata.redirect_uris.iter().all(|r| {
+            url::Url::parse(r.as_str()).is_ok_and(|u| u.scheme() == "http" && is_loopback(&u))
+        });
+    let scopes = pending
+        .scope
         .values()
         .iter()
         .map(|s| ((*s).to_owned(), describe_scope(s)))
@@ -78,7 +77,7 @@ pub fn view(
             .as_deref()
             .map(displayable)
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| displayable(&client.client_id)),
+            .unwrap_or_else(|| displayable(client.client_id.as_str())),
         client_host_unverified: claimed_site.is_some() && client_host.is_none(),
         client_host,
         service_host,
@@ -98,12 +97,12 @@ pub fn view(
 /// `app.example.com`) is not accepted: without the Public Suffix List it cannot be told from a
 /// shared suffix (`github.io`, `s3.amazonaws.com`). Loopback and private-use redirects verify
 /// nothing.
-pub fn verified_site(client_uri: &str, redirect_uris: &[String]) -> Option<String> {
+pub fn verified_site(client_uri: &str, redirect_uris: &[RedirectUri]) -> Option<String> {
     let site = url::Url::parse(client_uri).ok()?;
     let host = site.host_str()?.to_ascii_lowercase();
     redirect_uris
         .iter()
-        .filter_map(|r| url::Url::parse(r).ok())
+        .filter_map(|r| url::Url::parse(r.as_str()).ok())
         .filter(|r| r.scheme() == "https" && !is_loopback(r))
         .filter_map(|r| r.host_str().map(str::to_ascii_lowercase))
         .any(|redirect| {
@@ -144,7 +143,7 @@ pub fn csrf_token(
 ) -> String {
     key.mac(
         CSRF_PURPOSE,
-        &[step, &pending.id, &pending.client_id, browser_nonce],
+        &[step, &pending.id, pending.client_id.as_str(), browser_nonce],
     )
 }
 
@@ -158,7 +157,7 @@ pub fn csrf_ok(
     token: &str,
 ) -> bool {
     !browser_nonce.is_empty()
-        && pending.client_id == client_id
+        && pending.client_id.as_str() == client_id
         && key.verify(
             CSRF_PURPOSE,
             &[step, &pending.id, client_id, browser_nonce],

@@ -66,8 +66,8 @@ pub async fn view(
             .as_deref()
             .map(shared::oauth::client_metadata::displayable)
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or(client.client_id),
-        _ => pending.client_id.clone(),
+            .unwrap_or_else(|| client.client_id.to_string()),
+        _ => pending.client_id.to_string(),
     };
     LoginView {
         request_id: pending.id.clone(),
@@ -100,7 +100,7 @@ pub async fn submit(
         &state.cookie_key,
         "login",
         &pending,
-        &pending.client_id,
+        pending.client_id.as_str(),
         browser_nonce,
         csrf,
     ) {

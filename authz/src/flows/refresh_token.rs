@@ -6,7 +6,6 @@
 //! upstream user is checked at every refresh.
 
 use shared::audit::AuditEvent;
-use shared::oauth::requested_scope::GrantedScope;
 use shared::secret::Secret;
 use shared::store::{ClientRecord, GrantRecord, GrantStatus, Revoked};
 use shared::token::REVOCATION_HORIZON_SECS;
@@ -40,17 +39,16 @@ pub async fn refresh(
     if !refresh_token.matches(&grant.refresh_hash) {
         return Err(not_current(state, client, &grant, refresh_token, source).await);
     }
-    if resource.is_some_and(|r| r != grant.resource) {
+    if resource.is_some_and(|r| r != grant.resource.as_str()) {
         return Err(OAuthError::InvalidTarget(
             "resource differs from the original grant".into(),
         ));
     }
-    let granted = GrantedScope::from_stored(&grant.scope);
     let issued_scope = match scope {
-        Some(requested) => granted.narrow(requested).ok_or_else(|| {
+        Some(requested) => grant.scope.narrow(requested).ok_or_else(|| {
             OAuthError::InvalidScope("the requested scope exceeds the original grant".into())
         })?,
-        None => granted,
+        None => grant.scope.clone(),
     };
 
     let groups = match state.directory.status(&grant).await {
@@ -81,14 +79,13 @@ pub async fn refresh(
         }
     };
 
-    let scope_string = issued_scope.to_scope_string();
     let (access_token, claims) = state
         .tokens
         .mint_in_grant(
             &grant.grant_id,
             &grant.sub,
-            &client.client_id,
-            &scope_string,
+            client.client_id.as_str(),
+            &issued_scope.to_scope_string(),
             &groups,
             state.now(),
         )
@@ -113,14 +110,14 @@ pub async fn refresh(
         &grant.sub,
         &grant.grant_id,
         &claims.jti,
-        &scope_string,
+        &issued_scope,
     );
     audit::record(state, event).await;
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
-        scope: scope_string,
+        scope: issued_scope,
         refresh_token: Some(next.expose().to_owned()),
     })
 }
@@ -136,7 +133,7 @@ async fn not_current(
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
     let just_replaced = grant
         .previous_refresh_hash
-        .as_deref()
+        .as_ref()
         .is_some_and(|previous| refresh_token.matches(previous));
     let within_grace = grant
         .rotated_at

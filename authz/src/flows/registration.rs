@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value, json};
 use shared::audit::AuditEvent;
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::{self, ClientMetadata, MetadataError};
-use shared::secret::{Secret, random_id};
+use shared::secret::Secret;
 use shared::store::{ClientKind, ClientRecord, ClientStatus};
 
 use crate::AppState;
@@ -63,7 +64,7 @@ pub async fn register(
     let client_secret = is_confidential(&metadata).then(Secret::generate);
     let registration_access_token = Secret::generate();
     let client = ClientRecord {
-        client_id: random_id(),
+        client_id: ClientId::generate(),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata,
@@ -173,7 +174,11 @@ pub async fn delete(
     client: &ClientRecord,
     caller: &Caller,
 ) -> Result<(), OAuthError> {
-    state.stores.clients.delete(&client.client_id).await?;
+    state
+        .stores
+        .clients
+        .delete(client.client_id.as_str())
+        .await?;
     let origin = audit::origin(state, caller);
     audit::record(state, AuditEvent::client_deleted(&origin, client)).await;
     tracing::info!(client_id = %client.client_id, "client deleted");

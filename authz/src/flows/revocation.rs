@@ -55,7 +55,7 @@ pub async fn revoke(
         let presented_is_ours = token.matches(&grant.refresh_hash)
             || grant
                 .previous_refresh_hash
-                .as_deref()
+                .as_ref()
                 .is_some_and(|h| token.matches(h));
         if grant.client_id == client.client_id
             && grant.status == GrantStatus::Active
@@ -81,7 +81,7 @@ pub async fn revoke(
     let Ok(claims) = verifier.verify(token.expose(), &keys, now) else {
         return Ok(());
     };
-    if claims.client_id != client.client_id {
+    if claims.client_id != client.client_id.as_str() {
         return Ok(());
     }
     // Kept through the verifier's leeway, during which the token still verifies.

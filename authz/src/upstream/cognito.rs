@@ -157,7 +157,7 @@ impl CognitoLogin {
         sealed: &str,
         grant: &GrantRecord,
     ) -> Result<bool, UpstreamError> {
-        let Some(token) = self.seal.open(sealed, &grant.sub, &grant.client_id) else {
+        let Some(token) = self.seal.open(sealed, &grant.sub, grant.client_id.as_str()) else {
             tracing::warn!("the upstream session of a grant does not open (cookie key changed?)");
             return Ok(false);
         };
@@ -286,7 +286,7 @@ impl IdentityProvider for CognitoLogin {
         let session = match tokens.refresh_token {
             Some(token) => Some(
                 self.seal
-                    .seal(&Secret::new(token), &claims.sub, &pending.client_id)
+                    .seal(&Secret::new(token), &claims.sub, pending.client_id.as_str())
                     .ok_or_else(|| UpstreamError::Unavailable("cannot seal the session".into()))?,
             ),
             None => None,

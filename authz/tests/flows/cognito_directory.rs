@@ -17,6 +17,9 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use shared::config::CognitoConfig;
+use shared::oauth::client_id::ClientId;
+use shared::oauth::resource::ResourceUri;
+use shared::oauth::scope::Scope;
 use shared::secret::Secret;
 use shared::store::{GrantRecord, GrantStatus, PageRequest};
 
@@ -133,11 +136,11 @@ fn grant_of(sub: &str) -> GrantRecord {
     GrantRecord {
         grant_id: "grant-1".into(),
         sub: sub.into(),
-        client_id: PUBLIC.into(),
-        scope: "costs:read".into(),
-        resource: RESOURCE.into(),
+        client_id: ClientId::from_stored(PUBLIC),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored(RESOURCE),
         groups: vec![],
-        refresh_hash: "0".repeat(64),
+        refresh_hash: Secret::new("0").hash(),
         previous_refresh_hash: None,
         superseded_hashes: vec![],
         rotated_at: None,

@@ -2,6 +2,8 @@
 //! skip, and the callback's state handling.
 
 use axum::http::StatusCode;
+use shared::oauth::client_id::ClientId;
+use shared::oauth::redirect_uri::RedirectUri;
 use shared::store::PageRequest;
 
 use crate::support::*;
@@ -398,11 +400,14 @@ async fn store_client(stand: &Stand, id: &str, name: &str, client_uri: &str, red
     use shared::oauth::client_metadata::ClientMetadata;
     use shared::store::{ClientKind, ClientRecord, ClientStatus};
     let client = ClientRecord {
-        client_id: id.into(),
+        client_id: ClientId::from_stored(id),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
+            redirect_uris: redirects
+                .iter()
+                .map(|r| RedirectUri::from_stored(*r))
+                .collect(),
             token_endpoint_auth_method: shared::oauth::client_values::AuthMethod::None,
             grant_types: vec![shared::oauth::client_values::GrantType::AuthorizationCode],
             response_types: vec!["code".into()],
@@ -620,7 +625,7 @@ async fn an_rfc7592_change_of_redirect_uris_asks_for_consent_again() {
         .await
         .unwrap()
         .unwrap();
-    assert!(consent.covers_redirect_uris(&[REDIRECT.to_owned()]));
+    assert!(consent.covers_redirect_uris(&[RedirectUri::from_stored(REDIRECT)]));
 
     // A change that leaves redirect_uris alone keeps the approval.
     let mut body = metadata("Mine (renamed)", &[REDIRECT]);
@@ -653,7 +658,10 @@ async fn an_rfc7592_change_of_redirect_uris_asks_for_consent_again() {
         asked.body
     );
     assert!(asked.body.contains("wants to access"), "{}", asked.body);
-    let changed: Vec<String> = changed.iter().map(|r| (*r).to_owned()).collect();
+    let changed: Vec<RedirectUri> = changed
+        .iter()
+        .map(|r| RedirectUri::from_stored(*r))
+        .collect();
     assert!(!consent.covers_redirect_uris(&changed));
 
     // Approving again covers the new set, in the cookie and in the consent record.

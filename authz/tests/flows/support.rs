@@ -13,8 +13,10 @@ use http_body_util::BodyExt as _;
 use sha2_free::s256;
 use shared::clock::{Clock, ManualClock};
 use shared::config::{Config, keys};
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::ClientMetadata;
-use shared::secret::{Secret, sha256_hex};
+use shared::oauth::redirect_uri::RedirectUri;
+use shared::secret::Secret;
 use shared::store::item::ItemBackend;
 use shared::store::sqlite::SqliteBackend;
 use shared::store::{ClientKind, ClientRecord, ClientStatus, Stores};
@@ -173,11 +175,14 @@ impl Stand {
         name: &str,
     ) {
         let client = ClientRecord {
-            client_id: id.into(),
+            client_id: ClientId::from_stored(id),
             kind: ClientKind::Dcr,
             status: ClientStatus::Active,
             metadata: ClientMetadata {
-                redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
+                redirect_uris: redirects
+                    .iter()
+                    .map(|r| RedirectUri::from_stored(*r))
+                    .collect(),
                 token_endpoint_auth_method: auth.parse().unwrap(),
                 grant_types: vec![
                     shared::oauth::client_values::GrantType::AuthorizationCode,
@@ -189,7 +194,7 @@ impl Stand {
                 scope: scope.map(Into::into),
                 ..ClientMetadata::default()
             },
-            secret_hash: (auth != "none").then(|| sha256_hex(CLIENT_SECRET.as_bytes())),
+            secret_hash: (auth != "none").then(|| Secret::new(CLIENT_SECRET).hash()),
             registration_token_hash: None,
             created_at: self.clock.now() - 600,
             created_ip: None,

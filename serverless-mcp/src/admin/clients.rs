@@ -236,7 +236,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<(), Failure> {
             .iter()
             .map(|c| {
                 vec![
-                    c.client_id.clone(),
+                    c.client_id.to_string(),
                     kind(c.kind).to_owned(),
                     status(c.status).to_owned(),
                     c.metadata.client_name.clone().unwrap_or_else(|| "-".into()),
@@ -306,7 +306,7 @@ async fn show(ctx: &Ctx, client_id: &str) -> Result<(), Failure> {
     }
     let m = &client.metadata;
     let fields = [
-        ("client_id", client.client_id.clone()),
+        ("client_id", client.client_id.to_string()),
         ("name", m.client_name.clone().unwrap_or_else(|| "-".into())),
         ("kind", kind(client.kind).to_owned()),
         ("status", status(client.status).to_owned()),
@@ -324,7 +324,14 @@ async fn show(ctx: &Ctx, client_id: &str) -> Result<(), Failure> {
         ),
         ("last used", output::time_opt(client.last_used_at, "never")),
         ("expires", output::time_opt(client.expires_at, "never")),
-        ("redirect uris", m.redirect_uris.join(" ")),
+        (
+            "redirect uris",
+            m.redirect_uris
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         (
             "auth method",
             m.token_endpoint_auth_method.as_str().to_owned(),

@@ -140,8 +140,12 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
         .map_err(|e| ctx.store_failure(e))?;
     if revoked {
         let origin = ctx.origin();
-        let event =
-            AuditEvent::admin_grant_revoked(&origin, &grant.client_id, &grant.sub, grant_id);
+        let event = AuditEvent::admin_grant_revoked(
+            &origin,
+            grant.client_id.as_str(),
+            &grant.sub,
+            grant_id,
+        );
         ctx.record(event).await?;
     }
     let human = if revoked {
@@ -225,9 +229,9 @@ pub fn rows(grants: &[GrantRecord]) -> Vec<Vec<String>> {
             vec![
                 g.grant_id.clone(),
                 g.sub.clone(),
-                g.client_id.clone(),
+                g.client_id.to_string(),
                 status(g.status).to_owned(),
-                g.scope.clone(),
+                g.scope.to_string(),
                 output::time(g.created_at),
                 output::time_opt(g.rotated_at, "never"),
                 output::time_opt(g.expires_at, "never"),

@@ -4,7 +4,10 @@
 use serde_json::{Value, json};
 
 use super::{AuditEvent, AuditKind, Origin};
+use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::scope::Scope;
 use crate::store::{ClientKind, ClientRecord, ClientStatus};
 
 fn request() -> Origin {
@@ -17,11 +20,11 @@ fn request() -> Origin {
 
 fn client(name: Option<&str>) -> ClientRecord {
     ClientRecord {
-        client_id: "c1".into(),
+        client_id: ClientId::from_stored("c1"),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: vec!["https://a.example/cb".into()],
+            redirect_uris: vec![RedirectUri::from_stored("https://a.example/cb")],
             token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::None,
             client_name: name.map(Into::into),
             ..ClientMetadata::default()
@@ -104,7 +107,11 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "consent given",
-            AuditEvent::consent_given(&o, "c1", "costs:read"),
+            AuditEvent::consent_given(
+                &o,
+                &ClientId::from_stored("c1"),
+                &Scope::from_stored("costs:read"),
+            ),
             expect(
                 "consent.given",
                 Some("c1"),
@@ -114,12 +121,12 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "consent denied",
-            AuditEvent::consent_denied(&o, "c1"),
+            AuditEvent::consent_denied(&o, &ClientId::from_stored("c1")),
             expect("consent.denied", Some("c1"), None, json!({})),
         ),
         (
             "other browser",
-            AuditEvent::authorization_other_browser(&o, "c1", "login"),
+            AuditEvent::authorization_other_browser(&o, &ClientId::from_stored("c1"), "login"),
             expect(
                 "authorization.other_browser",
                 Some("c1"),
@@ -129,12 +136,16 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "login",
-            AuditEvent::login(&o, "c1", "alice"),
+            AuditEvent::login(&o, &ClientId::from_stored("c1"), "alice"),
             expect("login", Some("c1"), Some("alice"), json!({})),
         ),
         (
             "failed login",
-            AuditEvent::login_failed(&o, "c1", "wrong username or password"),
+            AuditEvent::login_failed(
+                &o,
+                &ClientId::from_stored("c1"),
+                "wrong username or password",
+            ),
             expect(
                 "login.failed",
                 Some("c1"),
@@ -144,7 +155,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "failed upstream login",
-            AuditEvent::login_failed_upstream(&o, "c1", "access_denied"),
+            AuditEvent::login_failed_upstream(&o, &ClientId::from_stored("c1"), "access_denied"),
             expect(
                 "login.failed",
                 Some("c1"),
@@ -154,7 +165,12 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "code issued",
-            AuditEvent::code_issued(&o, "c1", "alice", "costs:read"),
+            AuditEvent::code_issued(
+                &o,
+                &ClientId::from_stored("c1"),
+                "alice",
+                &Scope::from_stored("costs:read"),
+            ),
             expect(
                 "code.issued",
                 Some("c1"),
@@ -164,7 +180,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "code replayed, grant revoked",
-            AuditEvent::code_replayed(&o, "c1", "alice", true),
+            AuditEvent::code_replayed(&o, &ClientId::from_stored("c1"), "alice", true),
             expect(
                 "code.replayed",
                 Some("c1"),
@@ -174,7 +190,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "code replayed, no grant",
-            AuditEvent::code_replayed(&o, "c1", "alice", false),
+            AuditEvent::code_replayed(&o, &ClientId::from_stored("c1"), "alice", false),
             expect(
                 "code.replayed",
                 Some("c1"),
@@ -184,7 +200,14 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "token issued",
-            AuditEvent::token_issued(&o, "c1", "alice", "g1", "j1", "costs:read"),
+            AuditEvent::token_issued(
+                &o,
+                &ClientId::from_stored("c1"),
+                "alice",
+                "g1",
+                "j1",
+                &Scope::from_stored("costs:read"),
+            ),
             expect(
                 "token.issued",
                 Some("c1"),
@@ -199,7 +222,14 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "token refreshed",
-            AuditEvent::token_refreshed(&o, "c1", "alice", "g1", "j2", "costs:read"),
+            AuditEvent::token_refreshed(
+                &o,
+                &ClientId::from_stored("c1"),
+                "alice",
+                "g1",
+                "j2",
+                &Scope::from_stored("costs:read"),
+            ),
             expect(
                 "token.refreshed",
                 Some("c1"),
@@ -213,7 +243,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "refresh grace",
-            AuditEvent::refresh_grace(&o, "c1", "alice", "g1"),
+            AuditEvent::refresh_grace(&o, &ClientId::from_stored("c1"), "alice", "g1"),
             expect(
                 "refresh.grace",
                 Some("c1"),
@@ -223,7 +253,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "refresh reuse",
-            AuditEvent::refresh_reuse_detected(&o, "c1", "alice", "g1"),
+            AuditEvent::refresh_reuse_detected(&o, &ClientId::from_stored("c1"), "alice", "g1"),
             expect(
                 "refresh.reuse_detected",
                 Some("c1"),
@@ -233,7 +263,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "grant revoked by the client",
-            AuditEvent::grant_revoked_by_client(&o, "c1", "alice", "g1"),
+            AuditEvent::grant_revoked_by_client(&o, &ClientId::from_stored("c1"), "alice", "g1"),
             expect(
                 "grant.revoked",
                 Some("c1"),
@@ -246,7 +276,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "grant revoked, user gone upstream",
-            AuditEvent::grant_revoked_user_gone(&o, "c1", "alice"),
+            AuditEvent::grant_revoked_user_gone(&o, &ClientId::from_stored("c1"), "alice"),
             expect(
                 "grant.revoked",
                 Some("c1"),
@@ -258,7 +288,7 @@ fn request_events_keep_their_stored_shape() {
         ),
         (
             "access token revoked",
-            AuditEvent::access_token_revoked(&o, "c1", "alice", "j1"),
+            AuditEvent::access_token_revoked(&o, &ClientId::from_stored("c1"), "alice", "j1"),
             expect(
                 "access_token.revoked",
                 Some("c1"),
@@ -401,12 +431,20 @@ fn admin_events_keep_their_stored_shape() {
 #[test]
 fn readers_find_what_the_constructors_wrote() {
     let o = request();
-    let issued = AuditEvent::token_issued(&o, "c1", "alice", "g1", "j1", "costs:read");
+    let issued = AuditEvent::token_issued(
+        &o,
+        &ClientId::from_stored("c1"),
+        "alice",
+        "g1",
+        "j1",
+        &Scope::from_stored("costs:read"),
+    );
     assert_eq!(issued.grant_id(), Some("g1"));
     assert_eq!(issued.jti(), Some("j1"));
     assert_eq!(issued.scope(), Some("costs:read"));
     assert_eq!(issued.source(), None);
-    let revoked = AuditEvent::grant_revoked_by_client(&o, "c1", "alice", "g1");
+    let revoked =
+        AuditEvent::grant_revoked_by_client(&o, &ClientId::from_stored("c1"), "alice", "g1");
     assert_eq!(revoked.reason(), Some("revoked by the client"));
     assert_eq!(revoked.jti(), None);
     let cut =

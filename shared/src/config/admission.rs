@@ -180,7 +180,16 @@ mod tests {
         ] {
             assert!(!hosts.admits(&url(no)), "{no}");
         }
-        for bad in ["", " , ", "https://claude.ai", "claude.ai/cb", "*", "*.", "a b", "x:1"] {
+        for bad in [
+            "",
+            " , ",
+            "https://claude.ai",
+            "claude.ai/cb",
+            "*",
+            "*.",
+            "a b",
+            "x:1",
+        ] {
             assert!(HostList::parse("X", bad).is_err(), "{bad:?}");
         }
     }

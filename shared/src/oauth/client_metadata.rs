@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::client_values::{AuthMethod, GrantType};
-use super::{redirect_uri, scope};
+use super::redirect_uri::{self, RedirectUri};
+use super::scope;
 
 /// Longest accepted free-text value (client_name, software_version, ...), in characters.
 pub const MAX_TEXT: usize = 200;
@@ -46,7 +47,7 @@ pub enum MetadataError {
 /// The client metadata the server keeps and returns (RFC 7591 §2, §3.2.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientMetadata {
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     pub token_endpoint_auth_method: AuthMethod,
     pub grant_types: Vec<GrantType>,
     pub response_types: Vec<String>,
@@ -115,9 +116,11 @@ pub fn validate(body: &Value) -> Result<ClientMetadata, MetadataError> {
             redirect_uri::MAX_COUNT
         )));
     }
-    for uri in &redirect_uris {
-        redirect_uri::validate(uri).map_err(|e| MetadataError::RedirectUri(e.to_string()))?;
-    }
+    let redirect_uris = redirect_uris
+        .iter()
+        .map(|uri| RedirectUri::parse(uri))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| MetadataError::RedirectUri(e.to_string()))?;
 
     let token_endpoint_auth_method = match string(map, "token_endpoint_auth_method", 64)? {
         None => AuthMethod::default(),

@@ -1,5 +1,6 @@
 //! Validated OAuth types shared by the authorization server and the resource server.
 
+pub mod client_id;
 pub mod client_metadata;
 pub mod client_values;
 pub mod pkce;
@@ -7,5 +8,5 @@ pub mod pkce;
 mod properties;
 pub mod redirect_uri;
 pub mod refresh_token;
-pub mod requested_scope;
+pub mod resource;
 pub mod scope;

@@ -11,6 +11,11 @@ use super::grants::{client_grant_item, grant_item};
 use super::item::{Condition, Item};
 use super::item_store::{ItemStore, decode, encode};
 use super::{AuditEvent, GrantRecord, StoreError};
+use crate::oauth::client_id::ClientId;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 
 /// How long a redeemed code's item is kept after its validity ends, to recognise replays.
 pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
@@ -19,11 +24,11 @@ pub const CODE_REPLAY_RETENTION_SECS: i64 = 600;
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingAuthorization {
     pub id: String,
-    pub client_id: String,
-    pub redirect_uri: String,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
     pub code_challenge: String,
-    pub scope: String,
-    pub resource: String,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub state: Option<String>,
     /// Nonce sent to the upstream identity provider and expected back in its ID token.
     pub upstream_nonce: String,
@@ -62,12 +67,12 @@ impl std::fmt::Debug for PendingAuthorization {
 /// An issued authorization code, keyed by the SHA-256 of the code (`CODE#<sha256>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeRecord {
-    pub code_hash: String,
-    pub client_id: String,
-    pub redirect_uri: String,
+    pub code_hash: Sha256Hex,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
     pub code_challenge: String,
-    pub scope: String,
-    pub resource: String,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub sub: String,
     pub groups: Vec<String>,
     pub issued_at: i64,
@@ -149,7 +154,7 @@ fn code_key(hash: &str) -> (String, String) {
 }
 
 fn code_item(code: &CodeRecord, redeemed: bool) -> Result<Item, StoreError> {
-    let (pk, sk) = code_key(&code.code_hash);
+    let (pk, sk) = code_key(code.code_hash.as_str());
     let mut item = encode(pk, sk, None, code)?;
     item.attrs.insert("redeemed".into(), Value::Bool(redeemed));
     item.expires_at = Some(code.valid_until.saturating_add(CODE_REPLAY_RETENTION_SECS));

@@ -10,7 +10,9 @@ use super::item_store::{CAS_ATTEMPTS, ItemStore, encode};
 use super::shard::{self, CLIENT_LIST_SHARDS};
 use super::{Page, PageRequest, StoreError};
 use crate::clock::rfc3339;
+use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::secret::Sha256Hex;
 
 /// How a client came to be known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,14 +40,14 @@ pub enum ClientStatus {
 /// A registered client (`CLIENT#<id>` / `CLIENT`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub kind: ClientKind,
     pub status: ClientStatus,
     pub metadata: ClientMetadata,
     /// SHA-256 (hex) of the client secret, for confidential clients.
-    pub secret_hash: Option<String>,
+    pub secret_hash: Option<Sha256Hex>,
     /// SHA-256 (hex) of the RFC 7592 registration access token.
-    pub registration_token_hash: Option<String>,
+    pub registration_token_hash: Option<Sha256Hex>,
     pub created_at: i64,
     pub created_ip: Option<String>,
     pub created_user_agent: Option<String>,
@@ -94,9 +96,9 @@ fn client_key(client_id: &str) -> (String, String) {
 const CLIENTS: &str = "CLIENTS";
 
 fn client_item(client: &ClientRecord) -> Result<Item, StoreError> {
-    let (pk, sk) = client_key(&client.client_id);
+    let (pk, sk) = client_key(client.client_id.as_str());
     let gsi1 = (
-        shard::key_for(CLIENTS, &client.client_id, CLIENT_LIST_SHARDS),
+        shard::key_for(CLIENTS, client.client_id.as_str(), CLIENT_LIST_SHARDS),
         format!("{}#{}", rfc3339(client.created_at), client.client_id),
     );
     encode(pk, sk, Some(gsi1), client)

@@ -7,15 +7,18 @@ use serde::{Deserialize, Serialize};
 use super::item::{Condition, Index};
 use super::item_store::{ItemStore, encode};
 use super::{Page, PageRequest, StoreError};
+use crate::oauth::client_id::ClientId;
+use crate::oauth::redirect_uri::{RedirectUri, set_digest};
+use crate::oauth::scope::Scope;
 
 /// A user's recorded approval of a client (`USER#<sub>` / `CONSENT#<client_id>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsentRecord {
     pub sub: String,
-    pub client_id: String,
-    pub scope: String,
+    pub client_id: ClientId,
+    pub scope: Scope,
     pub granted_at: i64,
-    /// [`crate::oauth::redirect_uri::set_digest`] of the client's redirect URIs when the user
+    /// [`set_digest`] of the client's redirect URIs when the user
     /// approved it; absent in records written before approvals were bound to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uris_digest: Option<String>,
@@ -25,9 +28,8 @@ impl ConsentRecord {
     /// Whether this consent was given to the client with exactly these redirect URIs (in any
     /// order): a consent recorded before a change of `redirect_uris`, or without a digest,
     /// covers nothing.
-    pub fn covers_redirect_uris(&self, redirect_uris: &[String]) -> bool {
-        self.redirect_uris_digest.as_deref()
-            == Some(crate::oauth::redirect_uri::set_digest(redirect_uris).as_str())
+    pub fn covers_redirect_uris(&self, redirect_uris: &[RedirectUri]) -> bool {
+        self.redirect_uris_digest.as_deref() == Some(set_digest(redirect_uris).as_str())
     }
 }
 
@@ -54,7 +56,7 @@ fn consent_key(sub: &str, client_id: &str) -> (String, String) {
 #[async_trait]
 impl ConsentStore for ItemStore {
     async fn put(&self, consent: &ConsentRecord) -> Result<(), StoreError> {
-        let (pk, sk) = consent_key(&consent.sub, &consent.client_id);
+        let (pk, sk) = consent_key(&consent.sub, consent.client_id.as_str());
         let item = encode(pk, sk, None, consent)?;
         self.backend
             .put(&item, Condition::Always, self.now())

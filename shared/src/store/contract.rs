@@ -11,7 +11,12 @@ use serde_json::Map;
 use super::item::ItemBackend;
 use super::*;
 use crate::clock::{Clock, ManualClock};
+use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 
 /// 2026-01-01T00:00:00Z: a fixed start so key layouts are reproducible.
 pub const T0: i64 = 1_767_225_600;
@@ -38,13 +43,20 @@ impl Harness {
     }
 }
 
+/// A stored hash with a readable value (the store does not look inside it).
+fn stored_hash(value: &str) -> Sha256Hex {
+    Sha256Hex::from_stored(value)
+}
+
 pub fn client(id: &str, created_at: i64) -> ClientRecord {
     ClientRecord {
-        client_id: id.into(),
+        client_id: ClientId::from_stored(id),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: vec!["https://claude.ai/api/mcp/auth_callback".into()],
+            redirect_uris: vec![RedirectUri::from_stored(
+                "https://claude.ai/api/mcp/auth_callback",
+            )],
             token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::ClientSecretPost,
             grant_types: vec![
                 crate::oauth::client_values::GrantType::AuthorizationCode,
@@ -54,8 +66,8 @@ pub fn client(id: &str, created_at: i64) -> ClientRecord {
             client_name: Some("Claude <b>".into()),
             ..ClientMetadata::default()
         },
-        secret_hash: Some(crate::secret::sha256_hex(b"secret")),
-        registration_token_hash: Some(crate::secret::sha256_hex(b"rat")),
+        secret_hash: Some(crate::secret::Secret::new("secret").hash()),
+        registration_token_hash: Some(crate::secret::Secret::new("rat").hash()),
         created_at,
         created_ip: Some("192.0.2.7".into()),
         created_user_agent: Some("contract-test".into()),
@@ -69,11 +81,11 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
     GrantRecord {
         grant_id: id.into(),
         sub: sub.into(),
-        client_id: "c1".into(),
-        scope: "costs:read".into(),
-        resource: "https://mcp.example.com/mcp".into(),
+        client_id: ClientId::from_stored("c1"),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         groups: vec!["finance".into()],
-        refresh_hash: format!("hash-{id}-0"),
+        refresh_hash: stored_hash(&format!("hash-{id}-0")),
         previous_refresh_hash: None,
         superseded_hashes: vec![],
         rotated_at: None,
@@ -87,12 +99,12 @@ fn grant(id: &str, sub: &str, created_at: i64) -> GrantRecord {
 
 fn code(hash: &str, now: i64) -> CodeRecord {
     CodeRecord {
-        code_hash: hash.into(),
-        client_id: "c1".into(),
-        redirect_uri: "https://claude.ai/api/mcp/auth_callback".into(),
+        code_hash: stored_hash(hash),
+        client_id: ClientId::from_stored("c1"),
+        redirect_uri: RedirectUri::from_stored("https://claude.ai/api/mcp/auth_callback"),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-        scope: "costs:read".into(),
-        resource: "https://mcp.example.com/mcp".into(),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         sub: "user-1".into(),
         groups: vec![],
         issued_at: now,
@@ -109,7 +121,7 @@ async fn collect_clients(h: &Harness, limit: usize) -> (Vec<String>, usize) {
         let page = h.stores.clients.list(&request).await.unwrap();
         pages += 1;
         assert!(page.items.len() <= limit);
-        ids.extend(page.items.into_iter().map(|c| c.client_id));
+        ids.extend(page.items.into_iter().map(|c| c.client_id.to_string()));
         match page.next {
             Some(next) => request.after = Some(next),
             None => return (ids, pages),
@@ -180,11 +192,11 @@ pub async fn clients_expire(h: Harness) {
 pub async fn pending_authorizations_are_taken_once(h: Harness) {
     let request = PendingAuthorization {
         id: "req-1".into(),
-        client_id: "c1".into(),
-        redirect_uri: "http://127.0.0.1:3000/cb".into(),
+        client_id: ClientId::from_stored("c1"),
+        redirect_uri: RedirectUri::from_stored("http://127.0.0.1:3000/cb"),
         code_challenge: "challenge".into(),
-        scope: "costs:read".into(),
-        resource: "https://mcp.example.com/mcp".into(),
+        scope: Scope::from_stored("costs:read"),
+        resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
         state: Some("xyz".into()),
         upstream_nonce: "nonce".into(),
         upstream_verifier: "verifier".into(),
@@ -357,7 +369,7 @@ async fn rotated_hashes_are_kept(h: &Harness) -> bool {
         let next = h
             .stores
             .grants
-            .rotate("g1", version, &format!("hash-g1-{i}"), &[])
+            .rotate("g1", version, &stored_hash(&format!("hash-g1-{i}")), &[])
             .await
             .unwrap()
             .expect("rotation");
@@ -365,13 +377,13 @@ async fn rotated_hashes_are_kept(h: &Harness) -> bool {
     }
     let last = 1 + rounds;
     let stored = h.stores.grants.get("g1").await.unwrap().unwrap();
-    assert_eq!(stored.refresh_hash, format!("hash-g1-{last}"));
+    assert_eq!(stored.refresh_hash.as_str(), format!("hash-g1-{last}"));
     assert_eq!(
         stored.previous_refresh_hash,
-        Some(format!("hash-g1-{}", last - 1))
+        Some(stored_hash(&format!("hash-g1-{}", last - 1)))
     );
-    let expected: Vec<String> = (last - 1 - MAX_SUPERSEDED_REFRESH_HASHES..last - 1)
-        .map(|i| format!("hash-g1-{i}"))
+    let expected: Vec<Sha256Hex> = (last - 1 - MAX_SUPERSEDED_REFRESH_HASHES..last - 1)
+        .map(|i| stored_hash(&format!("hash-g1-{i}")))
         .collect();
     assert_eq!(stored.superseded_hashes, expected);
     true
@@ -388,20 +400,23 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
     let rotated = h
         .stores
         .grants
-        .rotate("g1", 0, "hash-g1-1", &groups)
+        .rotate("g1", 0, &stored_hash("hash-g1-1"), &groups)
         .await
         .unwrap()
         .expect("the first rotation wins");
     assert_eq!(rotated.version, 1);
-    assert_eq!(rotated.refresh_hash, "hash-g1-1");
-    assert_eq!(rotated.previous_refresh_hash.as_deref(), Some("hash-g1-0"));
+    assert_eq!(rotated.refresh_hash.as_str(), "hash-g1-1");
+    assert_eq!(
+        rotated.previous_refresh_hash,
+        Some(stored_hash("hash-g1-0"))
+    );
     assert_eq!(rotated.rotated_at, Some(h.now()));
     assert_eq!(rotated.groups, groups);
     assert_eq!(h.stores.grants.get("g1").await.unwrap(), Some(rotated));
     assert_eq!(
         h.stores
             .grants
-            .rotate("g1", 0, "hash-g1-x", &groups)
+            .rotate("g1", 0, &stored_hash("hash-g1-x"), &groups)
             .await
             .unwrap(),
         None,
@@ -416,7 +431,7 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
     assert_eq!(
         h.stores
             .grants
-            .rotate("g1", revoked.version, "hash-g1-2", &groups)
+            .rotate("g1", revoked.version, &stored_hash("hash-g1-2"), &groups)
             .await
             .unwrap(),
         None,
@@ -426,7 +441,7 @@ pub async fn grants_rotate_and_revoke(h: Harness) {
     assert_eq!(
         h.stores
             .grants
-            .rotate("missing", 0, "h", &groups)
+            .rotate("missing", 0, &stored_hash("h"), &groups)
             .await
             .unwrap(),
         None
@@ -445,7 +460,7 @@ pub async fn concurrent_rotations_leave_one_successor(h: Harness) {
         .map(|i| {
             let grants = h.stores.grants.clone();
             tokio::spawn(async move {
-                let hash = format!("successor-{i}");
+                let hash = stored_hash(&format!("successor-{i}"));
                 let won = grants.rotate("g2", 0, &hash, &[]).await.unwrap();
                 won.map(|_| hash)
             })
@@ -461,7 +476,7 @@ pub async fn concurrent_rotations_leave_one_successor(h: Harness) {
     let stored = h.stores.grants.get("g2").await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(Some(&stored.refresh_hash), winners.first());
-    assert_eq!(stored.previous_refresh_hash.as_deref(), Some("hash-g2-0"));
+    assert_eq!(stored.previous_refresh_hash, Some(stored_hash("hash-g2-0")));
 }
 
 pub async fn grants_list_per_user_in_creation_order(h: Harness) {
@@ -505,19 +520,19 @@ pub async fn grants_list_per_user_in_creation_order(h: Harness) {
 pub async fn consents_per_user_and_client(h: Harness) {
     let consent = ConsentRecord {
         sub: "alice".into(),
-        client_id: "c1".into(),
-        scope: "costs:read".into(),
+        client_id: ClientId::from_stored("c1"),
+        scope: Scope::from_stored("costs:read"),
         granted_at: h.now(),
         redirect_uris_digest: Some("0123456789abcdef0123456789abcdef".into()),
     };
     h.stores.consents.put(&consent).await.unwrap();
     let wider = ConsentRecord {
-        scope: "costs:read costs:resources".into(),
+        scope: Scope::from_stored("costs:read costs:resources"),
         ..consent.clone()
     };
     h.stores.consents.put(&wider).await.unwrap();
     let other_client = ConsentRecord {
-        client_id: "c0".into(),
+        client_id: ClientId::from_stored("c0"),
         ..consent.clone()
     };
     h.stores.consents.put(&other_client).await.unwrap();
@@ -704,8 +719,8 @@ pub async fn profiles_keep_the_latest_sign_in_and_are_read_in_batches(h: Harness
     // A profile shares the user's partition with their consents without being one.
     let consent = ConsentRecord {
         sub: "sub-alice".into(),
-        client_id: "c1".into(),
-        scope: "costs:read".into(),
+        client_id: ClientId::from_stored("c1"),
+        scope: Scope::from_stored("costs:read"),
         granted_at: h.now(),
         redirect_uris_digest: None,
     };
@@ -940,7 +955,7 @@ pub async fn clients_status_and_registered_since(h: Harness) {
             let page = clients.list_since(since, &request).await.unwrap();
             page.items
                 .into_iter()
-                .map(|c| c.client_id)
+                .map(|c| c.client_id.to_string())
                 .collect::<Vec<_>>()
         }
     };
@@ -1024,7 +1039,7 @@ async fn client_grant_ids(h: &Harness, client_id: &str, limit: usize) -> Vec<Str
 
 pub async fn grants_list_per_client_and_revoke_all(h: Harness) {
     let make = |id: &str, sub: &str, client_id: &str, offset: i64| GrantRecord {
-        client_id: client_id.into(),
+        client_id: ClientId::from_stored(client_id),
         ..grant(id, sub, h.now() + offset)
     };
     let grants = [
@@ -1049,7 +1064,7 @@ pub async fn grants_list_per_client_and_revoke_all(h: Harness) {
     let rotated = h
         .stores
         .grants
-        .rotate("b1", 0, "hash-b1-1", &[])
+        .rotate("b1", 0, &stored_hash("hash-b1-1"), &[])
         .await
         .unwrap()
         .unwrap();
@@ -1268,7 +1283,7 @@ pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
         let at = t + i as i64;
         assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
         let g = GrantRecord {
-            client_id: "shared".into(),
+            client_id: ClientId::from_stored("shared"),
             ..grant(id, &format!("user-{}", i % 7), at)
         };
         assert!(h.stores.grants.create(&g).await.unwrap());
@@ -1283,7 +1298,10 @@ pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
         async move { clients.list(&r).await.unwrap() }
     })
     .await;
-    let listed: Vec<_> = listed.into_iter().map(|c| c.client_id).collect();
+    let listed: Vec<_> = listed
+        .into_iter()
+        .map(|c| c.client_id.to_string())
+        .collect();
     assert_eq!(listed, ids, "clients in registration order");
     assert_eq!(pages, 7);
     let (since, _) = all_pages(4, |r| {
@@ -1291,7 +1309,7 @@ pub async fn sharded_listings_keep_order_across_pages(h: Harness) {
         async move { clients.list_since(t + 30, &r).await.unwrap() }
     })
     .await;
-    let since: Vec<_> = since.into_iter().map(|c| c.client_id).collect();
+    let since: Vec<_> = since.into_iter().map(|c| c.client_id.to_string()).collect();
     assert_eq!(since, ids[30..], "registered since, across shards");
 
     let grants = h.stores.grants.clone();
@@ -1373,7 +1391,7 @@ pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
         let at = t + i as i64;
         assert!(h.stores.clients.create(&client(id, at)).await.unwrap());
         let g = GrantRecord {
-            client_id: "c1".into(),
+            client_id: ClientId::from_stored("c1"),
             ..grant(id, "alice", at)
         };
         assert!(h.stores.grants.create(&g).await.unwrap());
@@ -1417,7 +1435,10 @@ pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
         async move { clients.list(&r).await.unwrap() }
     })
     .await;
-    let clients: Vec<_> = clients.into_iter().map(|c| c.client_id).collect();
+    let clients: Vec<_> = clients
+        .into_iter()
+        .map(|c| c.client_id.to_string())
+        .collect();
     assert_eq!(clients, ids);
     assert_eq!(client_grant_ids(&h, "c1", 5).await, ids);
     let (by_day, _) = all_pages(5, |r| {
@@ -1454,6 +1475,213 @@ pub async fn items_under_unsharded_keys_stay_listed(h: Harness) {
         ids.len(),
         "legacy listing entries are revoked too"
     );
+}
+
+/// Stores a literal item as an earlier release wrote it and returns its attributes.
+async fn put_fixture(
+    h: &Harness,
+    pk: &str,
+    sk: &str,
+    expires_at: Option<i64>,
+    attrs: serde_json::Value,
+) -> Map<String, serde_json::Value> {
+    let serde_json::Value::Object(attrs) = attrs else {
+        panic!("a fixture is a JSON object");
+    };
+    let mut item = item::Item::new(pk, sk);
+    item.expires_at = expires_at;
+    item.attrs = attrs.clone();
+    assert!(
+        h.backend
+            .put(&item, item::Condition::Absent, h.now())
+            .await
+            .unwrap()
+    );
+    attrs
+}
+
+/// The stored item's attributes and expiry, after the fixture was deleted and the typed record
+/// written again through its store.
+async fn stored_shape(
+    h: &Harness,
+    pk: &str,
+    sk: &str,
+) -> (Map<String, serde_json::Value>, Option<i64>) {
+    let item = h.backend.get(pk, sk, h.now()).await.unwrap().unwrap();
+    (item.attrs, item.expires_at)
+}
+
+pub async fn records_of_the_untyped_shape_read_and_write_alike(h: Harness) {
+    // Literal items as stored while client ids, redirect URIs, scopes and resources were bare
+    // strings: each reads into the typed record, and writing that record stores the same shape.
+    let now = h.now();
+    let resource = "https://mcp.example.com/mcp";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    let (pk, sk) = ("CLIENT#legacy-client", "CLIENT");
+    let expires = Some(T0 + 30 * 86_400);
+    let attrs = put_fixture(&h, pk, sk, expires, serde_json::json!({
+        "client_id": "legacy-client",
+        "kind": "dcr",
+        "status": "active",
+        "metadata": {
+            "redirect_uris": ["https://claude.ai/api/mcp/auth_callback", "http://127.0.0.1:3000/cb"],
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "Legacy",
+            "scope": "costs:resources costs:read",
+        },
+        "secret_hash": crate::secret::sha256_hex(b"secret"),
+        "registration_token_hash": crate::secret::sha256_hex(b"rat"),
+        "created_at": T0,
+        "created_ip": "192.0.2.7",
+        "created_user_agent": "old",
+        "last_used_at": null,
+        "revision": 3,
+    }))
+    .await;
+    let client = h
+        .stores
+        .clients
+        .get("legacy-client")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(client.client_id, "legacy-client");
+    assert!(client.metadata.redirect_uris[1].admits("http://127.0.0.1:4000/cb"));
+    assert!(h.backend.delete(pk, sk, now).await.unwrap());
+    assert!(h.stores.clients.create(&client).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "client");
+
+    let (pk, sk) = ("AUTHREQ#legacy-request", "AUTHREQ");
+    let expires = Some(T0 + 600);
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        expires,
+        serde_json::json!({
+            "id": "legacy-request",
+            "client_id": "https://app.example.com/client.json",
+            "redirect_uri": "http://127.0.0.1:51234/cb",
+            "code_challenge": challenge,
+            "scope": "costs:read costs:resources",
+            "resource": resource,
+            "state": "xyz",
+            "upstream_nonce": "nonce",
+            "upstream_verifier": "verifier",
+            "approved_by": "browser",
+            "redirect_uris_digest": "digest",
+            "created_at": T0,
+        }),
+    )
+    .await;
+    let pending = h
+        .stores
+        .pending
+        .take("legacy-request")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pending.client_id.is_document_url());
+    assert_eq!(pending.redirect_uri, "http://127.0.0.1:51234/cb");
+    assert_eq!(pending.scope.values(), ["costs:read", "costs:resources"]);
+    assert_eq!(pending.resource, resource);
+    assert!(h.stores.pending.put(&pending).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "pending");
+
+    let (pk, sk) = ("CODE#legacy-code-hash", "CODE");
+    let expires = Some(T0 + 60 + authorizations::CODE_REPLAY_RETENTION_SECS);
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        expires,
+        serde_json::json!({
+            "code_hash": "legacy-code-hash",
+            "client_id": "c1",
+            "redirect_uri": "https://claude.ai/api/mcp/auth_callback",
+            "code_challenge": challenge,
+            "scope": "costs:read",
+            "resource": resource,
+            "sub": "alice",
+            "groups": ["admins"],
+            "issued_at": T0,
+            "valid_until": T0 + 60,
+            "redeemed": false,
+        }),
+    )
+    .await;
+    let (code, redeemed) = h
+        .stores
+        .codes
+        .peek("legacy-code-hash")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!redeemed);
+    assert_eq!(code.client_id, "c1");
+    assert_eq!(code.scope.to_scope_string(), "costs:read");
+    assert!(h.backend.delete(pk, sk, now).await.unwrap());
+    assert!(h.stores.codes.put(&code).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "code");
+
+    let (pk, sk) = ("GRANT#legacy-grant", "GRANT");
+    let expires = Some(T0 + 86_400);
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        expires,
+        serde_json::json!({
+            "grant_id": "legacy-grant",
+            "sub": "alice",
+            "client_id": "c1",
+            "scope": "costs:read costs:resources",
+            "resource": resource,
+            "groups": [],
+            "refresh_hash": "h2",
+            "previous_refresh_hash": "h1",
+            "superseded_hashes": ["h0"],
+            "rotated_at": T0,
+            "version": 2,
+            "status": "active",
+            "created_at": T0,
+        }),
+    )
+    .await;
+    let grant = h.stores.grants.get("legacy-grant").await.unwrap().unwrap();
+    assert_eq!(grant.client_id, "c1");
+    assert_eq!(
+        grant.scope.narrow("costs:read").unwrap().to_scope_string(),
+        "costs:read"
+    );
+    assert_eq!(grant.resource, resource);
+    assert!(h.backend.delete(pk, sk, now).await.unwrap());
+    assert!(h.stores.grants.create(&grant).await.unwrap());
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, expires), "grant");
+
+    let (pk, sk) = ("USER#alice", "CONSENT#c1");
+    let attrs = put_fixture(
+        &h,
+        pk,
+        sk,
+        None,
+        serde_json::json!({
+            "sub": "alice",
+            "client_id": "c1",
+            "scope": "costs:read",
+            "granted_at": T0,
+            "redirect_uris_digest": "digest",
+        }),
+    )
+    .await;
+    let consent = h.stores.consents.get("alice", "c1").await.unwrap().unwrap();
+    assert_eq!(consent.client_id, "c1");
+    assert_eq!(consent.scope.values(), ["costs:read"]);
+    h.stores.consents.put(&consent).await.unwrap();
+    assert_eq!(stored_shape(&h, pk, sk).await, (attrs, None), "consent");
 }
 
 /// Instantiates every contract case for one backend as `#[tokio::test]`s in module `$name`.
@@ -1493,7 +1721,8 @@ macro_rules! contract_suite {
                 login_users_are_listed_by_name,
                 sharded_listings_keep_order_across_pages,
                 items_under_unsharded_keys_stay_listed,
-                profiles_keep_the_latest_sign_in_and_are_read_in_batches
+                profiles_keep_the_latest_sign_in_and_are_read_in_batches,
+                records_of_the_untyped_shape_read_and_write_alike
             );
         }
     };

@@ -13,6 +13,10 @@ use super::revocations::revocation_item;
 use super::shard::{self, CLIENT_GRANT_SHARDS};
 use super::{Page, PageRequest, Revoked, StoreError};
 use crate::clock::rfc3339;
+use crate::oauth::client_id::ClientId;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 use crate::token::REVOCATION_HORIZON_SECS;
 
 /// Whether a grant's refresh tokens still work.
@@ -32,19 +36,19 @@ pub const MAX_SUPERSEDED_REFRESH_HASHES: usize = 32;
 pub struct GrantRecord {
     pub grant_id: String,
     pub sub: String,
-    pub client_id: String,
-    pub scope: String,
-    pub resource: String,
+    pub client_id: ClientId,
+    pub scope: Scope,
+    pub resource: ResourceUri,
     pub groups: Vec<String>,
     /// SHA-256 (hex) of the current refresh token's secret.
-    pub refresh_hash: String,
+    pub refresh_hash: Sha256Hex,
     /// SHA-256 (hex) of the refresh token it replaced, for the retry grace window.
-    pub previous_refresh_hash: Option<String>,
+    pub previous_refresh_hash: Option<Sha256Hex>,
     /// SHA-256 (hex) of the refresh tokens replaced before that one, newest last, at most
     /// [`MAX_SUPERSEDED_REFRESH_HASHES`]: presenting one of them is reuse of a superseded token
     /// (the grant is revoked), while a secret the grant never had revokes nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub superseded_hashes: Vec<String>,
+    pub superseded_hashes: Vec<Sha256Hex>,
     pub rotated_at: Option<i64>,
     /// Bumped by every rotation and by revocation; the compare-and-set guard.
     pub version: u64,
@@ -73,7 +77,7 @@ pub trait GrantStore: Send + Sync {
         &self,
         grant_id: &str,
         expected_version: u64,
-        new_refresh_hash: &str,
+        new_refresh_hash: &Sha256Hex,
         groups: &[String],
     ) -> Result<Option<GrantRecord>, StoreError>;
     /// Revokes the grant (whatever its version); `false` if it was absent or already revoked.
@@ -120,7 +124,7 @@ fn client_grants_base(client_id: &str) -> String {
 /// `<created>#<grant_id>`, sharded by the grant id), pointing at the grant item; it expires with
 /// the grant.
 pub(super) fn client_grant_item(grant: &GrantRecord) -> Item {
-    let base = client_grants_base(&grant.client_id);
+    let base = client_grants_base(grant.client_id.as_str());
     let mut item = Item::new(
         shard::key_for(&base, &grant.grant_id, CLIENT_GRANT_SHARDS),
         format!("{}#{}", rfc3339(grant.created_at), grant.grant_id),
@@ -194,7 +198,7 @@ impl GrantStore for ItemStore {
         &self,
         grant_id: &str,
         expected_version: u64,
-        new_refresh_hash: &str,
+        new_refresh_hash: &Sha256Hex,
         groups: &[String],
     ) -> Result<Option<GrantRecord>, StoreError> {
         let Some(current) = GrantStore::get(self, grant_id).await? else {
@@ -215,7 +219,7 @@ impl GrantStore for ItemStore {
         let next = GrantRecord {
             superseded_hashes: superseded,
             previous_refresh_hash: Some(current.refresh_hash.clone()),
-            refresh_hash: new_refresh_hash.to_owned(),
+            refresh_hash: new_refresh_hash.clone(),
             rotated_at: Some(now),
             version: expected_version.saturating_add(1),
             groups: groups.to_vec(),

@@ -14,7 +14,12 @@ use super::item::{Condition, Index, Item, ItemBackend};
 use super::sqlite::SqliteBackend;
 use super::*;
 use crate::clock::{Clock, ManualClock};
+use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::resource::ResourceUri;
+use crate::oauth::scope::Scope;
+use crate::secret::Sha256Hex;
 
 /// An [`ItemBackend`] that counts, per partition key, the write units DynamoDB would charge:
 /// one per item written, deleted or incremented (items here stay under 1 KB), two inside a
@@ -137,7 +142,9 @@ struct Sim {
 
 fn metadata() -> ClientMetadata {
     ClientMetadata {
-        redirect_uris: vec!["https://claude.ai/api/mcp/auth_callback".into()],
+        redirect_uris: vec![RedirectUri::from_stored(
+            "https://claude.ai/api/mcp/auth_callback",
+        )],
         token_endpoint_auth_method: crate::oauth::client_values::AuthMethod::None,
         grant_types: vec![
             crate::oauth::client_values::GrantType::AuthorizationCode,
@@ -213,12 +220,12 @@ impl Sim {
     async fn register(&mut self) -> String {
         let now = self.clock.now();
         let client = ClientRecord {
-            client_id: self.rng.id(),
+            client_id: ClientId::from_stored(self.rng.id()),
             kind: ClientKind::Dcr,
             status: ClientStatus::Active,
             metadata: metadata(),
             secret_hash: None,
-            registration_token_hash: Some(self.rng.id()),
+            registration_token_hash: Some(Sha256Hex::from_stored(self.rng.id())),
             created_at: now,
             created_ip: Some("160.79.104.10".into()),
             created_user_agent: Some("Claude-User".into()),
@@ -227,9 +234,9 @@ impl Sim {
             expires_at: Some(now + 30 * 86_400),
         };
         assert!(self.stores.clients.create(&client).await.unwrap());
-        self.audit("client.registered", &client.client_id, None)
+        self.audit("client.registered", client.client_id.as_str(), None)
             .await;
-        client.client_id
+        client.client_id.to_string()
     }
 
     /// `/authorize`, the consent page, `/login` (a redirect to Cognito), `/callback` and the code
@@ -245,11 +252,11 @@ impl Sim {
         self.resolve(client_id).await;
         let pending = PendingAuthorization {
             id: self.rng.id(),
-            client_id: client_id.into(),
-            redirect_uri: "https://claude.ai/api/mcp/auth_callback".into(),
+            client_id: ClientId::from_stored(client_id),
+            redirect_uri: RedirectUri::from_stored("https://claude.ai/api/mcp/auth_callback"),
             code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-            scope: "costs:read".into(),
-            resource: "https://mcp.example.com/mcp".into(),
+            scope: Scope::from_stored("costs:read"),
+            resource: ResourceUri::from_stored("https://mcp.example.com/mcp"),
             state: Some("s".into()),
             upstream_nonce: self.rng.id(),
             upstream_verifier: self.rng.id(),
@@ -295,18 +302,18 @@ impl Sim {
         let now = self.clock.now();
         let consent = ConsentRecord {
             sub: user.into(),
-            client_id: client_id.into(),
-            scope: "costs:read".into(),
+            client_id: ClientId::from_stored(client_id),
+            scope: Scope::from_stored("costs:read"),
             granted_at: now,
             redirect_uris_digest: Some("digest".into()),
         };
         self.stores.consents.put(&consent).await.unwrap();
         let code = CodeRecord {
-            code_hash: self.rng.id(),
-            client_id: client_id.into(),
+            code_hash: Sha256Hex::from_stored(self.rng.id()),
+            client_id: ClientId::from_stored(client_id),
             redirect_uri: approved.redirect_uri.clone(),
             code_challenge: approved.code_challenge.clone(),
-            scope: "costs:read".into(),
+            scope: Scope::from_stored("costs:read"),
             resource: approved.resource.clone(),
             sub: user.into(),
             groups: vec!["finance".into()],
@@ -320,18 +327,18 @@ impl Sim {
         self.resolve(client_id).await;
         self.stores
             .codes
-            .peek(&code.code_hash)
+            .peek(code.code_hash.as_str())
             .await
             .unwrap()
             .unwrap();
         let grant = GrantRecord {
             grant_id: self.rng.id(),
             sub: user.into(),
-            client_id: client_id.into(),
-            scope: "costs:read".into(),
+            client_id: ClientId::from_stored(client_id),
+            scope: Scope::from_stored("costs:read"),
             resource: code.resource.clone(),
             groups: code.groups.clone(),
-            refresh_hash: self.rng.id(),
+            refresh_hash: Sha256Hex::from_stored(self.rng.id()),
             previous_refresh_hash: None,
             superseded_hashes: vec![],
             rotated_at: None,
@@ -359,27 +366,36 @@ impl Sim {
         if grant.status != GrantStatus::Active {
             return;
         }
-        self.resolve(&grant.client_id).await;
+        self.resolve(grant.client_id.as_str()).await;
         let next = self.rng.id();
         let rotated = self
             .stores
             .grants
-            .rotate(grant_id, grant.version, &next, &grant.groups)
+            .rotate(
+                grant_id,
+                grant.version,
+                &Sha256Hex::from_stored(next),
+                &grant.groups,
+            )
             .await
             .unwrap();
         assert!(rotated.is_some());
-        self.touch(&grant.client_id).await;
-        self.audit("token.refreshed", &grant.client_id, Some(&grant.sub))
-            .await;
+        self.touch(grant.client_id.as_str()).await;
+        self.audit(
+            "token.refreshed",
+            grant.client_id.as_str(),
+            Some(&grant.sub),
+        )
+        .await;
     }
 
     /// RFC 7009 at `/revoke`: a refresh token revokes its grant, an access token its `jti`.
     async fn revoke(&mut self, grant_id: &str, jti: &str) {
         let grant = self.stores.grants.get(grant_id).await.unwrap().unwrap();
-        self.resolve(&grant.client_id).await;
+        self.resolve(grant.client_id.as_str()).await;
         if self.rng.below(2) == 0 {
             if self.stores.grants.revoke(grant_id).await.unwrap() {
-                self.audit("grant.revoked", &grant.client_id, Some(&grant.sub))
+                self.audit("grant.revoked", grant.client_id.as_str(), Some(&grant.sub))
                     .await;
             }
         } else {
@@ -389,8 +405,12 @@ impl Sim {
                 .revoke(Revoked::Token(jti), keep)
                 .await
                 .unwrap();
-            self.audit("access_token.revoked", &grant.client_id, Some(&grant.sub))
-                .await;
+            self.audit(
+                "access_token.revoked",
+                grant.client_id.as_str(),
+                Some(&grant.sub),
+            )
+            .await;
         }
     }
 

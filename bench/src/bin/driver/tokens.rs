@@ -9,9 +9,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::config::StoreConfig;
+use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::ClientMetadata;
 use shared::oauth::client_values::{AuthMethod, GrantType};
 use shared::oauth::pkce::{CodeChallenge, CodeVerifier};
+use shared::oauth::redirect_uri::RedirectUri;
+use shared::oauth::resource::ResourceUri;
+use shared::oauth::scope::Scope;
 use shared::secret::{Secret, random_id};
 use shared::store::{ClientKind, ClientRecord, ClientStatus, CodeRecord};
 use shared::token::{LocalSigner, TokenIssuer};
@@ -36,13 +40,13 @@ pub(crate) async fn seed(
     )
     .await
     .map_err(|e| format!("store: {e}"))?;
-    let client_id = format!("bench-{}", random_id());
+    let client_id = ClientId::from_stored(format!("bench-{}", random_id()));
     let client = ClientRecord {
         client_id: client_id.clone(),
         kind: ClientKind::Static,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: vec![REDIRECT_URI.to_owned()],
+            redirect_uris: vec![RedirectUri::from_stored(REDIRECT_URI)],
             token_endpoint_auth_method: AuthMethod::None,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             response_types: vec!["code".to_owned()],
@@ -74,10 +78,10 @@ pub(crate) async fn seed(
         let record = CodeRecord {
             code_hash: code.hash(),
             client_id: client_id.clone(),
-            redirect_uri: REDIRECT_URI.to_owned(),
+            redirect_uri: RedirectUri::from_stored(REDIRECT_URI),
             code_challenge: challenge.as_str().to_owned(),
-            scope: SCOPE.to_owned(),
-            resource: resource.to_owned(),
+            scope: Scope::from_stored(SCOPE),
+            resource: ResourceUri::from_stored(resource),
             sub: "bench-user".to_owned(),
             groups: Vec::new(),
             issued_at: now,
