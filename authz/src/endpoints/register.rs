@@ -106,9 +106,7 @@ async fn register(
     caller: Caller,
     MetadataBody(body): MetadataBody,
 ) -> Result<Response, OAuthError> {
-    registration::check_rate(&state, &caller).await?;
-    let metadata = registration::validate_metadata(&body)?;
-    let registered = registration::register(&state, metadata, &caller).await?;
+    let registered = registration::register_new(&state, &body, &caller).await?;
     Ok(answer(&state, StatusCode::CREATED, &registered))
 }
 
@@ -217,6 +215,98 @@ mod tests {
             .unwrap()
             .items
             .len()
+    }
+
+    #[tokio::test]
+    async fn closed_registration_refuses_everyone_and_is_not_advertised() {
+        let app = test_app_with(&[("SMCP_REGISTRATION", "closed")]);
+        let (status, _, answer) = register(&app, CLAUDE).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert_eq!(answer["error"], "access_denied");
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("operator")
+        );
+        assert_eq!(stored_clients(&app).await, 0);
+        let (_, _, metadata) = send(
+            &app,
+            request(
+                "GET",
+                "/.well-known/oauth-authorization-server",
+                String::new(),
+                "192.0.2.10",
+            ),
+        )
+        .await;
+        assert!(
+            metadata.get("registration_endpoint").is_none(),
+            "{metadata}"
+        );
+        // The document policy is its own switch.
+        assert_eq!(metadata["client_id_metadata_document_supported"], true);
+        let open = test_app();
+        let (_, _, metadata) = send(
+            &open,
+            request(
+                "GET",
+                "/.well-known/oauth-authorization-server",
+                String::new(),
+                "192.0.2.10",
+            ),
+        )
+        .await;
+        assert_eq!(
+            metadata["registration_endpoint"],
+            "https://auth.example.com/register"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_host_allowlist_admits_only_clients_on_its_hosts() {
+        let app = test_app_with(&[("SMCP_REGISTRATION_REDIRECT_HOSTS", "claude.ai,loopback")]);
+        let (status, _, info) = register(&app, CLAUDE).await;
+        assert_eq!(status, StatusCode::CREATED, "{info}");
+        let native = r#"{"client_name":"Native","redirect_uris":["http://127.0.0.1:33418/cb"],"token_endpoint_auth_method":"none"}"#;
+        let (status, _, answer) = register(&app, native).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        // One URI off the list is enough to refuse the client.
+        let mixed = CLAUDE.replace(
+            r#""https://claude.ai/api/mcp/auth_callback""#,
+            r#""https://claude.ai/api/mcp/auth_callback","https://evil.example/cb""#,
+        );
+        assert_ne!(mixed, CLAUDE);
+        let (status, _, answer) = register(&app, &mixed).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"], "invalid_redirect_uri");
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("https://evil.example/cb")
+        );
+        assert_eq!(stored_clients(&app).await, 2);
+        // Nor can a registered client move its redirect URIs off the list (RFC 7592 update).
+        let client_id = info["client_id"].as_str().unwrap();
+        let token = info["registration_access_token"].as_str().unwrap();
+        let mut update = serde_json::from_str::<Value>(&mixed).unwrap();
+        update["client_id"] = json!(client_id);
+        let (status, _, answer) = send(
+            &app,
+            with_token(
+                request(
+                    "PUT",
+                    &format!("/register/{client_id}"),
+                    update.to_string(),
+                    "192.0.2.1",
+                ),
+                token,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"], "invalid_redirect_uri");
     }
 
     #[tokio::test]

@@ -62,6 +62,9 @@ impl From<OAuthError> for AuthorizeError {
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     pub client: ClientRecord,
+    /// Whether the store holds the client yet (a metadata document's client is recorded on its
+    /// first authorization request).
+    pub client_recorded: bool,
     pub redirect_uri: RedirectUri,
     pub scope: Scope,
     pub resource: ResourceUri,
@@ -80,8 +83,11 @@ pub async fn validate(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| render("client_id is required"))?;
-    let client = match ClientId::parse(client_id) {
-        Ok(client_id) => clients::resolve(state, &client_id).await?,
+    let clients::Found {
+        client,
+        recorded: client_recorded,
+    } = match ClientId::parse(client_id) {
+        Ok(client_id) => clients::find(state, &client_id).await?,
         Err(_) => None,
     }
     .ok_or_else(|| render("unknown client_id"))?;
@@ -160,6 +166,7 @@ pub async fn validate(
         .map_err(|e| redirect(OAuthError::InvalidScope(e.to_string().into())))?;
     Ok(AuthorizationRequest {
         client,
+        client_recorded,
         redirect_uri,
         scope,
         resource,
@@ -190,6 +197,9 @@ pub async fn start(
 ) -> Result<AuthorizeOutcome, AuthorizeError> {
     limit_pending(state, caller.ip).await?;
     let request = validate(state, params).await?;
+    if !request.client_recorded {
+        clients::record_first_use(state, &request.client, caller).await;
+    }
     let approvals = Approvals::decode(&state.cookie_key, approval_cookie, state.now());
     let approved = approvals.covers(&request.client, &request.scope);
     // Either way the request is bound to this browser's nonce: by the consent form's CSRF

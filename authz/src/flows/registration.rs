@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use shared::audit::AuditEvent;
+use shared::config::Registration;
 use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::{self, ClientMetadata, MetadataError};
 use shared::secret::Secret;
@@ -48,6 +49,44 @@ pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthEr
         return Ok(());
     }
     rate_limit::hit(state, "register", ip, state.config.register_rate_limit).await
+}
+
+/// Valid metadata ([`validate_metadata`]) that this deployment admits: with
+/// `SMCP_REGISTRATION_REDIRECT_HOSTS`, every redirect URI is on a listed host
+/// (`invalid_redirect_uri` naming the first that is not).
+pub fn admit_metadata(state: &AppState, body: &Value) -> Result<ClientMetadata, OAuthError> {
+    let metadata = validate_metadata(body)?;
+    if let Registration::Open {
+        redirect_hosts: Some(hosts),
+    } = &state.config.registration
+        && let Some(outside) = metadata
+            .redirect_uris
+            .iter()
+            .find(|uri| !url::Url::parse(uri.as_str()).is_ok_and(|url| hosts.admits(&url)))
+    {
+        return Err(OAuthError::invalid_redirect_uri(format!(
+            "{outside} is not on a host this server registers clients for"
+        )));
+    }
+    Ok(metadata)
+}
+
+/// The whole of `POST /register` (RFC 7591 §3): refused while registration is closed
+/// (`access_denied`, before anything is counted), then the caller's rate, the metadata as
+/// admitted here, and the client stored.
+pub async fn register_new(
+    state: &AppState,
+    body: &Value,
+    caller: &Caller,
+) -> Result<Registered, OAuthError> {
+    if state.config.registration == Registration::Closed {
+        return Err(OAuthError::AccessDenied(
+            "registration is closed on this server: ask its operator to add the client".into(),
+        ));
+    }
+    check_rate(state, caller).await?;
+    let metadata = admit_metadata(state, body)?;
+    register(state, metadata, caller).await
 }
 
 fn is_confidential(metadata: &ClientMetadata) -> bool {
@@ -129,7 +168,7 @@ pub async fn update(
             "the body's client_id must equal the client being updated",
         ));
     }
-    let metadata = validate_metadata(body)?;
+    let metadata = admit_metadata(state, body)?;
     let client_secret = match (
         is_confidential(&client.metadata),
         is_confidential(&metadata),

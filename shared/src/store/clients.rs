@@ -167,6 +167,13 @@ impl ClientStore for ItemStore {
             }
             let next = ClientRecord {
                 status,
+                // A client that identifies with a metadata document comes back by itself when
+                // its record expires: turned off, the record is kept until turned on again.
+                expires_at: if current.kind == ClientKind::Cimd && status != ClientStatus::Active {
+                    None
+                } else {
+                    current.expires_at
+                },
                 ..current.clone()
             };
             if self.replace(&next).await? {

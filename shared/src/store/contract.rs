@@ -943,6 +943,45 @@ pub async fn several_items_are_read_at_once(h: Harness) {
     assert!(h.backend.get_many(&too_many, now).await.is_err());
 }
 
+pub async fn a_document_client_turned_off_outlives_its_idle_expiry(h: Harness) {
+    let url = "https://docs.example.com/client.json";
+    let recorded = ClientRecord {
+        client_id: ClientId::from_stored(url),
+        kind: ClientKind::Cimd,
+        secret_hash: None,
+        registration_token_hash: None,
+        expires_at: Some(h.now() + 86_400),
+        ..client(url, h.now())
+    };
+    assert!(h.stores.clients.create(&recorded).await.unwrap());
+    let disabled = h
+        .stores
+        .clients
+        .set_status(url, ClientStatus::Disabled)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(disabled.expires_at, None);
+    h.clock.advance(2 * 86_400);
+    let kept = h.stores.clients.get(url).await.unwrap().unwrap();
+    assert_eq!(kept.status, ClientStatus::Disabled);
+    // A registered client keeps its expiry: its id is never presented again once it lapses.
+    let dcr = client("dcr-1", h.now());
+    let dcr = ClientRecord {
+        expires_at: Some(h.now() + 86_400),
+        ..dcr
+    };
+    assert!(h.stores.clients.create(&dcr).await.unwrap());
+    let disabled = h
+        .stores
+        .clients
+        .set_status("dcr-1", ClientStatus::Disabled)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(disabled.expires_at, dcr.expires_at);
+}
+
 pub async fn clients_status_and_registered_since(h: Harness) {
     for (i, id) in ["old", "mid", "new"].iter().enumerate() {
         let at = h.now() + 100 * i as i64;
@@ -1722,7 +1761,8 @@ macro_rules! contract_suite {
                 sharded_listings_keep_order_across_pages,
                 items_under_unsharded_keys_stay_listed,
                 profiles_keep_the_latest_sign_in_and_are_read_in_batches,
-                records_of_the_untyped_shape_read_and_write_alike
+                records_of_the_untyped_shape_read_and_write_alike,
+                a_document_client_turned_off_outlives_its_idle_expiry
             );
         }
     };
