@@ -503,7 +503,10 @@ async fn every_subcommand(backend: Backend) {
     // grants revoke --user
     let (a2, r2) = server.refreshed(&c2, &r2).await;
     let all = stand
-        .admin(&["grants", "revoke", "--user", "alice", "--json"], None)
+        .admin(
+            &["grants", "revoke", "--user", "alice", "--yes", "--json"],
+            None,
+        )
         .await
         .ok();
     let all = &all.json_lines()[0];
@@ -527,6 +530,7 @@ async fn every_subcommand(backend: Backend) {
                 &c1,
                 "--reason",
                 "lost laptop",
+                "--yes",
                 "--json",
             ],
             None,
@@ -554,7 +558,10 @@ async fn every_subcommand(backend: Backend) {
     let (_a5, r5) = server.refreshed(&c1, &r5).await;
 
     // users disable / enable
-    let off = stand.admin(&["users", "disable", "alice"], None).await.ok();
+    let off = stand
+        .admin(&["users", "disable", "alice", "--yes"], None)
+        .await
+        .ok();
     assert!(
         off.stdout
             .starts_with("disabled user alice: 1 grant(s) revoked"),
@@ -587,14 +594,20 @@ async fn every_subcommand(backend: Backend) {
     stand.admin(&["keys", "rotate", "--force"], None).await.ok();
 
     // clients delete
-    stand.admin(&["clients", "delete", &c2], None).await.ok();
+    stand
+        .admin(&["clients", "delete", &c2, "--yes"], None)
+        .await
+        .ok();
     assert_eq!(stand.admin(&["clients", "show", &c2], None).await.code, 3);
     assert_eq!(stand.admin(&["clients", "delete", &c2], None).await.code, 3);
 
     // grants revoke --client
     let (_g6, _r6) = server.grant("bob", &c1).await;
     let by_client = stand
-        .admin(&["grants", "revoke", "--client", &c1, "--json"], None)
+        .admin(
+            &["grants", "revoke", "--client", &c1, "--yes", "--json"],
+            None,
+        )
         .await
         .ok();
     assert_eq!(
@@ -720,6 +733,287 @@ async fn every_subcommand_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_subcommand_on_dynamodb() {
     every_subcommand(Backend::Dynamo).await;
+}
+
+/// The commands added for operators who run a closed deployment, and the guard of every
+/// destructive command: refused without a terminal or `--yes`, `--dry-run` changes nothing.
+async fn guards_static_clients_consents_and_user_changes(backend: Backend) {
+    let stand = Stand::new(backend);
+    stand.admin(&["init-table"], None).await.ok();
+    stand
+        .admin(
+            &["users", "add", "alice", "--group", "finance"],
+            Some(PASSWORD),
+        )
+        .await
+        .ok();
+    let server = stand.serve().await;
+
+    // clients add: a confidential static client, its secret shown once, working at /token.
+    let added = stand
+        .admin(
+            &[
+                "clients",
+                "add",
+                "--name",
+                "Team dashboard",
+                "--redirect-uri",
+                "https://dash.example.com/cb",
+                "--auth",
+                "post",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let added = &added.json_lines()[0];
+    let client_id = added["client_id"].as_str().unwrap().to_owned();
+    let secret = added["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 43);
+    let shown = stand
+        .admin(&["clients", "list", "--kind", "static", "--json"], None)
+        .await
+        .ok();
+    let shown = shown.json_lines();
+    assert_eq!(ids(&shown, "client_id"), [client_id.as_str()]);
+    assert_eq!(
+        shown[0]["expires_at"],
+        Value::Null,
+        "operators' clients do not expire"
+    );
+    assert_eq!(shown[0]["confidential"], true);
+    let refused = stand
+        .admin(
+            &[
+                "clients",
+                "add",
+                "--name",
+                "x",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("not added"), "{}", refused.stderr);
+    let (g1, _r1) = server.grant("alice", &client_id).await;
+
+    // The guard: no terminal and no --yes is refused and changes nothing; --dry-run lists.
+    for args in [
+        &["clients", "delete", client_id.as_str()][..],
+        &["clients", "disable", client_id.as_str()][..],
+        &["grants", "revoke", "--client", client_id.as_str()][..],
+        &["grants", "revoke", "--user", "alice"][..],
+        &["users", "disable", "alice"][..],
+        &["users", "delete", "alice"][..],
+    ] {
+        let refused = stand.admin(args, None).await;
+        assert_eq!(refused.code, 1, "{args:?}: {}", refused.stdout);
+        assert!(
+            refused.stderr.contains("--yes"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        let mut dry = args.to_vec();
+        dry.extend(["--dry-run", "--json"]);
+        let dry = stand.admin(&dry, None).await.ok();
+        let dry = &dry.json_lines()[0];
+        assert_eq!(dry["dry_run"], true, "{args:?}");
+        assert_eq!(dry["grants"], json!([g1]), "{args:?}");
+    }
+    let grants = stand
+        .admin(
+            &[
+                "grants", "list", "--client", &client_id, "--active", "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&grants.json_lines(), "grant_id"), [g1.as_str()]);
+    let users = stand.admin(&["users", "list", "--json"], None).await.ok();
+    assert_eq!(users.json_lines()[0]["enabled"], true);
+
+    // consents: none yet, then one recorded by a sign-in, listed, withdrawn once.
+    let none = stand
+        .admin(&["consents", "list", "--user", "alice"], None)
+        .await
+        .ok();
+    assert!(
+        none.stdout.starts_with("no consents for alice"),
+        "{}",
+        none.stdout
+    );
+    let consent = shared::store::ConsentRecord {
+        sub: "alice".into(),
+        client_id: ClientId::from_stored(client_id.as_str()),
+        scope: Scope::from_stored("costs:read"),
+        granted_at: SystemClock.now(),
+        redirect_uris_digest: None,
+    };
+    server.stores.consents.put(&consent).await.unwrap();
+    server
+        .stores
+        .profiles
+        .put(&shared::store::UserProfile {
+            sub: "alice".into(),
+            username: Some("alice".into()),
+            email: Some("alice@example.com".into()),
+            groups: vec!["finance".into()],
+            last_login_at: SystemClock.now(),
+        })
+        .await
+        .unwrap();
+    let listed = stand
+        .admin(&["consents", "list", "--user", "alice"], None)
+        .await
+        .ok();
+    assert!(
+        listed
+            .stdout
+            .starts_with("consents of alice <alice@example.com>"),
+        "{}",
+        listed.stdout
+    );
+    assert!(listed.stdout.contains(&client_id), "{}", listed.stdout);
+    // Users are shown by what their sign-in said.
+    let grants = stand
+        .admin(&["grants", "list", "--user", "alice"], None)
+        .await
+        .ok();
+    assert!(
+        grants.stdout.contains("<alice@example.com>"),
+        "{}",
+        grants.stdout
+    );
+    stand
+        .admin(
+            &[
+                "consents", "revoke", "--user", "alice", "--client", &client_id,
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(
+        stand
+            .admin(
+                &[
+                    "consents", "revoke", "--user", "alice", "--client", &client_id
+                ],
+                None
+            )
+            .await
+            .code,
+        3
+    );
+
+    // users groups / passwd / delete
+    let groups = stand
+        .admin(
+            &[
+                "users", "groups", "alice", "--set", "ops", "--set", "finance",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert!(groups.stdout.contains("ops, finance"), "{}", groups.stdout);
+    let shown = stand.admin(&["users", "groups", "alice"], None).await.ok();
+    assert_eq!(shown.stdout.trim(), "alice: ops, finance");
+    let weak = stand
+        .admin(&["users", "passwd", "alice"], Some("short\n"))
+        .await;
+    assert_eq!(weak.code, 1, "{}", weak.stderr);
+    let before = server
+        .stores
+        .login_users
+        .get("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    stand
+        .admin(&["users", "passwd", "alice"], Some("another long password"))
+        .await
+        .ok();
+    let after_passwd = server
+        .stores
+        .login_users
+        .get("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(after_passwd.password_hash, before.password_hash);
+    assert!(after_passwd.password_hash.starts_with("$argon2id$"));
+    assert_eq!(
+        after_passwd.groups,
+        ["ops", "finance"],
+        "only the password changed"
+    );
+    stand
+        .admin(&["users", "delete", "alice", "--yes"], None)
+        .await
+        .ok();
+    assert!(
+        server
+            .stores
+            .login_users
+            .get("alice")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let after = stand
+        .admin(
+            &["grants", "list", "--user", "alice", "--active", "--json"],
+            None,
+        )
+        .await
+        .ok();
+    assert!(
+        after.stdout.trim().is_empty(),
+        "grants revoked: {}",
+        after.stdout
+    );
+    assert_eq!(
+        stand
+            .admin(&["users", "delete", "alice", "--yes"], None)
+            .await
+            .code,
+        3
+    );
+
+    // Each change is in the audit trail.
+    let trail = stand
+        .admin(&["audit", "search", "--type", "admin.*", "--json"], None)
+        .await
+        .ok();
+    let kinds: Vec<String> = trail
+        .json_lines()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for kind in [
+        "admin.client.added",
+        "admin.consent.revoked",
+        "admin.user.groups_set",
+        "admin.user.password_set",
+        "admin.user.deleted",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guards_static_clients_consents_and_user_changes_on_sqlite() {
+    guards_static_clients_consents_and_user_changes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guards_static_clients_consents_and_user_changes_on_dynamodb() {
+    guards_static_clients_consents_and_user_changes(Backend::Dynamo).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

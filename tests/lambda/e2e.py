@@ -817,9 +817,11 @@ class Stage:
         self.admin("grants", "list", "--user", UPSTREAM_SUB)
         self.admin("audit", "tail", "-n", "5")
         self.admin("audit", "search", "--client", client, "--since", "1h")
-        self.admin("clients", "disable", client, "--reason", "lambda e2e")
+        self.admin("clients", "disable", client, "--dry-run")
+        self.admin("clients", "disable", client, "--reason", "lambda e2e", "--yes")
         self.admin("clients", "enable", client)
-        self.admin("grants", "revoke", "--user", UPSTREAM_SUB)
+        self.admin("consents", "list", "--user", UPSTREAM_SUB)
+        self.admin("grants", "revoke", "--user", UPSTREAM_SUB, "--yes")
         kids = self.admin("keys", "rotate")
         check("published kids:" in kids, "admin keys rotate under KMS: prints the published kids", kids)
 

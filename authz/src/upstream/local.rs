@@ -188,6 +188,8 @@ pub enum AddUserError {
     WeakPassword,
     #[error("user {0:?} already exists")]
     Taken(String),
+    #[error("no user {0:?}")]
+    Unknown(String),
     #[error("{0}")]
     Hashing(&'static str),
     #[error(transparent)]
@@ -209,14 +211,7 @@ pub async fn add_user(
     if !valid_name {
         return Err(AddUserError::BadUsername);
     }
-    if !(12..=1024).contains(&password.expose().chars().count()) {
-        return Err(AddUserError::WeakPassword);
-    }
-    let secret = password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&secret))
-        .await
-        .map_err(|_| AddUserError::Hashing("hashing task failed"))?
-        .map_err(AddUserError::Hashing)?;
+    let password_hash = hash_checked(password).await?;
     let user = LoginUser {
         username: username.to_owned(),
         sub: username.to_owned(),
@@ -229,6 +224,40 @@ pub async fn add_user(
         Ok(user)
     } else {
         Err(AddUserError::Taken(username.to_owned()))
+    }
+}
+
+/// The Argon2id hash of a password of acceptable length (hashed off the async threads).
+async fn hash_checked(password: &Secret) -> Result<String, AddUserError> {
+    if !(12..=1024).contains(&password.expose().chars().count()) {
+        return Err(AddUserError::WeakPassword);
+    }
+    let secret = password.clone();
+    tokio::task::spawn_blocking(move || hash_password(&secret))
+        .await
+        .map_err(|_| AddUserError::Hashing("hashing task failed"))?
+        .map_err(AddUserError::Hashing)
+}
+
+/// Sets a user's password (same rules as [`add_user`]); the user's grants are left alone.
+pub async fn set_password(
+    stores: &Stores,
+    username: &str,
+    password: &Secret,
+) -> Result<LoginUser, AddUserError> {
+    let user = stores
+        .login_users
+        .get(username)
+        .await?
+        .ok_or_else(|| AddUserError::Unknown(username.to_owned()))?;
+    let updated = LoginUser {
+        password_hash: hash_checked(password).await?,
+        ..user
+    };
+    if stores.login_users.update(&updated).await? {
+        Ok(updated)
+    } else {
+        Err(AddUserError::Unknown(username.to_owned()))
     }
 }
 

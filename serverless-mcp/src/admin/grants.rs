@@ -9,6 +9,9 @@ use shared::audit::AuditEvent;
 use shared::store::{GrantRecord, GrantStatus, PageRequest, Revoked};
 use shared::token::REVOCATION_HORIZON_SECS;
 
+use std::collections::HashMap;
+
+use super::confirm::{Go, Guard};
 use super::output::{self, Progress};
 use super::{Ctx, Failure};
 
@@ -33,8 +36,13 @@ pub enum GrantsCommand {
         #[arg(long)]
         after: Option<String>,
     },
-    /// Revoke one grant, or every grant of a user or of a client.
+    /// Revoke one grant, or every grant of a user or of a client (asked first).
     #[command(group(ArgGroup::new("target").required(true).args(["grant_id", "user", "client"])))]
+    #[command(
+        after_help = "Examples:\n  serverless-mcp admin grants revoke GRANT_ID\n  \
+        serverless-mcp admin grants revoke --user alice --dry-run\n  \
+        serverless-mcp admin grants revoke --client CLIENT_ID --yes"
+    )]
     Revoke {
         grant_id: Option<String>,
         /// Every grant of this user (`sub`).
@@ -43,6 +51,9 @@ pub enum GrantsCommand {
         /// Every grant of this client.
         #[arg(long, allow_hyphen_values = true)]
         client: Option<String>,
+        /// Asked of the bulk forms (--user, --client) only.
+        #[command(flatten)]
+        guard: Guard,
     },
 }
 
@@ -84,7 +95,7 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
                 }
             };
             progress.finish();
-            show(ctx, &grants);
+            show(ctx, &grants).await;
             output::more(next.as_ref());
             Ok(())
         }
@@ -93,8 +104,20 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
             ..
         } => revoke_one(ctx, &grant_id).await,
         GrantsCommand::Revoke {
-            user: Some(user), ..
+            user: Some(user),
+            guard,
+            ..
         } => {
+            let active = active_for_user(ctx, &user).await?;
+            let what = format!(
+                "revoke the {} active grant(s) of user {} and refuse their access tokens",
+                active.len(),
+                super::users::who(ctx, &user).await
+            );
+            if guard.check(&what)? == Go::DryRun {
+                show_dry_run(ctx, &active);
+                return Ok(());
+            }
             revoke_access_tokens(ctx, Revoked::User(&user)).await?;
             let revoked = ctx
                 .stores
@@ -106,8 +129,18 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
         }
         GrantsCommand::Revoke {
             client: Some(client),
+            guard,
             ..
         } => {
+            let active = active_for_client(ctx, &client).await?;
+            let what = format!(
+                "revoke the {} active grant(s) of client {client} and refuse its access tokens",
+                active.len()
+            );
+            if guard.check(&what)? == Go::DryRun {
+                show_dry_run(ctx, &active);
+                return Ok(());
+            }
             revoke_access_tokens(ctx, Revoked::Client(&client)).await?;
             let revoked = ctx
                 .stores
@@ -202,8 +235,88 @@ pub async fn revoke_access_tokens(ctx: &Ctx, what: Revoked<'_>) -> Result<(), Fa
         .map_err(|e| ctx.store_failure(e))
 }
 
+/// Every active grant of a user (all pages).
+pub async fn active_for_user(ctx: &Ctx, sub: &str) -> Result<Vec<GrantRecord>, Failure> {
+    let mut active = Vec::new();
+    let mut request = PageRequest::first(1000);
+    loop {
+        let page = ctx
+            .stores
+            .grants
+            .list_for_user(sub, &request)
+            .await
+            .map_err(|e| ctx.store_failure(e))?;
+        active.extend(
+            page.items
+                .into_iter()
+                .filter(|g| g.status == GrantStatus::Active),
+        );
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return Ok(active),
+        }
+    }
+}
+
+/// Every active grant of a client (all pages).
+pub async fn active_for_client(ctx: &Ctx, client_id: &str) -> Result<Vec<GrantRecord>, Failure> {
+    let mut active = Vec::new();
+    let mut request = PageRequest::first(1000);
+    loop {
+        let page = ctx
+            .stores
+            .grants
+            .list_for_client(client_id, &request)
+            .await
+            .map_err(|e| ctx.store_failure(e))?;
+        active.extend(
+            page.items
+                .into_iter()
+                .filter(|g| g.status == GrantStatus::Active),
+        );
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return Ok(active),
+        }
+    }
+}
+
+/// What `--dry-run` shows: the grants that would be revoked.
+pub fn show_dry_run(ctx: &Ctx, grants: &[GrantRecord]) {
+    let ids: Vec<&str> = grants.iter().map(|g| g.grant_id.as_str()).collect();
+    let human = if ids.is_empty() {
+        "no active grants would be revoked".to_owned()
+    } else {
+        ids.iter()
+            .map(|id| format!("would revoke grant {id}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    ctx.out
+        .done(&human, &json!({"dry_run": true, "grants": ids}));
+}
+
+/// Who each grant's user is, as operators know them ([`super::users::describe`]), by `sub`.
+pub async fn names(ctx: &Ctx, grants: &[GrantRecord]) -> HashMap<String, String> {
+    let subs: Vec<String> = grants.iter().map(|g| g.sub.clone()).collect();
+    let profiles = ctx
+        .stores
+        .profiles
+        .get_many(&subs)
+        .await
+        .unwrap_or_default();
+    subs.into_iter()
+        .map(|sub| {
+            let name = profiles
+                .get(&sub)
+                .map_or_else(|| sub.clone(), |p| super::users::describe(&sub, p));
+            (sub, name)
+        })
+        .collect()
+}
+
 /// Grants as JSON lines or a table.
-pub fn show(ctx: &Ctx, grants: &[GrantRecord]) {
+pub async fn show(ctx: &Ctx, grants: &[GrantRecord]) {
     if ctx.out.json {
         for grant in grants {
             ctx.out.json_line(&listed(grant));
@@ -218,17 +331,18 @@ pub fn show(ctx: &Ctx, grants: &[GrantRecord]) {
         &[
             "GRANT_ID", "USER", "CLIENT", "STATUS", "SCOPE", "CREATED", "ROTATED", "EXPIRES",
         ],
-        &rows(grants),
+        &rows(grants, &names(ctx, grants).await),
     );
 }
 
-pub fn rows(grants: &[GrantRecord]) -> Vec<Vec<String>> {
+/// Table rows of `grants`, each user shown as `names` has them.
+pub fn rows(grants: &[GrantRecord], names: &HashMap<String, String>) -> Vec<Vec<String>> {
     grants
         .iter()
         .map(|g| {
             vec![
                 g.grant_id.clone(),
-                g.sub.clone(),
+                names.get(&g.sub).cloned().unwrap_or_else(|| g.sub.clone()),
                 g.client_id.to_string(),
                 status(g.status).to_owned(),
                 g.scope.to_string(),

@@ -5,6 +5,8 @@
 
 mod audit;
 mod clients;
+mod confirm;
+mod consents;
 mod grants;
 mod keys;
 mod output;
@@ -54,6 +56,9 @@ enum AdminCommand {
     /// Users of the embedded login.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// The approvals users gave clients: list, withdraw.
+    #[command(subcommand)]
+    Consents(consents::ConsentsCommand),
     /// The token signing key.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -238,6 +243,7 @@ pub async fn run(args: AdminArgs) -> Result<(), Failure> {
         AdminCommand::Grants(command) => grants::run(&ctx, command).await,
         AdminCommand::Audit(command) => audit::run(&ctx, command).await,
         AdminCommand::Users(command) => users::run(&ctx, command).await,
+        AdminCommand::Consents(command) => consents::run(&ctx, command).await,
         AdminCommand::Keys(command) => keys::run(&ctx, command).await,
         AdminCommand::InitTable => {
             ctx.record(AuditEvent::admin_table_created(&ctx.origin(), &ctx.label))

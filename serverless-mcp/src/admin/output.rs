@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 
 use serde::Serialize;
-use shared::clock::{Clock, SystemClock, days_from_civil, rfc3339};
+use shared::clock::{Clock, SystemClock, rfc3339};
 use shared::oauth::client_metadata::is_hidden_or_control;
 
 /// `text` with every control, bidi-formatting or zero-width character written as a visible
@@ -241,18 +241,19 @@ fn parse_time_at(raw: &str, now: i64) -> Result<i64, String> {
     let hour = clock_num(&mut clock_parts, true)?;
     let minute = clock_num(&mut clock_parts, true)?;
     let second = clock_num(&mut clock_parts, false)?;
-    let valid = (1..=12).contains(&month)
-        && (1..=31).contains(&day)
-        && (0..24).contains(&hour)
-        && (0..60).contains(&minute)
-        && (0..60).contains(&second)
-        && (1970..=9999).contains(&year);
-    if !valid {
-        return Err(bad());
-    }
-    let month = u32::try_from(month).map_err(|_| bad())?;
-    let day = u32::try_from(day).map_err(|_| bad())?;
-    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+    // The calendar is the date crate's: 2026-02-31 and 2025-02-29 are not dates.
+    let small = |n: i64| u8::try_from(n).map_err(|_| bad());
+    let year = i32::try_from(year)
+        .ok()
+        .filter(|y| (1970..=9999).contains(y))
+        .ok_or_else(bad)?;
+    let month = time::Month::try_from(small(month)?).map_err(|_| bad())?;
+    let date = time::Date::from_calendar_date(year, month, small(day)?).map_err(|_| bad())?;
+    let clock =
+        time::Time::from_hms(small(hour)?, small(minute)?, small(second)?).map_err(|_| bad())?;
+    Ok(time::PrimitiveDateTime::new(date, clock)
+        .assume_utc()
+        .unix_timestamp())
 }
 
 #[cfg(test)]
@@ -264,6 +265,10 @@ mod tests {
     #[test]
     fn times_parse_as_dates_instants_and_ages() {
         assert_eq!(parse_time_at("2026-01-01", NOW), Ok(NOW));
+        assert_eq!(
+            parse_time_at("2028-02-29", NOW),
+            Ok(NOW + (365 + 365 + 31 + 28) * 86_400)
+        );
         assert_eq!(parse_time_at("2026-01-01T00:00:01Z", NOW), Ok(NOW + 1));
         assert_eq!(parse_time_at("2026-01-01T01:02", NOW), Ok(NOW + 3720));
         assert_eq!(parse_time_at("24h", NOW), Ok(NOW - 86_400));
@@ -273,7 +278,11 @@ mod tests {
             "",
             "yesterday",
             "2026-13-01",
+            "2026-02-31",
+            "2025-02-29",
+            "2026-04-31T10:00",
             "2026-01-01T25:00",
+            "2026-01-01T10:60",
             "5x",
             "-3d",
         ] {

@@ -23,6 +23,38 @@ impl AuditEvent {
             .with(key::GRANTS_REVOKED, grants_revoked)
     }
 
+    /// `admin.user.password_set`.
+    pub fn admin_user_password_set(origin: &Origin, sub: &str) -> Self {
+        Self::new(origin, AuditKind::AdminUserPasswordSet, None, Some(sub))
+    }
+
+    /// `admin.user.groups_set` with the user's new groups.
+    pub fn admin_user_groups_set(origin: &Origin, sub: &str, groups: &[String]) -> Self {
+        Self::new(origin, AuditKind::AdminUserGroupsSet, None, Some(sub))
+            .with(key::GROUPS, json!(groups))
+    }
+
+    /// `admin.user.deleted`, with the number of grants revoked.
+    pub fn admin_user_deleted(origin: &Origin, sub: &str, grants_revoked: usize) -> Self {
+        Self::new(origin, AuditKind::AdminUserDeleted, None, Some(sub))
+            .with(key::GRANTS_REVOKED, grants_revoked)
+    }
+
+    /// `admin.consent.revoked`: the user's remembered consent to the client is withdrawn.
+    pub fn admin_consent_revoked(origin: &Origin, sub: &str, client_id: &str) -> Self {
+        Self::new(
+            origin,
+            AuditKind::AdminConsentRevoked,
+            Some(client_id),
+            Some(sub),
+        )
+    }
+
+    /// `admin.client.added` with the client's name and redirect URIs.
+    pub fn admin_client_added(origin: &Origin, client: &crate::store::ClientRecord) -> Self {
+        Self::client(origin, AuditKind::AdminClientAdded, client)
+    }
+
     /// `admin.user.enabled`.
     pub fn admin_user_enabled(origin: &Origin, sub: &str) -> Self {
         Self::new(origin, AuditKind::AdminUserEnabled, None, Some(sub))

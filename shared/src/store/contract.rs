@@ -792,6 +792,11 @@ pub async fn login_users_create_update_and_exist(h: Harness) {
         "update never creates"
     );
     assert_eq!(h.stores.login_users.get("ghost").await.unwrap(), None);
+    // Deleted: gone from reads and from the listing; deleting again finds nothing.
+    assert!(h.stores.login_users.delete("alice").await.unwrap());
+    assert_eq!(h.stores.login_users.get("alice").await.unwrap(), None);
+    assert!(!h.stores.login_users.any().await.unwrap());
+    assert!(!h.stores.login_users.delete("alice").await.unwrap());
 }
 
 fn token<'a>(jti: &'a str, grant_id: Option<&'a str>, iat: i64) -> TokenIdentity<'a> {
