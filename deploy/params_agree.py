@@ -256,7 +256,10 @@ def functions_accept(template, params, binary):
             value = STAND_INS[key] if key in STAND_INS else evaluate(expr, params, conditions)
             if value is not NoValue:
                 env[key] = value
-        run = subprocess.run([binary, "check-config"], env=env, capture_output=True, text=True)
+        # Each function's own start-up rules (the MCP function needs no cookie key).
+        which = "mcp" if function.lower().startswith("mcp") else "authz"
+        run = subprocess.run([binary, "check-config", "--function", which], env=env,
+                             capture_output=True, text=True)
         if run.returncode != 0:
             return False, f"{function}: {run.stderr.strip()}"
     return True, ""

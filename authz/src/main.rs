@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use shared::clock::{Clock, SystemClock};
-use shared::config::{Config, Runtime};
+use shared::config::{Config, Function, Runtime};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = config.validate_for(Runtime::Lambda) {
+    if let Err(e) = config.validate_for(Runtime::Lambda(Function::Authz)) {
         eprintln!("configuration error: {e}");
         return ExitCode::FAILURE;
     }

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use shared::clock::{Clock, SystemClock};
-use shared::config::{Runtime, env};
+use shared::config::{Function, Runtime, env};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // Every setting through the one lookup (the environment), checked before anything starts.
-    let (config, settings) = match mcp::read_config(env::var, Runtime::Lambda) {
+    let (config, settings) = match mcp::read_config(env::var, Runtime::Lambda(Function::Mcp)) {
         Ok((config, settings)) => (Arc::new(config), settings),
         Err(e) => {
             eprintln!("configuration error: {e}");

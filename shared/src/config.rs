@@ -20,7 +20,7 @@ pub use parse::MAX_PREVIOUS_SIGNING_KEYS;
 use parse::{
     int_in, parse_issuer, parse_previous_kms_keys, parse_rate, parse_resource, validate_table_name,
 };
-pub use runtime::Runtime;
+pub use runtime::{Function, Runtime};
 
 /// Where state is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]

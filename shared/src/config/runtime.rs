@@ -7,9 +7,18 @@ use super::{Config, ConfigError, StoreConfig, keys};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {
     /// A Lambda function: possibly many instances, never a developer's test CA.
-    Lambda,
+    Lambda(Function),
     /// `serverless-mcp serve`: one process on one machine.
     Serve,
+}
+
+/// Which of the two Lambda functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// The authorization server: its browser pages need the cookie key.
+    Authz,
+    /// The MCP server: no browser pages, no cookies.
+    Mcp,
 }
 
 impl Config {
@@ -27,7 +36,10 @@ impl Config {
         }
         // Several instances answer one browser's consent and login steps: they must share the
         // cookie key, which a per-instance default cannot give.
-        if matches!(self.store, StoreConfig::Dynamo { .. }) && self.cookie_key.is_none() {
+        if runtime == Runtime::Lambda(Function::Authz)
+            && matches!(self.store, StoreConfig::Dynamo { .. })
+            && self.cookie_key.is_none()
+        {
             return Err(ConfigError::new(
                 keys::COOKIE_KEY,
                 "required with SMCP_STORE=dynamodb (all instances must share it)",
@@ -81,8 +93,20 @@ mod tests {
             let config = load(&extra);
             assert_eq!(config.validate_for(Runtime::Serve), Ok(()), "{description}");
             assert_eq!(
-                config.validate_for(Runtime::Lambda).map_err(|e| e.setting),
+                config
+                    .validate_for(Runtime::Lambda(Function::Authz))
+                    .map_err(|e| e.setting),
                 refused.map_or(Ok(()), Err),
+                "{description}"
+            );
+            // The MCP function has no browser pages: only the test CA concerns it.
+            assert_eq!(
+                config
+                    .validate_for(Runtime::Lambda(Function::Mcp))
+                    .map_err(|e| e.setting),
+                refused
+                    .filter(|setting| *setting != keys::COOKIE_KEY)
+                    .map_or(Ok(()), Err),
                 "{description}"
             );
         }
