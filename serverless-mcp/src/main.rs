@@ -9,7 +9,18 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "serverless-mcp", version, about)]
+#[command(
+    name = "serverless-mcp",
+    version,
+    about,
+    after_help = "Examples:\n  \
+                  serverless-mcp serve                      one local process on 127.0.0.1:8080\n  \
+                  serverless-mcp admin clients list         who registered, newest first\n  \
+                  serverless-mcp admin audit tail           the latest audit events\n  \
+                  serverless-mcp check-config               validate the SMCP_* settings\n\n\
+                  Every setting is an SMCP_* environment variable: see the table under\n\
+                  \"Configuration\" in README.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +30,8 @@ struct Cli {
 enum Command {
     /// Run the authorization server and the MCP server together on one port.
     Serve(serve::ServeArgs),
-    /// Audit and revoke registered clients, grants and consents.
+    /// Audit and revoke registered clients, grants, consents and users (`admin --help`).
+    #[command(after_help = admin::HELP)]
     Admin(admin::AdminArgs),
     /// Check the SMCP_* settings in the environment as both Lambda functions do at start-up
     /// (the shared settings, then the MCP server's), without starting anything.

@@ -193,6 +193,15 @@ pub enum AddUserError {
     Store(#[from] StoreError),
 }
 
+/// Whether `password` is acceptable for the embedded login: 12 to 1024 characters.
+pub fn check_password(password: &Secret) -> Result<(), AddUserError> {
+    if (12..=1024).contains(&password.expose().chars().count()) {
+        Ok(())
+    } else {
+        Err(AddUserError::WeakPassword)
+    }
+}
+
 /// Adds an enabled user of the embedded login.
 pub async fn add_user(
     stores: &Stores,
@@ -208,9 +217,7 @@ pub async fn add_user(
     if !valid_name {
         return Err(AddUserError::BadUsername);
     }
-    if !(12..=1024).contains(&password.expose().chars().count()) {
-        return Err(AddUserError::WeakPassword);
-    }
+    check_password(password)?;
     let secret = password.clone();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&secret))
         .await

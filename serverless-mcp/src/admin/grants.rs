@@ -9,13 +9,17 @@ use shared::audit::AuditEvent;
 use shared::store::{GrantRecord, GrantStatus, PageRequest, Revoked};
 use shared::token::REVOCATION_HORIZON_SECS;
 
-use super::output::{self, Progress};
-use super::{Ctx, Failure};
+use super::filter::Order;
+use super::prompt::Danger;
+use super::{Ctx, Failure, help, output, pages, when};
 
 #[derive(Debug, Subcommand)]
 pub enum GrantsCommand {
-    /// A user's or a client's grants, oldest first.
-    #[command(group(ArgGroup::new("owner").required(true).args(["user", "client"])))]
+    /// A user's or a client's grants, newest first.
+    #[command(
+        group(ArgGroup::new("owner").required(true).args(["user", "client"])),
+        after_help = help::GRANTS_LIST
+    )]
     List {
         /// The user (`sub`).
         #[arg(long)]
@@ -26,15 +30,20 @@ pub enum GrantsCommand {
         /// Only grants that still work.
         #[arg(long)]
         active: bool,
-        /// At most this many grants (then prints the --after cursor for the next page).
+        #[command(flatten)]
+        order: Order,
+        /// At most this many grants (oldest first: then prints the --after cursor).
         #[arg(long)]
         limit: Option<usize>,
-        /// Continue after this cursor.
-        #[arg(long)]
+        /// Continue after this cursor (with --oldest-first).
+        #[arg(long, requires = "oldest_first")]
         after: Option<String>,
     },
     /// Revoke one grant, or every grant of a user or of a client.
-    #[command(group(ArgGroup::new("target").required(true).args(["grant_id", "user", "client"])))]
+    #[command(
+        group(ArgGroup::new("target").required(true).args(["grant_id", "user", "client"])),
+        after_help = help::GRANTS_REVOKE
+    )]
     Revoke {
         grant_id: Option<String>,
         /// Every grant of this user (`sub`).
@@ -43,47 +52,73 @@ pub enum GrantsCommand {
         /// Every grant of this client.
         #[arg(long, allow_hyphen_values = true)]
         client: Option<String>,
+        /// With --user or --client: asks first on a terminal, needs --yes elsewhere.
+        #[command(flatten)]
+        danger: Danger,
     },
 }
 
+/// Whose grants.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    /// A user (`sub`).
+    User(&'a str),
+    /// A client id.
+    Client(&'a str),
+}
+
+impl Owner<'_> {
+    fn noun(&self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Client(_) => "client",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Self::User(id) | Self::Client(id) => id,
+        }
+    }
+
+    async fn page(
+        &self,
+        ctx: &Ctx,
+        request: &PageRequest,
+    ) -> Result<shared::store::Page<GrantRecord>, Failure> {
+        match self {
+            Self::User(sub) => ctx.stores.grants.list_for_user(sub, request).await,
+            Self::Client(id) => ctx.stores.grants.list_for_client(id, request).await,
+        }
+        .map_err(|e| ctx.store_failure(e))
+    }
+}
+
+/// Runs one `admin grants` command.
 pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
     match command {
         GrantsCommand::List {
             user,
             client,
             active,
+            order,
             limit,
             after,
         } => {
-            let mut progress = Progress::new("grants read:");
-            let mut grants = Vec::new();
-            let mut request = PageRequest { after, limit: 0 };
-            let next = loop {
-                let want = limit.map_or(500, |l| l.saturating_sub(grants.len()));
-                if want == 0 {
-                    break request.after;
-                }
-                request.limit = want.min(500);
-                let page = match (&user, &client) {
-                    (Some(user), _) => ctx.stores.grants.list_for_user(user, &request).await,
-                    (None, Some(client)) => {
-                        ctx.stores.grants.list_for_client(client, &request).await
-                    }
-                    (None, None) => return Err(Failure::Failed("give --user or --client".into())),
-                }
-                .map_err(|e| ctx.store_failure(e))?;
-                grants.extend(
-                    page.items
-                        .into_iter()
-                        .filter(|g| !active || g.status == GrantStatus::Active),
-                );
-                progress.update(grants.len(), "");
-                match page.next {
-                    Some(next) => request.after = Some(next),
-                    None => break None,
-                }
+            let owner = match (&user, &client) {
+                (Some(user), _) => Owner::User(user),
+                (None, Some(client)) => Owner::Client(client),
+                (None, None) => return Err(Failure::Usage("give --user or --client".into())),
             };
-            progress.finish();
+            let (grants, next) = pages::collect(
+                "grants read:",
+                order,
+                limit,
+                after,
+                async |request| owner.page(ctx, request).await,
+                |g: &GrantRecord| !active || g.status == GrantStatus::Active,
+            )
+            .await?;
             show(ctx, &grants);
             output::more(next.as_ref());
             Ok(())
@@ -93,34 +128,84 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
             ..
         } => revoke_one(ctx, &grant_id).await,
         GrantsCommand::Revoke {
-            user: Some(user), ..
-        } => {
-            revoke_access_tokens(ctx, Revoked::User(&user)).await?;
-            let revoked = ctx
-                .stores
-                .grants
-                .revoke_all_for_user(&user)
-                .await
-                .map_err(|e| ctx.store_failure(e))?;
-            report_bulk(ctx, "user", &user, None, Some(&user), &revoked).await
-        }
-        GrantsCommand::Revoke {
-            client: Some(client),
+            user,
+            client,
+            danger,
             ..
         } => {
-            revoke_access_tokens(ctx, Revoked::Client(&client)).await?;
-            let revoked = ctx
-                .stores
-                .grants
-                .revoke_all_for_client(&client)
-                .await
-                .map_err(|e| ctx.store_failure(e))?;
-            report_bulk(ctx, "client", &client, Some(&client), None, &revoked).await
+            let owner = match (&user, &client) {
+                (Some(user), _) => Owner::User(user),
+                (None, Some(client)) => Owner::Client(client),
+                (None, None) => {
+                    return Err(Failure::Usage("give a grant id, --user or --client".into()));
+                }
+            };
+            revoke_all(ctx, owner, danger).await
         }
-        GrantsCommand::Revoke { .. } => Err(Failure::Failed(
-            "give a grant id, --user or --client".into(),
-        )),
     }
+}
+
+/// Every grant of a user or client: listed (`--dry-run`), or after confirmation revoked with
+/// every access token issued to them until now.
+async fn revoke_all(ctx: &Ctx, owner: Owner<'_>, danger: Danger) -> Result<(), Failure> {
+    let active = active(ctx, owner).await?;
+    let (by, who) = (owner.noun(), owner.id());
+    let action = format!(
+        "revoke the {} active grant(s) of {by} {who} and refuse its access tokens",
+        active.len()
+    );
+    if danger.dry_run {
+        dry_run(ctx, &action, &active);
+        return Ok(());
+    }
+    danger.confirm(&action)?;
+    let revoked = match owner {
+        Owner::User(sub) => {
+            revoke_access_tokens(ctx, Revoked::User(sub)).await?;
+            ctx.stores.grants.revoke_all_for_user(sub).await
+        }
+        Owner::Client(id) => {
+            revoke_access_tokens(ctx, Revoked::Client(id)).await?;
+            ctx.stores.grants.revoke_all_for_client(id).await
+        }
+    }
+    .map_err(|e| ctx.store_failure(e))?;
+    let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
+    let (client_id, sub) = match owner {
+        Owner::User(sub) => (None, Some(sub)),
+        Owner::Client(id) => (Some(id), None),
+    };
+    let event = AuditEvent::admin_grants_revoked(&ctx.origin(), client_id, sub, ids.len());
+    ctx.record(event).await?;
+    ctx.out.done(
+        &format!(
+            "revoked {} grant(s) of {by} {who}; every access token issued to the {by} until now \
+             is refused",
+            ids.len()
+        ),
+        &json!({by: who, "grants_revoked": ids, "access_tokens_revoked": true}),
+    );
+    Ok(())
+}
+
+/// The active grants of a user or client, all of them, newest first.
+pub async fn active(ctx: &Ctx, owner: Owner<'_>) -> Result<Vec<GrantRecord>, Failure> {
+    let (grants, _) = pages::collect(
+        "grants read:",
+        Order::default(),
+        None,
+        None,
+        async |request| owner.page(ctx, request).await,
+        |g: &GrantRecord| g.status == GrantStatus::Active,
+    )
+    .await?;
+    Ok(grants)
+}
+
+/// `--dry-run`: the grants `action` would revoke, and on standard error that nothing changed.
+pub fn dry_run(ctx: &Ctx, action: &str, grants: &[GrantRecord]) {
+    show(ctx, grants);
+    eprintln!("dry run: would {action}; nothing changed");
 }
 
 async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
@@ -164,30 +249,6 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Reports (and audits) the revocation of every grant of a user or client, whose access tokens
-/// issued until now were revoked with them.
-pub async fn report_bulk(
-    ctx: &Ctx,
-    by: &str,
-    who: &str,
-    client_id: Option<&str>,
-    sub: Option<&str>,
-    revoked: &[GrantRecord],
-) -> Result<(), Failure> {
-    let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
-    let event = AuditEvent::admin_grants_revoked(&ctx.origin(), client_id, sub, ids.len());
-    ctx.record(event).await?;
-    ctx.out.done(
-        &format!(
-            "revoked {} grant(s) of {by} {who}; every access token issued to the {by} until now \
-             is refused",
-            ids.len()
-        ),
-        &json!({by: who, "grants_revoked": ids, "access_tokens_revoked": true}),
-    );
-    Ok(())
-}
-
 /// Revokes, at the MCP server, every access token `what` names that was issued until now (the
 /// entry is kept until the last of them has expired).
 pub async fn revoke_access_tokens(ctx: &Ctx, what: Revoked<'_>) -> Result<(), Failure> {
@@ -198,26 +259,18 @@ pub async fn revoke_access_tokens(ctx: &Ctx, what: Revoked<'_>) -> Result<(), Fa
         .map_err(|e| ctx.store_failure(e))
 }
 
-/// Grants as JSON lines or a table.
+/// The columns of a grants table.
+pub const HEADERS: &[&str] = &[
+    "GRANT_ID", "USER", "CLIENT", "STATUS", "SCOPE", "CREATED", "ROTATED", "EXPIRES",
+];
+
+/// Grants as the output format has them.
 pub fn show(ctx: &Ctx, grants: &[GrantRecord]) {
-    if ctx.out.json {
-        for grant in grants {
-            ctx.out.json_line(&listed(grant));
-        }
-        return;
-    }
-    if grants.is_empty() {
-        println!("no grants");
-        return;
-    }
-    ctx.out.table(
-        &[
-            "GRANT_ID", "USER", "CLIENT", "STATUS", "SCOPE", "CREATED", "ROTATED", "EXPIRES",
-        ],
-        &rows(grants),
-    );
+    let records: Vec<Value> = grants.iter().map(listed).collect();
+    ctx.out.list("no grants", HEADERS, &rows(grants), &records);
 }
 
+/// Table rows of grants.
 pub fn rows(grants: &[GrantRecord]) -> Vec<Vec<String>> {
     grants
         .iter()
@@ -228,9 +281,9 @@ pub fn rows(grants: &[GrantRecord]) -> Vec<Vec<String>> {
                 g.client_id.clone(),
                 status(g.status).to_owned(),
                 g.scope.clone(),
-                output::time(g.created_at),
-                output::time_opt(g.rotated_at, "never"),
-                output::time_opt(g.expires_at, "never"),
+                when::time(g.created_at),
+                when::time_opt(g.rotated_at, "never"),
+                when::time_opt(g.expires_at, "never"),
             ]
         })
         .collect()

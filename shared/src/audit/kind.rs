@@ -95,6 +95,14 @@ audit_kinds! {
     AdminGrantsRevoked => "admin.grants.revoked",
     /// The operator rotated the local signing key.
     AdminKeyRotated => "admin.key.rotated",
+    /// The operator deleted a user, revoking their grants, consents and access tokens.
+    AdminUserDeleted => "admin.user.deleted",
+    /// The operator set a user's password.
+    AdminUserPasswordChanged => "admin.user.password_changed",
+    /// The operator set a user's groups.
+    AdminUserGroupsChanged => "admin.user.groups_changed",
+    /// The operator withdrew remembered consents of a user.
+    AdminConsentsRevoked => "admin.consents.revoked",
 }
 
 impl PartialEq for AuditKind {
@@ -188,6 +196,10 @@ mod tests {
         (AdminGrantRevoked, "admin.grant.revoked"),
         (AdminGrantsRevoked, "admin.grants.revoked"),
         (AdminKeyRotated, "admin.key.rotated"),
+        (AdminUserDeleted, "admin.user.deleted"),
+        (AdminUserPasswordChanged, "admin.user.password_changed"),
+        (AdminUserGroupsChanged, "admin.user.groups_changed"),
+        (AdminConsentsRevoked, "admin.consents.revoked"),
     ];
 
     #[test]

@@ -42,6 +42,9 @@ pub trait LoginUserStore: Send + Sync {
     async fn get(&self, username: &str) -> Result<Option<LoginUser>, StoreError>;
     /// Replaces an existing user (password, groups, enabled); `false` if there is none.
     async fn update(&self, user: &LoginUser) -> Result<bool, StoreError>;
+    /// Deletes a user (the login record only: grants and consents are the caller's to revoke);
+    /// `false` if there was none.
+    async fn delete(&self, username: &str) -> Result<bool, StoreError>;
     /// Whether any user exists (first start creates a dev user when none does).
     async fn any(&self) -> Result<bool, StoreError>;
     /// Lists users ordered by username.
@@ -73,6 +76,11 @@ impl LoginUserStore for ItemStore {
         let item = login_item(user)?;
         let guard = Condition::Equals("username", Value::from(user.username.clone()));
         self.backend.put(&item, guard, self.now()).await
+    }
+
+    async fn delete(&self, username: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = login_key(username);
+        self.backend.delete(&pk, &sk, self.now()).await
     }
 
     async fn any(&self) -> Result<bool, StoreError> {
