@@ -76,3 +76,54 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// Every command below `admin` (and `admin` itself), with its path.
+    fn admin_commands(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            let path = format!("{path} {}", sub.get_name());
+            out.push((path.clone(), sub.clone()));
+            admin_commands(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn help_teaches_with_examples_and_points_to_the_settings_table() {
+        let mut root = Cli::command();
+        root.build();
+        let help = root.render_long_help().to_string();
+        assert!(help.contains("serverless-mcp admin clients list"), "{help}");
+        assert!(help.contains("README.md"), "{help}");
+        let admin = root
+            .find_subcommand("admin")
+            .expect("an admin command")
+            .clone();
+        let mut commands = vec![("admin".to_owned(), admin.clone())];
+        admin_commands(&admin, "admin", &mut commands);
+        assert!(
+            commands.len() > 25,
+            "every admin command: {}",
+            commands.len()
+        );
+        for (path, mut command) in commands {
+            let help = command.render_long_help().to_string();
+            assert!(
+                help.contains("Example"),
+                "`{path} --help` shows no example:\n{help}"
+            );
+            assert!(
+                help.contains("\"Configuration\" in README.md"),
+                "`{path} --help` does not point to the settings table:\n{help}"
+            );
+            assert!(
+                command.get_about().is_some(),
+                "`{path}` says what it does in one line"
+            );
+        }
+    }
+}

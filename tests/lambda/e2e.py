@@ -819,8 +819,11 @@ class Stage:
         self.admin("audit", "search", "--client", client, "--since", "1h")
         self.admin("clients", "disable", client, "--reason", "lambda e2e")
         self.admin("clients", "enable", client)
-        self.admin("grants", "revoke", "--user", UPSTREAM_SUB)
-        kids = self.admin("keys", "rotate")
+        self.admin("grants", "revoke", "--user", UPSTREAM_SUB, "--dry-run")
+        self.admin("grants", "revoke", "--user", UPSTREAM_SUB, "--yes")
+        self.admin("consents", "list", "--user", UPSTREAM_SUB)
+        # Through a pipe the admin CLI prints JSON lines; the sentence is the table format's.
+        kids = self.admin("--format", "table", "keys", "rotate")
         check("published kids:" in kids, "admin keys rotate under KMS: prints the published kids", kids)
 
     def negative_control(self) -> dict:

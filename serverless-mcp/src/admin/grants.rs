@@ -45,6 +45,7 @@ pub enum GrantsCommand {
         after_help = help::GRANTS_REVOKE
     )]
     Revoke {
+        /// The grant id (as `grants list` shows it).
         grant_id: Option<String>,
         /// Every grant of this user (`sub`).
         #[arg(long)]

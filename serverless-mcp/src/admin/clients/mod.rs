@@ -23,13 +23,14 @@ pub enum ClientsCommand {
     /// One client: metadata, where it registered from, last use, active grants, recent events.
     #[command(after_help = help::CLIENTS_SHOW)]
     Show {
-        /// Client ids may start with `-`: they are taken as given.
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Refuse the client at /authorize and /token, revoke its grants, deny its access tokens.
     #[command(after_help = help::CLIENTS_DISABLE)]
     Disable {
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Why, recorded in the audit event.
@@ -39,12 +40,14 @@ pub enum ClientsCommand {
     /// Accept a disabled client again (grants revoked when it was disabled stay revoked).
     #[command(after_help = help::CLIENTS_ENABLE)]
     Enable {
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Delete the registration, revoking its grants and denying its access tokens.
     #[command(after_help = help::CLIENTS_DELETE)]
     Delete {
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Why, recorded in the audit event.

@@ -20,6 +20,7 @@ pub enum UsersCommand {
     /// read from standard input when that is not a terminal.
     #[command(after_help = help::USERS_ADD)]
     Add {
+        /// The username, as given to `users add`.
         name: String,
         /// Groups the user belongs to (repeatable), used for account scoping.
         #[arg(long)]
@@ -37,10 +38,14 @@ pub enum UsersCommand {
     },
     /// Set a user's password (hidden prompt, or standard input when that is not a terminal).
     #[command(after_help = help::USERS_PASSWD)]
-    Passwd { name: String },
+    Passwd {
+        /// The username, as given to `users add`.
+        name: String,
+    },
     /// Show a user's groups, or replace them (`--set`, repeatable; `--clear` for none).
     #[command(after_help = help::USERS_GROUPS)]
     Groups {
+        /// The username, as given to `users add`.
         name: String,
         /// The groups the user is to have (repeatable); replaces the current ones.
         #[arg(long = "set", value_name = "GROUP")]
@@ -52,17 +57,22 @@ pub enum UsersCommand {
     /// Refuse the user's logins and refreshes, revoke their grants, deny their access tokens.
     #[command(after_help = help::USERS_DISABLE)]
     Disable {
+        /// The username, as given to `users add`.
         name: String,
         #[command(flatten)]
         danger: Danger,
     },
     /// Let a disabled user log in again (revoked grants stay revoked).
     #[command(after_help = help::USERS_ENABLE)]
-    Enable { name: String },
+    Enable {
+        /// The username, as given to `users add`.
+        name: String,
+    },
     /// Remove the user: revoke their grants and access tokens, forget their consents, delete
     /// the login.
     #[command(after_help = help::USERS_DELETE)]
     Delete {
+        /// The username, as given to `users add`.
         name: String,
         #[command(flatten)]
         danger: Danger,
