@@ -517,6 +517,17 @@ async fn every_subcommand(backend: Backend) {
     );
 
     // grants revoke ID: refresh fails, the access token is refused at the MCP server
+    let dry = stand
+        .admin(&["grants", "revoke", &g1, "--dry-run", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&dry.json_lines(), "grant_id"), [g1.as_str()]);
+    assert!(dry.stderr.contains("nothing changed"), "{}", dry.stderr);
+    assert_ne!(
+        server.mcp_status(&a1).await,
+        401,
+        "a dry run changes nothing"
+    );
     let revoked = stand.admin(&["grants", "revoke", &g1], None).await.ok();
     assert!(
         revoked.stdout.contains("its access tokens are refused"),

@@ -235,13 +235,19 @@ fn source(event: &AuditEvent) -> String {
     }
 }
 
+/// The details as `key=value` words, by key (the same order however the map keeps them).
 fn detail(event: &AuditEvent) -> String {
-    event
+    let mut words: Vec<(&str, String)> = event
         .other_details()
         .map(|(k, v)| match v {
-            Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
+            Value::String(s) => (k, format!("{k}={s}")),
+            other => (k, format!("{k}={other}")),
         })
+        .collect();
+    words.sort_by(|a, b| a.0.cmp(b.0));
+    words
+        .into_iter()
+        .map(|(_, word)| word)
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -53,7 +53,8 @@ pub enum GrantsCommand {
         /// Every grant of this client.
         #[arg(long, allow_hyphen_values = true)]
         client: Option<String>,
-        /// With --user or --client: asks first on a terminal, needs --yes elsewhere.
+        /// With --user or --client: asks first on a terminal, needs --yes elsewhere. A single
+        /// grant is revoked without asking (--dry-run still only shows it).
         #[command(flatten)]
         danger: Danger,
     },
@@ -126,8 +127,9 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
         }
         GrantsCommand::Revoke {
             grant_id: Some(grant_id),
+            danger,
             ..
-        } => revoke_one(ctx, &grant_id).await,
+        } => revoke_one(ctx, &grant_id, danger.dry_run).await,
         GrantsCommand::Revoke {
             user,
             client,
@@ -209,7 +211,9 @@ pub fn dry_run(ctx: &Ctx, action: &str, grants: &[GrantRecord]) {
     eprintln!("dry run: would {action}; nothing changed");
 }
 
-async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
+/// One grant (not asked about: it is one user's sign-in with one client, quickly redone), or
+/// with `only_show` (`--dry-run`) only shown.
+async fn revoke_one(ctx: &Ctx, grant_id: &str, only_show: bool) -> Result<(), Failure> {
     let grant = ctx
         .stores
         .grants
@@ -217,6 +221,10 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
         .await
         .map_err(|e| ctx.store_failure(e))?
         .ok_or_else(|| Failure::NotFound(format!("no grant {grant_id:?}")))?;
+    if only_show {
+        dry_run(ctx, &format!("revoke grant {grant_id}"), &[grant]);
+        return Ok(());
+    }
     // Revoking the grant revokes its access tokens in the same store step.
     let revoked = ctx
         .stores

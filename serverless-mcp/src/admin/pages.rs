@@ -58,3 +58,57 @@ pub async fn collect<T>(
     }
     Ok((items, next))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listing of 0..n in pages of the requested size, cursor = last item.
+    async fn read(
+        n: u32,
+        order: Order,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> (Vec<u32>, Option<String>) {
+        collect(
+            "read:",
+            order,
+            limit,
+            after,
+            async |request: &PageRequest| {
+                let start = request
+                    .after
+                    .as_deref()
+                    .map_or(0, |a| a.parse::<u32>().unwrap() + 1);
+                let items: Vec<u32> = (start..n).take(request.limit).collect();
+                let next = (items.len() == request.limit)
+                    .then(|| items.last().map(u32::to_string))
+                    .flatten();
+                Ok(Page { items, next })
+            },
+            |i: &u32| i.is_multiple_of(2),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn newest_first_keeps_the_newest_of_everything() {
+        let newest = Order::default();
+        let (all, next) = read(1200, newest, None, None).await;
+        assert_eq!(all.len(), 600);
+        assert_eq!((all[0], all[599], next), (1198, 0, None));
+        let (latest, next) = read(1200, newest, Some(3), None).await;
+        assert_eq!((latest, next), (vec![1198, 1196, 1194], None));
+    }
+
+    #[tokio::test]
+    async fn oldest_first_pages_with_a_cursor() {
+        let oldest = Order { oldest_first: true };
+        let (first, next) = read(10, oldest, Some(2), None).await;
+        assert_eq!(first, [0, 2]);
+        let next = next.expect("a cursor");
+        let (rest, end) = read(10, oldest, None, Some(next)).await;
+        assert_eq!((rest, end), (vec![4, 6, 8], None));
+    }
+}
