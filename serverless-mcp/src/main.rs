@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Run the authorization server and the MCP server together on one port.
     Serve(serve::ServeArgs),
-    /// Audit and revoke registered clients, grants, consents and users (`admin --help`).
+    /// Audit and revoke registered clients, grants, consents and users of the store.
     #[command(after_help = admin::HELP)]
     Admin(admin::AdminArgs),
     /// Check the SMCP_* settings in the environment as both Lambda functions do at start-up

@@ -388,6 +388,15 @@ async fn every_subcommand(backend: Backend) {
     );
     assert_eq!(lines[1]["kind"], "dcr");
     assert_eq!(lines[1]["created_user_agent"], "admin-test/1.0");
+    let newest = stand
+        .admin(&["clients", "list", "--limit", "1", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&newest.json_lines(), "client_id"), [c2.as_str()]);
+    assert_eq!(
+        newest.stderr.trim(),
+        "1 older not shown (--limit); --oldest-first --limit N pages through all"
+    );
     let oldest = stand
         .admin(&["clients", "list", "--oldest-first", "--json"], None)
         .await

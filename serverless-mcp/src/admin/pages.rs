@@ -14,7 +14,8 @@ use super::output::Progress;
 const BATCH: usize = 500;
 
 /// The items `keep` accepts, in `order`, at most `limit` of them, and the cursor to continue
-/// after (oldest first only). `fetch` reads one page in ascending store order.
+/// after (oldest first only; newest first says on standard error how many older ones the limit
+/// left out). `fetch` reads one page in ascending store order.
 pub async fn collect<T>(
     label: &'static str,
     order: Order,
@@ -27,6 +28,7 @@ pub async fn collect<T>(
     let mut request = PageRequest { after, limit: 0 };
     let mut kept: VecDeque<T> = VecDeque::new();
     let mut read = 0;
+    let mut dropped = 0_usize;
     let next = loop {
         let want = if order.oldest_first {
             limit.map_or(BATCH, |l| l.saturating_sub(kept.len()))
@@ -43,6 +45,7 @@ pub async fn collect<T>(
             kept.push_back(item);
             if !order.oldest_first && limit.is_some_and(|l| kept.len() > l) {
                 kept.pop_front();
+                dropped += 1;
             }
         }
         progress.update(read, &format!("({} kept)", kept.len()));
@@ -52,6 +55,12 @@ pub async fn collect<T>(
         }
     };
     progress.finish();
+    if dropped > 0 {
+        // On standard error, as the cursor of the other order: standard output stays data.
+        eprintln!(
+            "{dropped} older not shown (--limit); --oldest-first --limit N pages through all"
+        );
+    }
     let mut items: Vec<T> = kept.into();
     if !order.oldest_first {
         items.reverse();
