@@ -20,10 +20,6 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::config::{Config, keys};
-use shared::oauth::client_id::ClientId;
-use shared::oauth::redirect_uri::RedirectUri;
-use shared::oauth::resource::ResourceUri;
-use shared::oauth::scope::Scope;
 use shared::secret::{Secret, random_id, sha256_hex};
 use shared::store::{GrantRecord, GrantStatus, Stores};
 
@@ -100,9 +96,23 @@ impl Stand {
         }
     }
 
-    /// Runs `serverless-mcp admin <args>` with this stand's store flags.
+    /// Runs `serverless-mcp admin <args>` with this stand's store flags, output as an operator
+    /// sees it on a terminal (`SMCP_ADMIN_FORMAT=table`).
     async fn admin(&self, args: &[&str], stdin: Option<&str>) -> Ran {
+        self.run(args, stdin, Some("table")).await
+    }
+
+    /// Runs `serverless-mcp admin <args>` with the output format left to decide (a pipe).
+    async fn piped(&self, args: &[&str]) -> Ran {
+        self.run(args, None, None).await
+    }
+
+    async fn run(&self, args: &[&str], stdin: Option<&str>, format: Option<&str>) -> Ran {
         let mut command = Command::new(BIN);
+        match format {
+            Some(format) => command.env("SMCP_ADMIN_FORMAT", format),
+            None => command.env_remove("SMCP_ADMIN_FORMAT"),
+        };
         command
             .arg("admin")
             .args(args)
@@ -218,9 +228,9 @@ impl Server {
         let grant = GrantRecord {
             grant_id: grant_id.clone(),
             sub: sub.into(),
-            client_id: ClientId::from_stored(client_id),
-            scope: Scope::from_stored("costs:read"),
-            resource: ResourceUri::from_stored(&self.resource),
+            client_id: shared::oauth::client_id::ClientId::from_stored(client_id),
+            scope: shared::oauth::scope::Scope::from_stored("costs:read"),
+            resource: shared::oauth::resource::ResourceUri::from_stored(self.resource.clone()),
             groups: vec![],
             refresh_hash: Secret::new(token.clone()).hash(),
             previous_refresh_hash: None,
@@ -372,9 +382,30 @@ async fn every_subcommand(backend: Backend) {
     assert!(table.stdout.contains("Client One") && table.stdout.contains("127.0.0.1"));
     let listed = stand.admin(&["clients", "list", "--json"], None).await.ok();
     let lines = listed.json_lines();
-    assert_eq!(ids(&lines, "client_id"), [c1.clone(), c2.clone()]);
-    assert_eq!(lines[0]["kind"], "dcr");
-    assert_eq!(lines[0]["created_user_agent"], "admin-test/1.0");
+    assert_eq!(
+        ids(&lines, "client_id"),
+        [c2.clone(), c1.clone()],
+        "newest first"
+    );
+    assert_eq!(lines[1]["kind"], "dcr");
+    assert_eq!(lines[1]["created_user_agent"], "admin-test/1.0");
+    let newest = stand
+        .admin(&["clients", "list", "--limit", "1", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&newest.json_lines(), "client_id"), [c2.as_str()]);
+    assert_eq!(
+        newest.stderr.trim(),
+        "1 older not shown (--limit); --oldest-first --limit N pages through all"
+    );
+    let oldest = stand
+        .admin(&["clients", "list", "--oldest-first", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(
+        ids(&oldest.json_lines(), "client_id"),
+        [c1.clone(), c2.clone()]
+    );
     assert!(
         lines[0].get("secret_hash").is_none(),
         "no hashes in listings"
@@ -387,8 +418,18 @@ async fn every_subcommand(backend: Backend) {
     let filtered = stand
         .admin(
             &[
-                "clients", "list", "--since", "1h", "--kind", "dcr", "--status", "active",
-                "--limit", "1", "--json",
+                "clients",
+                "list",
+                "--since",
+                "1h",
+                "--kind",
+                "dcr",
+                "--status",
+                "active",
+                "--oldest-first",
+                "--limit",
+                "1",
+                "--json",
             ],
             None,
         )
@@ -402,7 +443,17 @@ async fn every_subcommand(backend: Backend) {
         .unwrap_or_else(|| panic!("a cursor: {}", filtered.stderr))
         .to_owned();
     let rest = stand
-        .admin(&["clients", "list", "--after", &cursor, "--json"], None)
+        .admin(
+            &[
+                "clients",
+                "list",
+                "--oldest-first",
+                "--after",
+                &cursor,
+                "--json",
+            ],
+            None,
+        )
         .await
         .ok();
     assert_eq!(ids(&rest.json_lines(), "client_id"), [c2.as_str()]);
@@ -476,6 +527,17 @@ async fn every_subcommand(backend: Backend) {
     );
 
     // grants revoke ID: refresh fails, the access token is refused at the MCP server
+    let dry = stand
+        .admin(&["grants", "revoke", &g1, "--dry-run", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(ids(&dry.json_lines(), "grant_id"), [g1.as_str()]);
+    assert!(dry.stderr.contains("nothing changed"), "{}", dry.stderr);
+    assert_ne!(
+        server.mcp_status(&a1).await,
+        401,
+        "a dry run changes nothing"
+    );
     let revoked = stand.admin(&["grants", "revoke", &g1], None).await.ok();
     assert!(
         revoked.stdout.contains("its access tokens are refused"),
@@ -502,6 +564,21 @@ async fn every_subcommand(backend: Backend) {
 
     // grants revoke --user
     let (a2, r2) = server.refreshed(&c2, &r2).await;
+    let refused = stand
+        .admin(&["grants", "revoke", "--user", "alice"], None)
+        .await;
+    assert_eq!(refused.code, 2, "no terminal to ask on: {}", refused.stderr);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    let dry = stand
+        .admin(
+            &["grants", "revoke", "--user", "alice", "--dry-run", "--json"],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&dry.json_lines(), "grant_id"), [g2.as_str()]);
+    assert!(dry.stderr.contains("nothing changed"), "{}", dry.stderr);
     let all = stand
         .admin(
             &["grants", "revoke", "--user", "alice", "--yes", "--json"],
@@ -530,7 +607,6 @@ async fn every_subcommand(backend: Backend) {
                 &c1,
                 "--reason",
                 "lost laptop",
-                "--yes",
                 "--json",
             ],
             None,
@@ -558,6 +634,16 @@ async fn every_subcommand(backend: Backend) {
     let (_a5, r5) = server.refreshed(&c1, &r5).await;
 
     // users disable / enable
+    assert_eq!(
+        stand.admin(&["users", "disable", "alice"], None).await.code,
+        2,
+        "without --yes"
+    );
+    let dry = stand
+        .admin(&["users", "disable", "alice", "--dry-run"], None)
+        .await
+        .ok();
+    assert!(dry.stdout.starts_with("GRANT_ID"), "{}", dry.stdout);
     let off = stand
         .admin(&["users", "disable", "alice", "--yes"], None)
         .await
@@ -578,7 +664,7 @@ async fn every_subcommand(backend: Backend) {
     stand.admin(&["users", "enable", "alice"], None).await.ok();
     assert_eq!(
         stand
-            .admin(&["users", "disable", "nobody"], None)
+            .admin(&["users", "disable", "nobody", "--yes"], None)
             .await
             .code,
         3
@@ -594,12 +680,33 @@ async fn every_subcommand(backend: Backend) {
     stand.admin(&["keys", "rotate", "--force"], None).await.ok();
 
     // clients delete
+    let refused = stand.admin(&["clients", "delete", &c2], None).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert_eq!(
+        refused.stderr.trim(),
+        format!(
+            "error: refusing to delete client {c2} and revoke its 0 active grant(s) without --yes \
+             (standard input is not a terminal to ask on; --dry-run shows what would change)"
+        )
+    );
+    let dry = stand
+        .admin(&["clients", "delete", &c2, "--dry-run"], None)
+        .await
+        .ok();
+    assert_eq!(dry.stdout.trim(), "no grants");
+    stand.admin(&["clients", "show", &c2], None).await.ok();
     stand
         .admin(&["clients", "delete", &c2, "--yes"], None)
         .await
         .ok();
     assert_eq!(stand.admin(&["clients", "show", &c2], None).await.code, 3);
-    assert_eq!(stand.admin(&["clients", "delete", &c2], None).await.code, 3);
+    assert_eq!(
+        stand
+            .admin(&["clients", "delete", &c2, "--yes"], None)
+            .await
+            .code,
+        3
+    );
 
     // grants revoke --client
     let (_g6, _r6) = server.grant("bob", &c1).await;
@@ -625,7 +732,8 @@ async fn every_subcommand(backend: Backend) {
         .ok();
     let tail = tail.json_lines();
     assert_eq!(tail.len(), 2);
-    assert_eq!(tail[1]["kind"], "admin.grants.revoked");
+    assert_eq!(tail[0]["kind"], "admin.grants.revoked", "newest first");
+    assert_eq!(tail[1]["kind"], "admin.client.deleted");
     let table = stand.admin(&["audit", "tail"], None).await.ok();
     assert!(table.stdout.starts_with("TIME"), "{}", table.stdout);
     let admin = stand
@@ -633,7 +741,8 @@ async fn every_subcommand(backend: Backend) {
         .await
         .ok();
     let admin = admin.json_lines();
-    let kinds: Vec<&str> = admin.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let mut kinds: Vec<&str> = admin.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    kinds.reverse();
     assert_eq!(
         kinds,
         [
@@ -674,7 +783,8 @@ async fn every_subcommand(backend: Backend) {
         .ok();
     let of_client = of_client.json_lines();
     assert_eq!(of_client.len(), 2);
-    assert_eq!(of_client[0]["detail"]["reason"], "lost laptop");
+    assert_eq!(of_client[0]["kind"], "admin.client.enabled");
+    assert_eq!(of_client[1]["detail"]["reason"], "lost laptop");
     let of_bob = stand
         .admin(
             &[
@@ -699,7 +809,17 @@ async fn every_subcommand(backend: Backend) {
         .collect();
     assert_eq!(kinds, [json!("admin.user.added")]);
     let paged = stand
-        .admin(&["audit", "search", "--limit", "3", "--json"], None)
+        .admin(
+            &[
+                "audit",
+                "search",
+                "--oldest-first",
+                "--limit",
+                "3",
+                "--json",
+            ],
+            None,
+        )
         .await
         .ok();
     assert_eq!(paged.json_lines().len(), 3);
@@ -723,6 +843,20 @@ async fn every_subcommand(backend: Backend) {
         .admin(&["audit", "search", "--since", "yesterday"], None)
         .await;
     assert_eq!(bad_time.code, 2, "{}", bad_time.stderr);
+    let impossible = stand
+        .admin(&["audit", "search", "--since", "2026-02-31"], None)
+        .await;
+    assert_eq!(impossible.code, 2, "{}", impossible.stderr);
+    assert!(
+        impossible
+            .stderr
+            .contains("\"2026-02-31\" is not a date: February 2026 has 28 days"),
+        "{}",
+        impossible.stderr
+    );
+
+    investigations(&stand, &c1).await;
+    people(&stand, &server, &c1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -735,21 +869,11 @@ async fn every_subcommand_on_dynamodb() {
     every_subcommand(Backend::Dynamo).await;
 }
 
-/// The commands added for operators who run a closed deployment, and the guard of every
-/// destructive command: refused without a terminal or `--yes`, `--dry-run` changes nothing.
-async fn guards_static_clients_consents_and_user_changes(backend: Backend) {
+/// `clients add`: an operator-registered client (for closed registration), validated as
+/// `/register` validates, never expiring, its secret shown once, audited.
+async fn operators_add_static_clients(backend: Backend) {
     let stand = Stand::new(backend);
     stand.admin(&["init-table"], None).await.ok();
-    stand
-        .admin(
-            &["users", "add", "alice", "--group", "finance"],
-            Some(PASSWORD),
-        )
-        .await
-        .ok();
-    let server = stand.serve().await;
-
-    // clients add: a confidential static client, its secret shown once, working at /token.
     let added = stand
         .admin(
             &[
@@ -769,20 +893,34 @@ async fn guards_static_clients_consents_and_user_changes(backend: Backend) {
         .ok();
     let added = &added.json_lines()[0];
     let client_id = added["client_id"].as_str().unwrap().to_owned();
-    let secret = added["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(secret.len(), 43);
-    let shown = stand
+    assert_eq!(added["client_secret"].as_str().unwrap().len(), 43);
+    assert_eq!(added["token_endpoint_auth_method"], "client_secret_post");
+    let listed = stand
         .admin(&["clients", "list", "--kind", "static", "--json"], None)
         .await
         .ok();
-    let shown = shown.json_lines();
-    assert_eq!(ids(&shown, "client_id"), [client_id.as_str()]);
-    assert_eq!(
-        shown[0]["expires_at"],
-        Value::Null,
-        "operators' clients do not expire"
-    );
-    assert_eq!(shown[0]["confidential"], true);
+    let listed = listed.json_lines();
+    assert_eq!(ids(&listed, "client_id"), [client_id.as_str()]);
+    assert_eq!(listed[0]["expires_at"], Value::Null);
+    assert_eq!(listed[0]["confidential"], true);
+    // A public client gets no secret.
+    let public = stand
+        .admin(
+            &[
+                "clients",
+                "add",
+                "--name",
+                "Desktop app",
+                "--redirect-uri",
+                "http://127.0.0.1/cb",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(public.json_lines()[0]["client_secret"], Value::Null);
+    // Refused as /register refuses it: nothing stored.
     let refused = stand
         .admin(
             &[
@@ -798,222 +936,26 @@ async fn guards_static_clients_consents_and_user_changes(backend: Backend) {
         .await;
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("not added"), "{}", refused.stderr);
-    let (g1, _r1) = server.grant("alice", &client_id).await;
-
-    // The guard: no terminal and no --yes is refused and changes nothing; --dry-run lists.
-    for args in [
-        &["clients", "delete", client_id.as_str()][..],
-        &["clients", "disable", client_id.as_str()][..],
-        &["grants", "revoke", "--client", client_id.as_str()][..],
-        &["grants", "revoke", "--user", "alice"][..],
-        &["users", "disable", "alice"][..],
-        &["users", "delete", "alice"][..],
-    ] {
-        let refused = stand.admin(args, None).await;
-        assert_eq!(refused.code, 1, "{args:?}: {}", refused.stdout);
-        assert!(
-            refused.stderr.contains("--yes"),
-            "{args:?}: {}",
-            refused.stderr
-        );
-        let mut dry = args.to_vec();
-        dry.extend(["--dry-run", "--json"]);
-        let dry = stand.admin(&dry, None).await.ok();
-        let dry = &dry.json_lines()[0];
-        assert_eq!(dry["dry_run"], true, "{args:?}");
-        assert_eq!(dry["grants"], json!([g1]), "{args:?}");
-    }
-    let grants = stand
-        .admin(
-            &[
-                "grants", "list", "--client", &client_id, "--active", "--json",
-            ],
-            None,
-        )
-        .await
-        .ok();
-    assert_eq!(ids(&grants.json_lines(), "grant_id"), [g1.as_str()]);
-    let users = stand.admin(&["users", "list", "--json"], None).await.ok();
-    assert_eq!(users.json_lines()[0]["enabled"], true);
-
-    // consents: none yet, then one recorded by a sign-in, listed, withdrawn once.
-    let none = stand
-        .admin(&["consents", "list", "--user", "alice"], None)
-        .await
-        .ok();
-    assert!(
-        none.stdout.starts_with("no consents for alice"),
-        "{}",
-        none.stdout
-    );
-    let consent = shared::store::ConsentRecord {
-        sub: "alice".into(),
-        client_id: ClientId::from_stored(client_id.as_str()),
-        scope: Scope::from_stored("costs:read"),
-        granted_at: SystemClock.now(),
-        redirect_uris_digest: None,
-    };
-    server.stores.consents.put(&consent).await.unwrap();
-    server
-        .stores
-        .profiles
-        .put(&shared::store::UserProfile {
-            sub: "alice".into(),
-            username: Some("alice".into()),
-            email: Some("alice@example.com".into()),
-            groups: vec!["finance".into()],
-            last_login_at: SystemClock.now(),
-        })
-        .await
-        .unwrap();
-    let listed = stand
-        .admin(&["consents", "list", "--user", "alice"], None)
-        .await
-        .ok();
-    assert!(
-        listed
-            .stdout
-            .starts_with("consents of alice <alice@example.com>"),
-        "{}",
-        listed.stdout
-    );
-    assert!(listed.stdout.contains(&client_id), "{}", listed.stdout);
-    // Users are shown by what their sign-in said.
-    let grants = stand
-        .admin(&["grants", "list", "--user", "alice"], None)
-        .await
-        .ok();
-    assert!(
-        grants.stdout.contains("<alice@example.com>"),
-        "{}",
-        grants.stdout
-    );
-    stand
-        .admin(
-            &[
-                "consents", "revoke", "--user", "alice", "--client", &client_id,
-            ],
-            None,
-        )
-        .await
-        .ok();
-    assert_eq!(
-        stand
-            .admin(
-                &[
-                    "consents", "revoke", "--user", "alice", "--client", &client_id
-                ],
-                None
-            )
-            .await
-            .code,
-        3
-    );
-
-    // users groups / passwd / delete
-    let groups = stand
-        .admin(
-            &[
-                "users", "groups", "alice", "--set", "ops", "--set", "finance",
-            ],
-            None,
-        )
-        .await
-        .ok();
-    assert!(groups.stdout.contains("ops, finance"), "{}", groups.stdout);
-    let shown = stand.admin(&["users", "groups", "alice"], None).await.ok();
-    assert_eq!(shown.stdout.trim(), "alice: ops, finance");
-    let weak = stand
-        .admin(&["users", "passwd", "alice"], Some("short\n"))
-        .await;
-    assert_eq!(weak.code, 1, "{}", weak.stderr);
-    let before = server
-        .stores
-        .login_users
-        .get("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    stand
-        .admin(&["users", "passwd", "alice"], Some("another long password"))
-        .await
-        .ok();
-    let after_passwd = server
-        .stores
-        .login_users
-        .get("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_ne!(after_passwd.password_hash, before.password_hash);
-    assert!(after_passwd.password_hash.starts_with("$argon2id$"));
-    assert_eq!(
-        after_passwd.groups,
-        ["ops", "finance"],
-        "only the password changed"
-    );
-    stand
-        .admin(&["users", "delete", "alice", "--yes"], None)
-        .await
-        .ok();
-    assert!(
-        server
-            .stores
-            .login_users
-            .get("alice")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let after = stand
-        .admin(
-            &["grants", "list", "--user", "alice", "--active", "--json"],
-            None,
-        )
-        .await
-        .ok();
-    assert!(
-        after.stdout.trim().is_empty(),
-        "grants revoked: {}",
-        after.stdout
-    );
-    assert_eq!(
-        stand
-            .admin(&["users", "delete", "alice", "--yes"], None)
-            .await
-            .code,
-        3
-    );
-
-    // Each change is in the audit trail.
+    let all = stand.admin(&["clients", "list", "--json"], None).await.ok();
+    assert_eq!(all.json_lines().len(), 2);
     let trail = stand
-        .admin(&["audit", "search", "--type", "admin.*", "--json"], None)
+        .admin(
+            &["audit", "search", "--type", "admin.client.added", "--json"],
+            None,
+        )
         .await
         .ok();
-    let kinds: Vec<String> = trail
-        .json_lines()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    for kind in [
-        "admin.client.added",
-        "admin.consent.revoked",
-        "admin.user.groups_set",
-        "admin.user.password_set",
-        "admin.user.deleted",
-    ] {
-        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
-    }
+    assert_eq!(trail.json_lines().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn guards_static_clients_consents_and_user_changes_on_sqlite() {
-    guards_static_clients_consents_and_user_changes(Backend::Sqlite).await;
+async fn operators_add_static_clients_on_sqlite() {
+    operators_add_static_clients(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn guards_static_clients_consents_and_user_changes_on_dynamodb() {
-    guards_static_clients_consents_and_user_changes(Backend::Dynamo).await;
+async fn operators_add_static_clients_on_dynamodb() {
+    operators_add_static_clients(Backend::Dynamo).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1061,14 +1003,13 @@ async fn stored_terminal_escapes_are_shown_escaped() {
     let evil = "Evil\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\u{200b}\u{7f}";
     let client_id = "escapes-client";
     let client = ClientRecord {
-        client_id: ClientId::from_stored(client_id),
+        client_id: shared::oauth::client_id::ClientId::from_stored(client_id),
         kind: ClientKind::Dcr,
         status: ClientStatus::Active,
         metadata: ClientMetadata {
-            redirect_uris: vec![RedirectUri::from_stored(format!(
-                "https://a.example/cb{}",
-                '\u{1b}'
-            ))],
+            redirect_uris: vec![shared::oauth::redirect_uri::RedirectUri::from_stored(
+                format!("https://a.example/cb{}", '\u{1b}'),
+            )],
             token_endpoint_auth_method: shared::oauth::client_values::AuthMethod::None,
             grant_types: vec![shared::oauth::client_values::GrantType::AuthorizationCode],
             response_types: vec!["code".into()],
@@ -1126,5 +1067,321 @@ async fn stored_terminal_escapes_are_shown_escaped() {
             listed["client_name"], evil,
             "{args:?}: the same value, escaped"
         );
+    }
+}
+
+/// The filters of an investigation (`--from`, `--name`, `--user-agent`) on clients and the audit
+/// trail, and the output formats: JSON lines through a pipe, CSV on request.
+async fn investigations(stand: &Stand, c1: &str) {
+    let from = stand
+        .admin(
+            &[
+                "clients",
+                "list",
+                "--from",
+                "127.0.0.0/8",
+                "--name",
+                "ONE",
+                "--user-agent",
+                "Admin-Test",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&from.json_lines(), "client_id"), [c1]);
+    for (flag, value) in [
+        ("--from", "10.0.0.0/8"),
+        ("--from", "127.0.0.2"),
+        ("--name", "Two"),
+        ("--user-agent", "curl"),
+    ] {
+        let none = stand
+            .admin(&["clients", "list", flag, value], None)
+            .await
+            .ok();
+        assert_eq!(none.stdout.trim(), "no clients", "{flag} {value}");
+    }
+    let bad = stand
+        .admin(&["clients", "list", "--from", "127.0.0.0/33"], None)
+        .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("CIDR"), "{}", bad.stderr);
+
+    let registered = stand
+        .admin(
+            &[
+                "audit",
+                "search",
+                "--type",
+                "client.registered",
+                "--from",
+                "127.0.0.1",
+                "--user-agent",
+                "admin-test",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(registered.json_lines().len(), 2, "both clients registered");
+    let elsewhere = stand
+        .admin(&["audit", "tail", "--from", "192.0.2.0/24", "--json"], None)
+        .await
+        .ok();
+    assert!(elsewhere.json_lines().is_empty());
+    let cli = stand
+        .admin(
+            &[
+                "audit",
+                "tail",
+                "-n",
+                "3",
+                "--user-agent",
+                "serverless-mcp/",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(
+        cli.stdout.lines().count(),
+        4,
+        "a header and 3: {}",
+        cli.stdout
+    );
+    assert!(cli.stdout.lines().skip(1).all(|l| l.contains("  cli  ")));
+
+    // Through a pipe the same data comes as JSON lines; --csv as CSV.
+    let piped = stand.piped(&["clients", "list"]).await.ok();
+    assert_eq!(ids(&piped.json_lines(), "client_id"), [c1]);
+    let csv = stand.piped(&["clients", "list", "--csv"]).await.ok();
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "CLIENT_ID,KIND,STATUS,NAME,REGISTERED,FROM,LAST_USED"
+    );
+    // A random id may start with `-`, which CSV output defuses as a formula would be.
+    let shown = if c1.starts_with(['=', '+', '-', '@']) {
+        format!("'{c1}")
+    } else {
+        c1.to_string()
+    };
+    assert!(
+        lines[1].starts_with(&format!("{shown},dcr,active,Client One,")),
+        "{}",
+        csv.stdout
+    );
+    assert_eq!(lines.len(), 2);
+}
+
+/// `users passwd`, `users groups`, `consents list|revoke` and `users delete`, each audited.
+async fn people(stand: &Stand, server: &Server, c1: &str) {
+    use shared::store::ConsentRecord;
+
+    // users passwd: a new hash; a weak password changes nothing.
+    let before = server.stores.login_users.get("bob").await.unwrap().unwrap();
+    stand
+        .admin(&["users", "passwd", "bob"], Some("another long password\n"))
+        .await
+        .ok();
+    let after = server.stores.login_users.get("bob").await.unwrap().unwrap();
+    assert_ne!(before.password_hash, after.password_hash);
+    let weak = stand
+        .admin(&["users", "passwd", "bob"], Some("short"))
+        .await;
+    assert_eq!(weak.code, 1);
+    assert!(weak.stderr.contains("12 to 1024"), "{}", weak.stderr);
+    assert_eq!(
+        stand
+            .admin(&["users", "passwd", "nobody"], Some(PASSWORD))
+            .await
+            .code,
+        3
+    );
+
+    // users groups: show, set, clear.
+    let shown = stand.admin(&["users", "groups", "bob"], None).await.ok();
+    assert_eq!(shown.stdout.trim(), "user bob: groups -");
+    let set = stand
+        .admin(
+            &[
+                "users", "groups", "bob", "--set", "ops", "--set", "finance", "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(set.json_lines()[0]["groups"], json!(["ops", "finance"]));
+    let stored = server.stores.login_users.get("bob").await.unwrap().unwrap();
+    assert_eq!(stored.groups, ["ops", "finance"]);
+    assert_eq!(stored.password_hash, after.password_hash, "only the groups");
+    stand
+        .admin(&["users", "groups", "bob", "--clear"], None)
+        .await
+        .ok();
+    let cleared = stand.piped(&["users", "groups", "bob"]).await.ok();
+    assert_eq!(cleared.json_lines()[0]["groups"], json!([]));
+
+    // consents list / revoke
+    let now = SystemClock.now();
+    for (client_id, at) in [(c1, now - 60), ("other-client", now)] {
+        let consent = ConsentRecord {
+            sub: "bob".into(),
+            client_id: shared::oauth::client_id::ClientId::from_stored(client_id),
+            scope: shared::oauth::scope::Scope::from_stored("costs:read"),
+            granted_at: at,
+            redirect_uris_digest: None,
+        };
+        server.stores.consents.put(&consent).await.unwrap();
+    }
+    let listed = stand
+        .admin(&["consents", "list", "--user", "bob", "--json"], None)
+        .await
+        .ok();
+    assert_eq!(
+        ids(&listed.json_lines(), "client_id"),
+        ["other-client", c1],
+        "newest first"
+    );
+    let table = stand
+        .admin(&["consents", "list", "--user", "bob"], None)
+        .await
+        .ok();
+    assert!(table.stdout.starts_with("USER  CLIENT"), "{}", table.stdout);
+    stand
+        .admin(
+            &[
+                "consents",
+                "revoke",
+                "--user",
+                "bob",
+                "--client",
+                "other-client",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let again = stand
+        .admin(
+            &[
+                "consents",
+                "revoke",
+                "--user",
+                "bob",
+                "--client",
+                "other-client",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(again.code, 3, "{}", again.stderr);
+    let all = stand
+        .admin(&["consents", "revoke", "--user", "bob"], None)
+        .await;
+    assert_eq!(all.code, 2, "bulk needs --yes: {}", all.stderr);
+    let dry = stand
+        .admin(
+            &["consents", "revoke", "--user", "bob", "--dry-run", "--json"],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&dry.json_lines(), "client_id"), [c1]);
+    assert!(
+        server
+            .stores
+            .consents
+            .get("bob", c1)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // users delete: grants revoked, consents forgotten, the login gone.
+    let (grant, refresh) = server.grant("bob", c1).await;
+    let refused = stand.admin(&["users", "delete", "bob"], None).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let dry = stand
+        .admin(&["users", "delete", "bob", "--dry-run"], None)
+        .await
+        .ok();
+    assert!(dry.stdout.contains(&grant), "{}", dry.stdout);
+    assert!(dry.stdout.contains("USER  CLIENT"), "{}", dry.stdout);
+    assert!(
+        dry.stderr.contains(
+            "would delete user bob, revoke their 1 active grant(s) and forget their 1 consent(s)"
+        ),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        server
+            .stores
+            .login_users
+            .get("bob")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let deleted = stand
+        .admin(&["users", "delete", "bob", "--yes", "--json"], None)
+        .await
+        .ok();
+    let deleted = &deleted.json_lines()[0];
+    assert_eq!(deleted["grants_revoked"], json!([grant]));
+    assert_eq!(deleted["consents_revoked"], 1);
+    assert_eq!(server.stores.login_users.get("bob").await.unwrap(), None);
+    assert_eq!(server.stores.consents.get("bob", c1).await.unwrap(), None);
+    let (status, body) = server.refresh(c1, &refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        stand
+            .admin(&["users", "delete", "bob", "--yes"], None)
+            .await
+            .code,
+        3
+    );
+
+    let audited = stand
+        .admin(
+            &[
+                "audit", "search", "--user", "bob", "--since", "1h", "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let admin: Vec<Value> = audited
+        .json_lines()
+        .into_iter()
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("admin."))
+        .collect();
+    let kinds: Vec<&str> = admin.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "admin.user.deleted",
+            "admin.consents.revoked",
+            "admin.user.groups_changed",
+            "admin.user.groups_changed",
+            "admin.user.password_changed",
+            "admin.user.added",
+        ]
+    );
+    assert_eq!(admin[0]["detail"]["consents_revoked"], 1);
+    assert_eq!(admin[1]["client_id"], "other-client");
+    assert_eq!(
+        admin[2]["detail"]["previous_groups"],
+        json!(["ops", "finance"])
+    );
+    for event in &admin {
+        assert_eq!(event["detail"]["operator"], OPERATOR);
     }
 }

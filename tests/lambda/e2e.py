@@ -817,12 +817,13 @@ class Stage:
         self.admin("grants", "list", "--user", UPSTREAM_SUB)
         self.admin("audit", "tail", "-n", "5")
         self.admin("audit", "search", "--client", client, "--since", "1h")
-        self.admin("clients", "disable", client, "--dry-run")
-        self.admin("clients", "disable", client, "--reason", "lambda e2e", "--yes")
+        self.admin("clients", "disable", client, "--reason", "lambda e2e")
         self.admin("clients", "enable", client)
-        self.admin("consents", "list", "--user", UPSTREAM_SUB)
+        self.admin("grants", "revoke", "--user", UPSTREAM_SUB, "--dry-run")
         self.admin("grants", "revoke", "--user", UPSTREAM_SUB, "--yes")
-        kids = self.admin("keys", "rotate")
+        self.admin("consents", "list", "--user", UPSTREAM_SUB)
+        # Through a pipe the admin CLI prints JSON lines; the sentence is the table format's.
+        kids = self.admin("--format", "table", "keys", "rotate")
         check("published kids:" in kids, "admin keys rotate under KMS: prints the published kids", kids)
 
     def negative_control(self) -> dict:

@@ -188,12 +188,19 @@ pub enum AddUserError {
     WeakPassword,
     #[error("user {0:?} already exists")]
     Taken(String),
-    #[error("no user {0:?}")]
-    Unknown(String),
     #[error("{0}")]
     Hashing(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Whether `password` is acceptable for the embedded login: 12 to 1024 characters.
+pub fn check_password(password: &Secret) -> Result<(), AddUserError> {
+    if (12..=1024).contains(&password.expose().chars().count()) {
+        Ok(())
+    } else {
+        Err(AddUserError::WeakPassword)
+    }
 }
 
 /// Adds an enabled user of the embedded login.
@@ -229,36 +236,12 @@ pub async fn add_user(
 
 /// The Argon2id hash of a password of acceptable length (hashed off the async threads).
 async fn hash_checked(password: &Secret) -> Result<String, AddUserError> {
-    if !(12..=1024).contains(&password.expose().chars().count()) {
-        return Err(AddUserError::WeakPassword);
-    }
+    check_password(password)?;
     let secret = password.clone();
     tokio::task::spawn_blocking(move || hash_password(&secret))
         .await
         .map_err(|_| AddUserError::Hashing("hashing task failed"))?
         .map_err(AddUserError::Hashing)
-}
-
-/// Sets a user's password (same rules as [`add_user`]); the user's grants are left alone.
-pub async fn set_password(
-    stores: &Stores,
-    username: &str,
-    password: &Secret,
-) -> Result<LoginUser, AddUserError> {
-    let user = stores
-        .login_users
-        .get(username)
-        .await?
-        .ok_or_else(|| AddUserError::Unknown(username.to_owned()))?;
-    let updated = LoginUser {
-        password_hash: hash_checked(password).await?,
-        ..user
-    };
-    if stores.login_users.update(&updated).await? {
-        Ok(updated)
-    } else {
-        Err(AddUserError::Unknown(username.to_owned()))
-    }
 }
 
 /// On first start of the embedded mode: when no user exists, creates `dev` with a random

@@ -1,5 +1,5 @@
-//! `admin audit`: the latest events (`tail`) and a search by type, client, user and time
-//! range over the 90-day audit trail.
+//! `admin audit`: the latest events (`tail`) and a search by type, client, user, source address,
+//! user agent and time range over the 90-day audit trail; newest first.
 
 use std::collections::VecDeque;
 
@@ -7,12 +7,14 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use shared::store::{AuditEvent, AuditQuery, PageRequest};
 
-use super::output::{self, Progress};
-use super::{Ctx, Failure};
+use super::filter::{Investigate, Order};
+use super::output::Progress;
+use super::{Ctx, Failure, help, output, pages, when};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// The most recent events, oldest of them first.
+    /// The most recent events, newest first.
+    #[command(after_help = help::AUDIT_TAIL)]
     Tail {
         /// How many events.
         #[arg(short = 'n', long, default_value_t = 20)]
@@ -20,22 +22,25 @@ pub enum AuditCommand {
         #[command(flatten)]
         filter: Filter,
     },
-    /// Events in a time range, oldest first.
+    /// Events in a time range, newest first.
+    #[command(after_help = help::AUDIT_SEARCH)]
     Search {
         #[command(flatten)]
         filter: Filter,
         /// From this time on (2026-01-01, 2026-01-01T10:00:00Z, or an age: 90m, 24h, 7d)
         /// [default: 90 days ago].
-        #[arg(long, value_parser = output::parse_time)]
+        #[arg(long, value_parser = when::parse_time)]
         since: Option<i64>,
         /// Before this time [default: now].
-        #[arg(long, value_parser = output::parse_time)]
+        #[arg(long, value_parser = when::parse_time)]
         until: Option<i64>,
-        /// At most this many events (then prints the --after cursor for the next page).
+        #[command(flatten)]
+        order: Order,
+        /// At most this many events (the newest; oldest first: then prints the --after cursor).
         #[arg(long)]
         limit: Option<usize>,
-        /// Continue after this cursor.
-        #[arg(long)]
+        /// Continue after this cursor (with --oldest-first).
+        #[arg(long, requires = "oldest_first")]
         after: Option<String>,
     },
 }
@@ -51,6 +56,8 @@ pub struct Filter {
     /// Events of this user (`sub`).
     #[arg(long)]
     user: Option<String>,
+    #[command(flatten)]
+    investigate: Investigate,
 }
 
 impl Filter {
@@ -63,12 +70,18 @@ impl Filter {
             until_ms: None,
         }
     }
+
+    fn keeps(&self, event: &AuditEvent) -> bool {
+        self.investigate
+            .keeps(event.source_ip.as_deref(), event.user_agent.as_deref())
+    }
 }
 
+/// Runs one `admin audit` command.
 pub async fn run(ctx: &Ctx, command: AuditCommand) -> Result<(), Failure> {
     match command {
         AuditCommand::Tail { lines, filter } => {
-            let events = recent(ctx, &filter.query(), lines).await?;
+            let events = latest(ctx, &filter.query(), lines, |e| filter.keeps(e)).await?;
             show(ctx, &events);
             Ok(())
         }
@@ -76,6 +89,7 @@ pub async fn run(ctx: &Ctx, command: AuditCommand) -> Result<(), Failure> {
             filter,
             since,
             until,
+            order,
             limit,
             after,
         } => {
@@ -84,29 +98,26 @@ pub async fn run(ctx: &Ctx, command: AuditCommand) -> Result<(), Failure> {
                 until_ms: until.map(|u| u.saturating_mul(1000)),
                 ..filter.query()
             };
-            let mut progress = Progress::new("audit events found:");
-            let mut events = Vec::new();
-            let mut request = PageRequest { after, limit: 0 };
-            let next = loop {
-                let want = limit.map_or(500, |l| l.saturating_sub(events.len()));
-                if want == 0 {
-                    break request.after;
-                }
-                request.limit = want.min(500);
-                let page = ctx
-                    .stores
-                    .audit
-                    .search(&query, &request)
-                    .await
-                    .map_err(|e| ctx.store_failure(e))?;
-                events.extend(page.items);
-                progress.update(events.len(), "");
-                match page.next {
-                    Some(next) => request.after = Some(next),
-                    None => break None,
-                }
-            };
-            progress.finish();
+            if let (Some(n), false) = (limit, order.oldest_first) {
+                let events = latest(ctx, &query, n, |e| filter.keeps(e)).await?;
+                show(ctx, &events);
+                return Ok(());
+            }
+            let (events, next) = pages::collect(
+                "audit events found:",
+                order,
+                limit,
+                after,
+                async |request| {
+                    ctx.stores
+                        .audit
+                        .search(&query, request)
+                        .await
+                        .map_err(|e| ctx.store_failure(e))
+                },
+                |e| filter.keeps(e),
+            )
+            .await?;
             show(ctx, &events);
             output::more(next.as_ref());
             Ok(())
@@ -114,27 +125,43 @@ pub async fn run(ctx: &Ctx, command: AuditCommand) -> Result<(), Failure> {
     }
 }
 
-/// Windows searched, newest first, until enough events are found: seconds back from now.
+/// Windows searched, newest first, until enough events are found: seconds back from the end.
 const WINDOWS: [i64; 5] = [3600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400];
 
-/// The latest `n` events matching `query`, oldest first. Searches the last hour, then the last
-/// day, week, month and the whole retention period, so a busy trail is not read in full.
+/// The latest `n` events matching `query`, newest first (see [`latest`]).
 pub async fn recent(ctx: &Ctx, query: &AuditQuery, n: usize) -> Result<Vec<AuditEvent>, Failure> {
-    let now_ms = ctx.now_ms().saturating_add(1);
+    latest(ctx, query, n, |_| true).await
+}
+
+/// The latest `n` events matching `query` (within its time range, if any) that `keep`
+/// accepts, newest first. Searches the last hour before the end of the range (or now), then the
+/// last day, week, month and the whole retention period, so a busy trail is not read in full.
+async fn latest(
+    ctx: &Ctx,
+    query: &AuditQuery,
+    n: usize,
+    keep: impl Fn(&AuditEvent) -> bool,
+) -> Result<Vec<AuditEvent>, Failure> {
+    let end_ms = query
+        .until_ms
+        .unwrap_or_else(|| ctx.now_ms().saturating_add(1));
+    let floor_ms = query.since_ms.unwrap_or(i64::MIN);
     let mut found: Vec<AuditEvent> = Vec::new();
-    let mut until_ms = now_ms;
+    let mut until_ms = end_ms;
     let mut progress = Progress::new("audit events read:");
     for window in WINDOWS {
-        if found.len() >= n {
+        if found.len() >= n || until_ms <= floor_ms {
             break;
         }
-        let since_ms = now_ms.saturating_sub(window.saturating_mul(1000));
+        let since_ms = end_ms
+            .saturating_sub(window.saturating_mul(1000))
+            .max(floor_ms);
         let query = AuditQuery {
             since_ms: Some(since_ms),
             until_ms: Some(until_ms),
             ..query.clone()
         };
-        let mut latest: VecDeque<AuditEvent> = VecDeque::new();
+        let mut newest: VecDeque<AuditEvent> = VecDeque::new();
         let mut request = PageRequest::first(1000);
         let mut read = 0;
         loop {
@@ -146,10 +173,10 @@ pub async fn recent(ctx: &Ctx, query: &AuditQuery, n: usize) -> Result<Vec<Audit
                 .map_err(|e| ctx.store_failure(e))?;
             read += page.items.len();
             progress.update(read, "");
-            for event in page.items {
-                latest.push_back(event);
-                if latest.len() > n {
-                    latest.pop_front();
+            for event in page.items.into_iter().filter(|e| keep(e)) {
+                newest.push_back(event);
+                if newest.len() > n {
+                    newest.pop_front();
                 }
             }
             match page.next {
@@ -157,31 +184,26 @@ pub async fn recent(ctx: &Ctx, query: &AuditQuery, n: usize) -> Result<Vec<Audit
                 None => break,
             }
         }
-        let mut older: Vec<AuditEvent> = latest.into_iter().collect();
-        older.append(&mut found);
-        found = older;
+        // `newest` is oldest first; `found` newest first.
+        found.extend(newest.into_iter().rev());
         until_ms = since_ms;
     }
     progress.finish();
-    let excess = found.len().saturating_sub(n);
-    Ok(found.split_off(excess))
+    found.truncate(n);
+    Ok(found)
 }
 
-/// Events as JSON lines or a table.
+/// Events as the output format has them.
 pub fn show(ctx: &Ctx, events: &[AuditEvent]) {
-    if ctx.out.json {
-        for event in events {
-            ctx.out.json_line(event);
-        }
-        return;
-    }
-    if events.is_empty() {
-        println!("no audit events");
-        return;
-    }
-    ctx.out.table(
+    let records: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+        .collect();
+    ctx.out.list(
+        "no audit events",
         &["TIME", "TYPE", "CLIENT", "USER", "SOURCE", "DETAIL"],
         &rows(events, true),
+        &records,
     );
 }
 
@@ -191,7 +213,7 @@ pub fn rows(events: &[AuditEvent], with_client: bool) -> Vec<Vec<String>> {
         .iter()
         .map(|e| {
             let mut row = vec![
-                output::time(e.at_ms.div_euclid(1000)),
+                when::time(e.at_ms.div_euclid(1000)),
                 e.kind.as_str().to_owned(),
             ];
             if with_client {
@@ -213,13 +235,19 @@ fn source(event: &AuditEvent) -> String {
     }
 }
 
+/// The details as `key=value` words, by key (the same order however the map keeps them).
 fn detail(event: &AuditEvent) -> String {
-    event
+    let mut words: Vec<(&str, String)> = event
         .other_details()
         .map(|(k, v)| match v {
-            Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
+            Value::String(s) => (k, format!("{k}={s}")),
+            other => (k, format!("{k}={other}")),
         })
+        .collect();
+    words.sort_by(|a, b| a.0.cmp(b.0));
+    words
+        .into_iter()
+        .map(|(_, word)| word)
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -9,16 +9,17 @@ use shared::audit::AuditEvent;
 use shared::store::{GrantRecord, GrantStatus, PageRequest, Revoked};
 use shared::token::REVOCATION_HORIZON_SECS;
 
-use std::collections::HashMap;
-
-use super::confirm::{Go, Guard};
-use super::output::{self, Progress};
-use super::{Ctx, Failure};
+use super::filter::Order;
+use super::prompt::Danger;
+use super::{Ctx, Failure, help, output, pages, when};
 
 #[derive(Debug, Subcommand)]
 pub enum GrantsCommand {
-    /// A user's or a client's grants, oldest first.
-    #[command(group(ArgGroup::new("owner").required(true).args(["user", "client"])))]
+    /// A user's or a client's grants, newest first.
+    #[command(
+        group(ArgGroup::new("owner").required(true).args(["user", "client"])),
+        after_help = help::GRANTS_LIST
+    )]
     List {
         /// The user (`sub`).
         #[arg(long)]
@@ -29,21 +30,22 @@ pub enum GrantsCommand {
         /// Only grants that still work.
         #[arg(long)]
         active: bool,
-        /// At most this many grants (then prints the --after cursor for the next page).
+        #[command(flatten)]
+        order: Order,
+        /// At most this many grants (oldest first: then prints the --after cursor).
         #[arg(long)]
         limit: Option<usize>,
-        /// Continue after this cursor.
-        #[arg(long)]
+        /// Continue after this cursor (with --oldest-first).
+        #[arg(long, requires = "oldest_first")]
         after: Option<String>,
     },
-    /// Revoke one grant, or every grant of a user or of a client (asked first).
-    #[command(group(ArgGroup::new("target").required(true).args(["grant_id", "user", "client"])))]
+    /// Revoke one grant, or every grant of a user or of a client.
     #[command(
-        after_help = "Examples:\n  serverless-mcp admin grants revoke GRANT_ID\n  \
-        serverless-mcp admin grants revoke --user alice --dry-run\n  \
-        serverless-mcp admin grants revoke --client CLIENT_ID --yes"
+        group(ArgGroup::new("target").required(true).args(["grant_id", "user", "client"])),
+        after_help = help::GRANTS_REVOKE
     )]
     Revoke {
+        /// The grant id (as `grants list` shows it).
         grant_id: Option<String>,
         /// Every grant of this user (`sub`).
         #[arg(long)]
@@ -51,112 +53,167 @@ pub enum GrantsCommand {
         /// Every grant of this client.
         #[arg(long, allow_hyphen_values = true)]
         client: Option<String>,
-        /// Asked of the bulk forms (--user, --client) only.
+        /// With --user or --client: asks first on a terminal, needs --yes elsewhere. A single
+        /// grant is revoked without asking (--dry-run still only shows it).
         #[command(flatten)]
-        guard: Guard,
+        danger: Danger,
     },
 }
 
+/// Whose grants.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    /// A user (`sub`).
+    User(&'a str),
+    /// A client id.
+    Client(&'a str),
+}
+
+impl Owner<'_> {
+    fn noun(&self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Client(_) => "client",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Self::User(id) | Self::Client(id) => id,
+        }
+    }
+
+    async fn page(
+        &self,
+        ctx: &Ctx,
+        request: &PageRequest,
+    ) -> Result<shared::store::Page<GrantRecord>, Failure> {
+        match self {
+            Self::User(sub) => ctx.stores.grants.list_for_user(sub, request).await,
+            Self::Client(id) => ctx.stores.grants.list_for_client(id, request).await,
+        }
+        .map_err(|e| ctx.store_failure(e))
+    }
+}
+
+/// Runs one `admin grants` command.
 pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
     match command {
         GrantsCommand::List {
             user,
             client,
             active,
+            order,
             limit,
             after,
         } => {
-            let mut progress = Progress::new("grants read:");
-            let mut grants = Vec::new();
-            let mut request = PageRequest { after, limit: 0 };
-            let next = loop {
-                let want = limit.map_or(500, |l| l.saturating_sub(grants.len()));
-                if want == 0 {
-                    break request.after;
-                }
-                request.limit = want.min(500);
-                let page = match (&user, &client) {
-                    (Some(user), _) => ctx.stores.grants.list_for_user(user, &request).await,
-                    (None, Some(client)) => {
-                        ctx.stores.grants.list_for_client(client, &request).await
-                    }
-                    (None, None) => return Err(Failure::Failed("give --user or --client".into())),
-                }
-                .map_err(|e| ctx.store_failure(e))?;
-                grants.extend(
-                    page.items
-                        .into_iter()
-                        .filter(|g| !active || g.status == GrantStatus::Active),
-                );
-                progress.update(grants.len(), "");
-                match page.next {
-                    Some(next) => request.after = Some(next),
-                    None => break None,
-                }
+            let owner = match (&user, &client) {
+                (Some(user), _) => Owner::User(user),
+                (None, Some(client)) => Owner::Client(client),
+                (None, None) => return Err(Failure::Usage("give --user or --client".into())),
             };
-            progress.finish();
-            show(ctx, &grants).await;
+            let (grants, next) = pages::collect(
+                "grants read:",
+                order,
+                limit,
+                after,
+                async |request| owner.page(ctx, request).await,
+                |g: &GrantRecord| !active || g.status == GrantStatus::Active,
+            )
+            .await?;
+            show(ctx, &grants);
             output::more(next.as_ref());
             Ok(())
         }
         GrantsCommand::Revoke {
             grant_id: Some(grant_id),
+            danger,
             ..
-        } => revoke_one(ctx, &grant_id).await,
+        } => revoke_one(ctx, &grant_id, danger.dry_run).await,
         GrantsCommand::Revoke {
-            user: Some(user),
-            guard,
+            user,
+            client,
+            danger,
             ..
         } => {
-            let active = active_for_user(ctx, &user).await?;
-            let what = format!(
-                "revoke the {} active grant(s) of user {} and refuse their access tokens",
-                active.len(),
-                super::users::who(ctx, &user).await
-            );
-            if guard.check(&what)? == Go::DryRun {
-                show_dry_run(ctx, &active);
-                return Ok(());
-            }
-            revoke_access_tokens(ctx, Revoked::User(&user)).await?;
-            let revoked = ctx
-                .stores
-                .grants
-                .revoke_all_for_user(&user)
-                .await
-                .map_err(|e| ctx.store_failure(e))?;
-            report_bulk(ctx, "user", &user, None, Some(&user), &revoked).await
+            let owner = match (&user, &client) {
+                (Some(user), _) => Owner::User(user),
+                (None, Some(client)) => Owner::Client(client),
+                (None, None) => {
+                    return Err(Failure::Usage("give a grant id, --user or --client".into()));
+                }
+            };
+            revoke_all(ctx, owner, danger).await
         }
-        GrantsCommand::Revoke {
-            client: Some(client),
-            guard,
-            ..
-        } => {
-            let active = active_for_client(ctx, &client).await?;
-            let what = format!(
-                "revoke the {} active grant(s) of client {client} and refuse its access tokens",
-                active.len()
-            );
-            if guard.check(&what)? == Go::DryRun {
-                show_dry_run(ctx, &active);
-                return Ok(());
-            }
-            revoke_access_tokens(ctx, Revoked::Client(&client)).await?;
-            let revoked = ctx
-                .stores
-                .grants
-                .revoke_all_for_client(&client)
-                .await
-                .map_err(|e| ctx.store_failure(e))?;
-            report_bulk(ctx, "client", &client, Some(&client), None, &revoked).await
-        }
-        GrantsCommand::Revoke { .. } => Err(Failure::Failed(
-            "give a grant id, --user or --client".into(),
-        )),
     }
 }
 
-async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
+/// Every grant of a user or client: listed (`--dry-run`), or after confirmation revoked with
+/// every access token issued to them until now.
+async fn revoke_all(ctx: &Ctx, owner: Owner<'_>, danger: Danger) -> Result<(), Failure> {
+    let active = active(ctx, owner).await?;
+    let (by, who) = (owner.noun(), owner.id());
+    let action = format!(
+        "revoke the {} active grant(s) of {by} {who} and refuse its access tokens",
+        active.len()
+    );
+    if danger.dry_run {
+        dry_run(ctx, &action, &active);
+        return Ok(());
+    }
+    danger.confirm(&action)?;
+    let revoked = match owner {
+        Owner::User(sub) => {
+            revoke_access_tokens(ctx, Revoked::User(sub)).await?;
+            ctx.stores.grants.revoke_all_for_user(sub).await
+        }
+        Owner::Client(id) => {
+            revoke_access_tokens(ctx, Revoked::Client(id)).await?;
+            ctx.stores.grants.revoke_all_for_client(id).await
+        }
+    }
+    .map_err(|e| ctx.store_failure(e))?;
+    let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
+    let (client_id, sub) = match owner {
+        Owner::User(sub) => (None, Some(sub)),
+        Owner::Client(id) => (Some(id), None),
+    };
+    let event = AuditEvent::admin_grants_revoked(&ctx.origin(), client_id, sub, ids.len());
+    ctx.record(event).await?;
+    ctx.out.done(
+        &format!(
+            "revoked {} grant(s) of {by} {who}; every access token issued to the {by} until now \
+             is refused",
+            ids.len()
+        ),
+        &json!({by: who, "grants_revoked": ids, "access_tokens_revoked": true}),
+    );
+    Ok(())
+}
+
+/// The active grants of a user or client, all of them, newest first.
+pub async fn active(ctx: &Ctx, owner: Owner<'_>) -> Result<Vec<GrantRecord>, Failure> {
+    let (grants, _) = pages::collect(
+        "grants read:",
+        Order::default(),
+        None,
+        None,
+        async |request| owner.page(ctx, request).await,
+        |g: &GrantRecord| g.status == GrantStatus::Active,
+    )
+    .await?;
+    Ok(grants)
+}
+
+/// `--dry-run`: the grants `action` would revoke, and on standard error that nothing changed.
+pub fn dry_run(ctx: &Ctx, action: &str, grants: &[GrantRecord]) {
+    show(ctx, grants);
+    eprintln!("dry run: would {action}; nothing changed");
+}
+
+/// One grant (not asked about: it is one user's sign-in with one client, quickly redone), or
+/// with `only_show` (`--dry-run`) only shown.
+async fn revoke_one(ctx: &Ctx, grant_id: &str, only_show: bool) -> Result<(), Failure> {
     let grant = ctx
         .stores
         .grants
@@ -164,6 +221,10 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
         .await
         .map_err(|e| ctx.store_failure(e))?
         .ok_or_else(|| Failure::NotFound(format!("no grant {grant_id:?}")))?;
+    if only_show {
+        dry_run(ctx, &format!("revoke grant {grant_id}"), &[grant]);
+        return Ok(());
+    }
     // Revoking the grant revokes its access tokens in the same store step.
     let revoked = ctx
         .stores
@@ -201,30 +262,6 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Reports (and audits) the revocation of every grant of a user or client, whose access tokens
-/// issued until now were revoked with them.
-pub async fn report_bulk(
-    ctx: &Ctx,
-    by: &str,
-    who: &str,
-    client_id: Option<&str>,
-    sub: Option<&str>,
-    revoked: &[GrantRecord],
-) -> Result<(), Failure> {
-    let ids: Vec<&str> = revoked.iter().map(|g| g.grant_id.as_str()).collect();
-    let event = AuditEvent::admin_grants_revoked(&ctx.origin(), client_id, sub, ids.len());
-    ctx.record(event).await?;
-    ctx.out.done(
-        &format!(
-            "revoked {} grant(s) of {by} {who}; every access token issued to the {by} until now \
-             is refused",
-            ids.len()
-        ),
-        &json!({by: who, "grants_revoked": ids, "access_tokens_revoked": true}),
-    );
-    Ok(())
-}
-
 /// Revokes, at the MCP server, every access token `what` names that was issued until now (the
 /// entry is kept until the last of them has expired).
 pub async fn revoke_access_tokens(ctx: &Ctx, what: Revoked<'_>) -> Result<(), Failure> {
@@ -235,120 +272,31 @@ pub async fn revoke_access_tokens(ctx: &Ctx, what: Revoked<'_>) -> Result<(), Fa
         .map_err(|e| ctx.store_failure(e))
 }
 
-/// Every active grant of a user (all pages).
-pub async fn active_for_user(ctx: &Ctx, sub: &str) -> Result<Vec<GrantRecord>, Failure> {
-    let mut active = Vec::new();
-    let mut request = PageRequest::first(1000);
-    loop {
-        let page = ctx
-            .stores
-            .grants
-            .list_for_user(sub, &request)
-            .await
-            .map_err(|e| ctx.store_failure(e))?;
-        active.extend(
-            page.items
-                .into_iter()
-                .filter(|g| g.status == GrantStatus::Active),
-        );
-        match page.next {
-            Some(next) => request.after = Some(next),
-            None => return Ok(active),
-        }
-    }
+/// The columns of a grants table.
+pub const HEADERS: &[&str] = &[
+    "GRANT_ID", "USER", "CLIENT", "STATUS", "SCOPE", "CREATED", "ROTATED", "EXPIRES",
+];
+
+/// Grants as the output format has them.
+pub fn show(ctx: &Ctx, grants: &[GrantRecord]) {
+    let records: Vec<Value> = grants.iter().map(listed).collect();
+    ctx.out.list("no grants", HEADERS, &rows(grants), &records);
 }
 
-/// Every active grant of a client (all pages).
-pub async fn active_for_client(ctx: &Ctx, client_id: &str) -> Result<Vec<GrantRecord>, Failure> {
-    let mut active = Vec::new();
-    let mut request = PageRequest::first(1000);
-    loop {
-        let page = ctx
-            .stores
-            .grants
-            .list_for_client(client_id, &request)
-            .await
-            .map_err(|e| ctx.store_failure(e))?;
-        active.extend(
-            page.items
-                .into_iter()
-                .filter(|g| g.status == GrantStatus::Active),
-        );
-        match page.next {
-            Some(next) => request.after = Some(next),
-            None => return Ok(active),
-        }
-    }
-}
-
-/// What `--dry-run` shows: the grants that would be revoked.
-pub fn show_dry_run(ctx: &Ctx, grants: &[GrantRecord]) {
-    let ids: Vec<&str> = grants.iter().map(|g| g.grant_id.as_str()).collect();
-    let human = if ids.is_empty() {
-        "no active grants would be revoked".to_owned()
-    } else {
-        ids.iter()
-            .map(|id| format!("would revoke grant {id}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    ctx.out
-        .done(&human, &json!({"dry_run": true, "grants": ids}));
-}
-
-/// Who each grant's user is, as operators know them ([`super::users::describe`]), by `sub`.
-pub async fn names(ctx: &Ctx, grants: &[GrantRecord]) -> HashMap<String, String> {
-    let subs: Vec<String> = grants.iter().map(|g| g.sub.clone()).collect();
-    let profiles = ctx
-        .stores
-        .profiles
-        .get_many(&subs)
-        .await
-        .unwrap_or_default();
-    subs.into_iter()
-        .map(|sub| {
-            let name = profiles
-                .get(&sub)
-                .map_or_else(|| sub.clone(), |p| super::users::describe(&sub, p));
-            (sub, name)
-        })
-        .collect()
-}
-
-/// Grants as JSON lines or a table.
-pub async fn show(ctx: &Ctx, grants: &[GrantRecord]) {
-    if ctx.out.json {
-        for grant in grants {
-            ctx.out.json_line(&listed(grant));
-        }
-        return;
-    }
-    if grants.is_empty() {
-        println!("no grants");
-        return;
-    }
-    ctx.out.table(
-        &[
-            "GRANT_ID", "USER", "CLIENT", "STATUS", "SCOPE", "CREATED", "ROTATED", "EXPIRES",
-        ],
-        &rows(grants, &names(ctx, grants).await),
-    );
-}
-
-/// Table rows of `grants`, each user shown as `names` has them.
-pub fn rows(grants: &[GrantRecord], names: &HashMap<String, String>) -> Vec<Vec<String>> {
+/// Table rows of grants.
+pub fn rows(grants: &[GrantRecord]) -> Vec<Vec<String>> {
     grants
         .iter()
         .map(|g| {
             vec![
                 g.grant_id.clone(),
-                names.get(&g.sub).cloned().unwrap_or_else(|| g.sub.clone()),
+                g.sub.clone(),
                 g.client_id.to_string(),
                 status(g.status).to_owned(),
                 g.scope.to_string(),
-                output::time(g.created_at),
-                output::time_opt(g.rotated_at, "never"),
-                output::time_opt(g.expires_at, "never"),
+                when::time(g.created_at),
+                when::time_opt(g.rotated_at, "never"),
+                when::time_opt(g.expires_at, "never"),
             ]
         })
         .collect()

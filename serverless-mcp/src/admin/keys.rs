@@ -19,9 +19,11 @@ const PREVIOUS_KEY_FILE: &str = "previous-signing-key.pem";
 /// Tokens live at most an hour: a previous key younger than this may still verify live tokens.
 const PREVIOUS_KEY_NEEDED: Duration = Duration::from_secs(3600 + 120);
 
+/// `admin keys` commands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Make a new signing key current; the old one stays published until the next rotation.
+    #[command(after_help = super::help::KEYS_ROTATE)]
     Rotate {
         /// Rotate even if the previous key may still be needed (tokens it signed then fail).
         #[arg(long)]
@@ -29,6 +31,7 @@ pub enum KeysCommand {
     },
 }
 
+/// Runs one `admin keys` command.
 pub async fn run(ctx: &Ctx, command: KeysCommand) -> Result<(), Failure> {
     let KeysCommand::Rotate { force } = command;
     match &ctx.config.signing_key {

@@ -1,16 +1,22 @@
 //! `admin`: the operator's view of the store `serve` or the Lambdas use — clients, grants,
 //! users of the embedded login, the audit trail and the signing key — and the ways to cut any
 //! client or user off. Every change is itself written to the audit trail (`admin.*`, source
-//! `cli`). Exit codes: 0 done, 1 failed, 2 usage (clap), 3 no such client, grant or user.
+//! `cli`). Exit codes: 0 done, 1 failed (or not confirmed), 2 usage (clap, or a destructive
+//! command without `--yes` when standard input is not a terminal), 3 no such client, grant or
+//! user.
 
 mod audit;
 mod clients;
-mod confirm;
 mod consents;
+mod filter;
 mod grants;
+mod help;
 mod keys;
 mod output;
+mod pages;
+mod prompt;
 mod users;
+mod when;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,8 +27,12 @@ use shared::clock::{Clock, SystemClock};
 use shared::config::{Config, StoreConfig, env, keys as settings};
 use shared::store::{StoreError, Stores};
 
-use self::output::Output;
+use self::output::{Format, Output};
 
+/// The help shown under `serverless-mcp admin --help`.
+pub const HELP: &str = help::ADMIN;
+
+/// The operator's commands over the store.
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// The store: `sqlite:PATH` or `dynamodb:TABLE` [default: SMCP_STORE/SMCP_TABLE, else the
@@ -32,9 +42,21 @@ pub struct AdminArgs {
     /// Folder of the embedded store and signing key, as `serve` takes it.
     #[arg(long, global = true, env = settings::DATA_DIR, default_value = ".data")]
     data_dir: PathBuf,
-    /// One JSON object per line instead of tables.
-    #[arg(long, global = true)]
+    /// How results are printed: a table on a terminal, JSON lines through a pipe (`auto`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SMCP_ADMIN_FORMAT",
+        default_value = "auto"
+    )]
+    format: Format,
+    /// One JSON object per line (same as `--format json`).
+    #[arg(long, global = true, conflicts_with = "csv")]
     json: bool,
+    /// Comma-separated values with a header line (same as `--format csv`).
+    #[arg(long, global = true)]
+    csv: bool,
     /// Who is acting, recorded in the audit event of every change.
     #[arg(long, global = true, env = "USER", hide_env_values = true)]
     operator: Option<String>,
@@ -45,24 +67,25 @@ pub struct AdminArgs {
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
     /// Registered clients: list, inspect, disable, enable, delete.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::CLIENTS)]
     Clients(clients::ClientsCommand),
     /// Refresh-token grants: list by user or client, revoke.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::GRANTS)]
     Grants(grants::GrantsCommand),
-    /// The audit trail (90 days): the latest events, or a search.
-    #[command(subcommand)]
-    Audit(audit::AuditCommand),
-    /// Users of the embedded login.
-    #[command(subcommand)]
-    Users(users::UsersCommand),
-    /// The approvals users gave clients: list, withdraw.
-    #[command(subcommand)]
+    /// Remembered consents (a user's "allow" for a client): list, revoke.
+    #[command(subcommand, after_help = help::CONSENTS)]
     Consents(consents::ConsentsCommand),
+    /// The audit trail (90 days): the latest events, or a search.
+    #[command(subcommand, after_help = help::AUDIT)]
+    Audit(audit::AuditCommand),
+    /// Users of the embedded login: add, list, passwords, groups, disable, delete.
+    #[command(subcommand, after_help = help::USERS)]
+    Users(users::UsersCommand),
     /// The token signing key.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::KEYS)]
     Keys(keys::KeysCommand),
     /// Create the DynamoDB table (keys, GSI1, TTL) if it does not exist, or the SQLite file.
+    #[command(after_help = help::INIT_TABLE)]
     InitTable,
 }
 
@@ -71,15 +94,20 @@ enum AdminCommand {
 pub enum Failure {
     /// The named client, grant or user does not exist (exit 3).
     NotFound(String),
-    /// Anything else: an unreachable store, a refused change (exit 1).
+    /// Anything else: an unreachable store, a refused or unconfirmed change (exit 1).
     Failed(String),
+    /// The command cannot run as given, e.g. a destructive one without `--yes` when there is
+    /// no terminal to ask on (exit 2, as clap's usage errors).
+    Usage(String),
 }
 
 impl Failure {
+    /// The process exit code for this failure (documented at the top of this module).
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::NotFound(_) => 3,
             Self::Failed(_) => 1,
+            Self::Usage(_) => 2,
         }
     }
 }
@@ -87,7 +115,7 @@ impl Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::NotFound(m) | Self::Failed(m) => f.write_str(m),
+            Self::NotFound(m) | Self::Failed(m) | Self::Usage(m) => f.write_str(m),
         }
     }
 }
@@ -105,10 +133,12 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// Now, in epoch seconds.
     pub fn now(&self) -> i64 {
         SystemClock.now()
     }
 
+    /// Now, in epoch milliseconds.
     pub fn now_ms(&self) -> i64 {
         SystemClock.now_ms()
     }
@@ -199,6 +229,7 @@ fn config(args: &AdminArgs) -> Result<Config, Failure> {
     Ok(config)
 }
 
+/// Runs one admin command against the configured store.
 pub async fn run(args: AdminArgs) -> Result<(), Failure> {
     let config = config(&args)?;
     let label = describe(&config.store);
@@ -230,9 +261,14 @@ pub async fn run(args: AdminArgs) -> Result<(), Failure> {
     let stores = shared::store::connect(&config.store, clock, &aws)
         .await
         .map_err(|e| store_failure(&label, &e))?;
+    let format = match (args.json, args.csv) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Csv,
+        _ => args.format,
+    };
     let ctx = Ctx {
         stores,
-        out: Output::new(args.json),
+        out: Output::new(format),
         config,
         aws,
         operator: args.operator.filter(|o| !o.is_empty()),
@@ -241,9 +277,9 @@ pub async fn run(args: AdminArgs) -> Result<(), Failure> {
     match args.command {
         AdminCommand::Clients(command) => clients::run(&ctx, command).await,
         AdminCommand::Grants(command) => grants::run(&ctx, command).await,
+        AdminCommand::Consents(command) => consents::run(&ctx, command).await,
         AdminCommand::Audit(command) => audit::run(&ctx, command).await,
         AdminCommand::Users(command) => users::run(&ctx, command).await,
-        AdminCommand::Consents(command) => consents::run(&ctx, command).await,
         AdminCommand::Keys(command) => keys::run(&ctx, command).await,
         AdminCommand::InitTable => {
             ctx.record(AuditEvent::admin_table_created(&ctx.origin(), &ctx.label))

@@ -1,6 +1,7 @@
-//! How admin results are shown: aligned tables (the default) or one JSON object per line
-//! (`--json`); a progress line on standard error during long listings when it is a terminal;
-//! and the time formats operators type and read.
+//! How admin results are shown: an aligned table when standard output is a terminal, the same
+//! data as one JSON object per line when it is not (a pipe, a file), or CSV (`--csv`); `--format`
+//! (or `SMCP_ADMIN_FORMAT`) chooses explicitly. A progress line goes to standard error during
+//! long listings when that is a terminal.
 //!
 //! Stored text can come from anyone (a client registers without authentication; records may
 //! predate the registration rule refusing such characters), so nothing printed here carries a
@@ -10,8 +11,9 @@
 use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 
+use clap::ValueEnum;
 use serde::Serialize;
-use shared::clock::{Clock, SystemClock, rfc3339};
+use serde_json::Value;
 use shared::oauth::client_metadata::is_hidden_or_control;
 
 /// `text` with every control, bidi-formatting or zero-width character written as a visible
@@ -54,15 +56,43 @@ pub fn escape_json(line: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Tables or JSON lines, on standard output.
+/// How results are printed, as the operator asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table on a terminal, JSON lines otherwise.
+    Auto,
+    /// Aligned columns.
+    Table,
+    /// One JSON object per line.
+    Json,
+    /// Comma-separated values with a header line (RFC 4180).
+    Csv,
+}
+
+/// Tables, JSON lines or CSV, on standard output.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
-    pub json: bool,
+    format: Format,
 }
 
 impl Output {
-    pub fn new(json: bool) -> Self {
-        Self { json }
+    /// `requested`, with [`Format::Auto`] decided by whether standard output is a terminal.
+    pub fn new(requested: Format) -> Self {
+        Self::resolved(requested, std::io::stdout().is_terminal())
+    }
+
+    fn resolved(requested: Format, terminal: bool) -> Self {
+        let format = match requested {
+            Format::Auto if terminal => Format::Table,
+            Format::Auto => Format::Json,
+            other => other,
+        };
+        Self { format }
+    }
+
+    /// Whether results are read by a person (a table and sentences) rather than a program.
+    pub fn is_table(&self) -> bool {
+        self.format == Format::Table
     }
 
     /// One JSON line.
@@ -73,12 +103,23 @@ impl Output {
         }
     }
 
-    /// The result of a change: `human` as a line, or `json` as one JSON line.
+    /// The result of a change: `human` as a line on a table, else `json` as one JSON line.
     pub fn done(&self, human: &str, json: &impl Serialize) {
-        if self.json {
-            self.json_line(json);
-        } else {
+        if self.is_table() {
             println!("{}", escape(human));
+        } else {
+            self.json_line(json);
+        }
+    }
+
+    /// A listing: `rows` under `headers` as a table (or `empty` when there are none) or CSV;
+    /// `records` (the same items, in full) as JSON lines.
+    pub fn list(&self, empty: &str, headers: &[&str], rows: &[Vec<String>], records: &[Value]) {
+        match self.format {
+            Format::Json | Format::Auto => records.iter().for_each(|r| self.json_line(r)),
+            Format::Csv => print!("{}", render_csv(headers, rows)),
+            Format::Table if rows.is_empty() => println!("{empty}"),
+            Format::Table => self.table(headers, rows),
         }
     }
 
@@ -86,9 +127,7 @@ impl Output {
     pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) {
         print!("{}", render_table(headers, rows));
     }
-}
 
-impl Output {
     /// `name  value` lines, names padded to the longest.
     pub fn fields(&self, fields: &[(&str, String)]) {
         let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -96,6 +135,32 @@ impl Output {
             println!("{name:<width$}  {}", escape(value));
         }
     }
+}
+
+/// CSV text (RFC 4180): a header line, then a line per row; cells with a comma, quote or line
+/// break are quoted. Cells are [`escape`]d first, and a cell a spreadsheet would read as a
+/// formula (`=`, `+`, `-`, `@`) is prefixed with `'`.
+pub fn render_csv(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let cell = |raw: &str| {
+        let mut text = escape(raw).into_owned();
+        if text.starts_with(['=', '+', '-', '@']) {
+            text.insert(0, '\'');
+        }
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
+    let header: Vec<String> = headers.iter().map(|h| cell(h)).collect();
+    let mut text = header.join(",");
+    text.push('\n');
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        text.push_str(&cells.join(","));
+        text.push('\n');
+    }
+    text
 }
 
 /// The table text; cells are [`escape`]d first, so widths count what is shown.
@@ -180,115 +245,9 @@ pub fn more(next: Option<&String>) {
     }
 }
 
-/// Epoch seconds as `2026-01-01T10:00:00Z`.
-pub fn time(epoch_secs: i64) -> String {
-    rfc3339(epoch_secs)
-}
-
-pub fn time_opt(epoch_secs: Option<i64>, none: &str) -> String {
-    epoch_secs.map_or_else(|| none.to_owned(), time)
-}
-
-/// A time as operators type it, to epoch seconds: `2026-01-01`, `2026-01-01T10:00`,
-/// `2026-01-01T10:00:00Z` (UTC), or an age such as `90m`, `24h`, `7d`, `2w` (before now).
-pub fn parse_time(raw: &str) -> Result<i64, String> {
-    parse_time_at(raw, SystemClock.now())
-}
-
-fn parse_time_at(raw: &str, now: i64) -> Result<i64, String> {
-    let raw = raw.trim();
-    let bad = || {
-        format!(
-            "{raw:?} is not a time: use 2026-01-01, 2026-01-01T10:00:00Z, or an age such as 90m, 24h, 7d"
-        )
-    };
-    if let Some(unit) = raw.chars().last().filter(char::is_ascii_alphabetic)
-        && !raw.contains('-')
-    {
-        let amount: i64 = raw
-            .get(..raw.len().saturating_sub(1))
-            .and_then(|n| n.parse().ok())
-            .filter(|n| *n >= 0)
-            .ok_or_else(bad)?;
-        let unit_secs = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => return Err(bad()),
-        };
-        return Ok(now.saturating_sub(amount.saturating_mul(unit_secs)));
-    }
-    let text = raw.trim_end_matches('Z');
-    let (date, clock) = text.split_once('T').unwrap_or((text, "00:00:00"));
-    let mut date_parts = date.splitn(3, '-');
-    let next_num = |parts: &mut std::str::SplitN<'_, char>| -> Result<i64, String> {
-        parts
-            .next()
-            .and_then(|p| p.parse::<i64>().ok())
-            .ok_or_else(bad)
-    };
-    let year = next_num(&mut date_parts)?;
-    let month = next_num(&mut date_parts)?;
-    let day = next_num(&mut date_parts)?;
-    let mut clock_parts = clock.splitn(3, ':');
-    let clock_num = |parts: &mut std::str::SplitN<'_, char>, required: bool| match parts.next() {
-        None if !required => Ok(0),
-        Some(p) => p.parse::<i64>().map_err(|_| bad()),
-        None => Err(bad()),
-    };
-    let hour = clock_num(&mut clock_parts, true)?;
-    let minute = clock_num(&mut clock_parts, true)?;
-    let second = clock_num(&mut clock_parts, false)?;
-    // The calendar is the date crate's: 2026-02-31 and 2025-02-29 are not dates.
-    let small = |n: i64| u8::try_from(n).map_err(|_| bad());
-    let year = i32::try_from(year)
-        .ok()
-        .filter(|y| (1970..=9999).contains(y))
-        .ok_or_else(bad)?;
-    let month = time::Month::try_from(small(month)?).map_err(|_| bad())?;
-    let date = time::Date::from_calendar_date(year, month, small(day)?).map_err(|_| bad())?;
-    let clock =
-        time::Time::from_hms(small(hour)?, small(minute)?, small(second)?).map_err(|_| bad())?;
-    Ok(time::PrimitiveDateTime::new(date, clock)
-        .assume_utc()
-        .unix_timestamp())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-
-    #[test]
-    fn times_parse_as_dates_instants_and_ages() {
-        assert_eq!(parse_time_at("2026-01-01", NOW), Ok(NOW));
-        assert_eq!(
-            parse_time_at("2028-02-29", NOW),
-            Ok(NOW + (365 + 365 + 31 + 28) * 86_400)
-        );
-        assert_eq!(parse_time_at("2026-01-01T00:00:01Z", NOW), Ok(NOW + 1));
-        assert_eq!(parse_time_at("2026-01-01T01:02", NOW), Ok(NOW + 3720));
-        assert_eq!(parse_time_at("24h", NOW), Ok(NOW - 86_400));
-        assert_eq!(parse_time_at("90m", NOW), Ok(NOW - 5400));
-        assert_eq!(parse_time_at("2w", NOW), Ok(NOW - 14 * 86_400));
-        for bad in [
-            "",
-            "yesterday",
-            "2026-13-01",
-            "2026-02-31",
-            "2025-02-29",
-            "2026-04-31T10:00",
-            "2026-01-01T25:00",
-            "2026-01-01T10:60",
-            "5x",
-            "-3d",
-        ] {
-            assert!(parse_time_at(bad, NOW).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn tables_and_lines_show_hidden_and_control_characters_as_escapes() {
@@ -323,6 +282,26 @@ mod tests {
         assert!(line.contains("\\u009b") && line.contains("\\u202e") && line.contains("\\u007f"));
         let back: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn auto_is_a_table_on_a_terminal_and_json_lines_elsewhere() {
+        assert!(Output::resolved(Format::Auto, true).is_table());
+        assert_eq!(Output::resolved(Format::Auto, false).format, Format::Json);
+        assert!(Output::resolved(Format::Table, false).is_table());
+        assert_eq!(Output::resolved(Format::Csv, true).format, Format::Csv);
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_defuses_formulas() {
+        let rows = vec![
+            vec!["a,b".to_owned(), "say \"hi\"".to_owned()],
+            vec!["=cmd()".to_owned(), "\u{1b}x".to_owned()],
+        ];
+        assert_eq!(
+            render_csv(&["ONE", "TWO"], &rows),
+            "ONE,TWO\n\"a,b\",\"say \"\"hi\"\"\"\n'=cmd(),\\u{1b}x\n"
+        );
     }
 
     #[test]

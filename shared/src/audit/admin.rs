@@ -23,33 +23,6 @@ impl AuditEvent {
             .with(key::GRANTS_REVOKED, grants_revoked)
     }
 
-    /// `admin.user.password_set`.
-    pub fn admin_user_password_set(origin: &Origin, sub: &str) -> Self {
-        Self::new(origin, AuditKind::AdminUserPasswordSet, None, Some(sub))
-    }
-
-    /// `admin.user.groups_set` with the user's new groups.
-    pub fn admin_user_groups_set(origin: &Origin, sub: &str, groups: &[String]) -> Self {
-        Self::new(origin, AuditKind::AdminUserGroupsSet, None, Some(sub))
-            .with(key::GROUPS, json!(groups))
-    }
-
-    /// `admin.user.deleted`, with the number of grants revoked.
-    pub fn admin_user_deleted(origin: &Origin, sub: &str, grants_revoked: usize) -> Self {
-        Self::new(origin, AuditKind::AdminUserDeleted, None, Some(sub))
-            .with(key::GRANTS_REVOKED, grants_revoked)
-    }
-
-    /// `admin.consent.revoked`: the user's remembered consent to the client is withdrawn.
-    pub fn admin_consent_revoked(origin: &Origin, sub: &str, client_id: &str) -> Self {
-        Self::new(
-            origin,
-            AuditKind::AdminConsentRevoked,
-            Some(client_id),
-            Some(sub),
-        )
-    }
-
     /// `admin.client.added` with the client's name and redirect URIs.
     pub fn admin_client_added(origin: &Origin, client: &crate::store::ClientRecord) -> Self {
         Self::client(origin, AuditKind::AdminClientAdded, client)
@@ -119,5 +92,51 @@ impl AuditEvent {
         Self::new(origin, AuditKind::AdminKeyRotated, None, None)
             .with(key::KID, kid)
             .with(key::PREVIOUS_KID, previous_kid)
+    }
+
+    /// `admin.user.deleted`, with the number of grants and consents revoked.
+    pub fn admin_user_deleted(
+        origin: &Origin,
+        sub: &str,
+        grants_revoked: usize,
+        consents_revoked: usize,
+    ) -> Self {
+        Self::new(origin, AuditKind::AdminUserDeleted, None, Some(sub))
+            .with(key::GRANTS_REVOKED, grants_revoked)
+            .with(key::CONSENTS_REVOKED, consents_revoked)
+    }
+
+    /// `admin.user.password_changed` (never the password or its hash).
+    pub fn admin_user_password_changed(origin: &Origin, sub: &str) -> Self {
+        Self::new(origin, AuditKind::AdminUserPasswordChanged, None, Some(sub))
+    }
+
+    /// `admin.user.groups_changed`: the groups before and after.
+    pub fn admin_user_groups_changed(
+        origin: &Origin,
+        sub: &str,
+        previous: &[String],
+        groups: &[String],
+    ) -> Self {
+        Self::new(origin, AuditKind::AdminUserGroupsChanged, None, Some(sub))
+            .with(key::PREVIOUS_GROUPS, json!(previous))
+            .with(key::GROUPS, json!(groups))
+    }
+
+    /// `admin.consents.revoked`: consents of the user withdrawn (of one client, or all of them
+    /// when `client_id` is `None`), and how many there were.
+    pub fn admin_consents_revoked(
+        origin: &Origin,
+        sub: &str,
+        client_id: Option<&str>,
+        consents_revoked: usize,
+    ) -> Self {
+        Self::new(
+            origin,
+            AuditKind::AdminConsentsRevoked,
+            client_id,
+            Some(sub),
+        )
+        .with(key::CONSENTS_REVOKED, consents_revoked)
     }
 }

@@ -95,16 +95,16 @@ audit_kinds! {
     AdminGrantsRevoked => "admin.grants.revoked",
     /// The operator rotated the local signing key.
     AdminKeyRotated => "admin.key.rotated",
+    /// The operator deleted a user, revoking their grants, consents and access tokens.
+    AdminUserDeleted => "admin.user.deleted",
+    /// The operator set a user's password.
+    AdminUserPasswordChanged => "admin.user.password_changed",
+    /// The operator set a user's groups.
+    AdminUserGroupsChanged => "admin.user.groups_changed",
+    /// The operator withdrew remembered consents of a user.
+    AdminConsentsRevoked => "admin.consents.revoked",
     /// The operator added a client (a pre-registered, static client).
     AdminClientAdded => "admin.client.added",
-    /// The operator set a user's password.
-    AdminUserPasswordSet => "admin.user.password_set",
-    /// The operator set a user's groups.
-    AdminUserGroupsSet => "admin.user.groups_set",
-    /// The operator deleted a user, revoking their grants and access tokens.
-    AdminUserDeleted => "admin.user.deleted",
-    /// The operator withdrew a user's remembered consent to a client.
-    AdminConsentRevoked => "admin.consent.revoked",
 }
 
 impl PartialEq for AuditKind {
@@ -198,11 +198,11 @@ mod tests {
         (AdminGrantRevoked, "admin.grant.revoked"),
         (AdminGrantsRevoked, "admin.grants.revoked"),
         (AdminKeyRotated, "admin.key.rotated"),
-        (AdminClientAdded, "admin.client.added"),
-        (AdminUserPasswordSet, "admin.user.password_set"),
-        (AdminUserGroupsSet, "admin.user.groups_set"),
         (AdminUserDeleted, "admin.user.deleted"),
-        (AdminConsentRevoked, "admin.consent.revoked"),
+        (AdminUserPasswordChanged, "admin.user.password_changed"),
+        (AdminUserGroupsChanged, "admin.user.groups_changed"),
+        (AdminConsentsRevoked, "admin.consents.revoked"),
+        (AdminClientAdded, "admin.client.added"),
     ];
 
     #[test]

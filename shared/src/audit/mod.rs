@@ -31,6 +31,8 @@ mod key {
     pub const GRANT_REVOKED: &str = "grant_revoked";
     pub const GRANTS_REVOKED: &str = "grants_revoked";
     pub const GROUPS: &str = "groups";
+    pub const PREVIOUS_GROUPS: &str = "previous_groups";
+    pub const CONSENTS_REVOKED: &str = "consents_revoked";
     pub const KID: &str = "kid";
     pub const PREVIOUS_KID: &str = "previous_kid";
     pub const STORE: &str = "store";

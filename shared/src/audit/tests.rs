@@ -417,6 +417,41 @@ fn admin_events_keep_their_stored_shape() {
                 json!({"kid": "k2", "previous_kid": "k1"}),
             ),
         ),
+        (
+            "user deleted",
+            AuditEvent::admin_user_deleted(&o, "u1", 2, 1),
+            cli(
+                "admin.user.deleted",
+                None,
+                Some("u1"),
+                json!({"grants_revoked": 2, "consents_revoked": 1}),
+            ),
+        ),
+        (
+            "password",
+            AuditEvent::admin_user_password_changed(&o, "u1"),
+            cli("admin.user.password_changed", None, Some("u1"), json!({})),
+        ),
+        (
+            "groups",
+            AuditEvent::admin_user_groups_changed(&o, "u1", &["a".into()], &["b".into()]),
+            cli(
+                "admin.user.groups_changed",
+                None,
+                Some("u1"),
+                json!({"previous_groups": ["a"], "groups": ["b"]}),
+            ),
+        ),
+        (
+            "consents",
+            AuditEvent::admin_consents_revoked(&o, "u1", Some("c1"), 1),
+            cli(
+                "admin.consents.revoked",
+                Some("c1"),
+                Some("u1"),
+                json!({"consents_revoked": 1}),
+            ),
+        ),
     ];
     for (what, event, want) in cases {
         assert_eq!(stored(&event), want, "{what}");

@@ -799,6 +799,37 @@ pub async fn login_users_create_update_and_exist(h: Harness) {
     assert!(!h.stores.login_users.delete("alice").await.unwrap());
 }
 
+pub async fn login_users_delete_leaves_no_trace(h: Harness) {
+    for name in ["alice", "bob"] {
+        let user = LoginUser {
+            username: name.into(),
+            sub: name.into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            groups: vec![],
+            enabled: true,
+            created_at: h.now(),
+        };
+        assert!(h.stores.login_users.create(&user).await.unwrap());
+    }
+    assert!(h.stores.login_users.delete("alice").await.unwrap());
+    assert!(
+        !h.stores.login_users.delete("alice").await.unwrap(),
+        "deleting twice finds nothing"
+    );
+    assert!(!h.stores.login_users.delete("ghost").await.unwrap());
+    assert_eq!(h.stores.login_users.get("alice").await.unwrap(), None);
+    let listed = h
+        .stores
+        .login_users
+        .list(&PageRequest::first(10))
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.items.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["bob"], "gone from the listing too");
+    assert!(h.stores.login_users.delete("bob").await.unwrap());
+    assert!(!h.stores.login_users.any().await.unwrap());
+}
+
 fn token<'a>(jti: &'a str, grant_id: Option<&'a str>, iat: i64) -> TokenIdentity<'a> {
     TokenIdentity {
         jti,
@@ -1756,6 +1787,7 @@ macro_rules! contract_suite {
                 rate_limit_counts_every_concurrent_hit,
                 cache_entries_expire_and_kinds_are_separate,
                 login_users_create_update_and_exist,
+                login_users_delete_leaves_no_trace,
                 revocations_reach_tokens_by_jti_grant_client_and_user,
                 grant_revocation_reaches_its_access_tokens,
                 several_items_are_read_at_once,

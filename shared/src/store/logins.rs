@@ -42,7 +42,8 @@ pub trait LoginUserStore: Send + Sync {
     async fn get(&self, username: &str) -> Result<Option<LoginUser>, StoreError>;
     /// Replaces an existing user (password, groups, enabled); `false` if there is none.
     async fn update(&self, user: &LoginUser) -> Result<bool, StoreError>;
-    /// Deletes the user; `false` if there was none.
+    /// Deletes a user (the login record only: grants and consents are the caller's to revoke);
+    /// `false` if there was none.
     async fn delete(&self, username: &str) -> Result<bool, StoreError>;
     /// Whether any user exists (first start creates a dev user when none does).
     async fn any(&self) -> Result<bool, StoreError>;

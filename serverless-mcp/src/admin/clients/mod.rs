@@ -1,80 +1,74 @@
 //! `admin clients`: who registered, from where, when last used, who granted them access, and
 //! the ways to cut a client off (disable, delete), each revoking the client's grants at once.
+//! Listing and filtering are in `list.rs`, one client's page in `show.rs`.
 
 mod add;
 mod list;
+mod show;
 
 use clap::Subcommand;
 use serde_json::json;
 use shared::audit::AuditEvent;
-use shared::store::{ClientRecord, ClientStatus, GrantStatus, PageRequest, Revoked};
+use shared::store::{ClientRecord, ClientStatus, Revoked};
 
-use super::confirm::{Go, Guard};
-use super::grants::revoke_access_tokens;
+use super::grants::{self, Owner, revoke_access_tokens};
+use super::help;
+use super::prompt::Danger;
 use super::{Ctx, Failure};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
-    /// Registered clients, oldest first; filters narrow the list.
-    #[command(
-        after_help = "Examples:\n  serverless-mcp admin clients list --since 7d --kind dcr\n  \
-        serverless-mcp admin clients list --from 203.0.113.0/24 --never-used"
-    )]
+    /// Registered clients, newest first, with where they registered from and their last use.
+    #[command(after_help = help::CLIENTS_LIST)]
     List(list::ListArgs),
     /// One client: metadata, where it registered from, last use, active grants, recent events.
+    #[command(after_help = help::CLIENTS_SHOW)]
     Show {
-        /// Client ids may start with `-`: they are taken as given.
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
-    /// Add a client yourself (for closed registration, SMCP_REGISTRATION=closed); prints its
-    /// id, and a confidential client's secret once.
-    #[command(
-        after_help = "Example:\n  serverless-mcp admin clients add --name \"Team dashboard\" \\\n    \
-        --redirect-uri https://dash.example.com/oauth/callback --auth basic"
-    )]
+    /// Add a client yourself (static): prints its id, and a confidential client's secret once.
+    #[command(after_help = help::CLIENTS_ADD)]
     Add(add::AddArgs),
     /// Refuse the client at /authorize and /token, revoke its grants, deny its access tokens.
+    #[command(after_help = help::CLIENTS_DISABLE)]
     Disable {
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Why, recorded in the audit event.
         #[arg(long)]
         reason: Option<String>,
-        #[command(flatten)]
-        guard: Guard,
     },
     /// Accept a disabled client again (grants revoked when it was disabled stay revoked).
+    #[command(after_help = help::CLIENTS_ENABLE)]
     Enable {
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Delete the registration, revoking its grants and denying its access tokens.
+    #[command(after_help = help::CLIENTS_DELETE)]
     Delete {
+        /// The client id (taken as given, even when it starts with `-`).
         #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Why, recorded in the audit event.
         #[arg(long)]
         reason: Option<String>,
         #[command(flatten)]
-        guard: Guard,
+        danger: Danger,
     },
 }
 
+/// Runs one `admin clients` command.
 pub async fn run(ctx: &Ctx, command: ClientsCommand) -> Result<(), Failure> {
     match command {
-        ClientsCommand::List(args) => list::list(ctx, args).await,
-        ClientsCommand::Show { client_id } => list::show(ctx, &client_id).await,
+        ClientsCommand::List(args) => list::run(ctx, args).await,
+        ClientsCommand::Show { client_id } => show::run(ctx, &client_id).await,
         ClientsCommand::Add(args) => add::add(ctx, args).await,
-        ClientsCommand::Disable {
-            client_id,
-            reason,
-            guard,
-        } => {
-            let client = existing(ctx, &client_id).await?;
-            if confirm(ctx, &client, "disable", guard).await? == Go::DryRun {
-                return Ok(());
-            }
+        ClientsCommand::Disable { client_id, reason } => {
             let client = ctx
                 .stores
                 .clients
@@ -102,18 +96,26 @@ pub async fn run(ctx: &Ctx, command: ClientsCommand) -> Result<(), Failure> {
         ClientsCommand::Delete {
             client_id,
             reason,
-            guard,
+            danger,
         } => {
-            let client = existing(ctx, &client_id).await?;
-            if confirm(ctx, &client, "delete", guard).await? == Go::DryRun {
+            let client = get(ctx, &client_id).await?;
+            let active = grants::active(ctx, Owner::Client(&client_id)).await?;
+            let action = format!(
+                "delete client {client_id} and revoke its {} active grant(s)",
+                active.len()
+            );
+            if danger.dry_run {
+                grants::dry_run(ctx, &action, &active);
                 return Ok(());
             }
+            danger.confirm(&action)?;
             cut_off(ctx, &client, true, reason).await
         }
     }
 }
 
-async fn existing(ctx: &Ctx, client_id: &str) -> Result<ClientRecord, Failure> {
+/// The client, or exit 3.
+async fn get(ctx: &Ctx, client_id: &str) -> Result<ClientRecord, Failure> {
     ctx.stores
         .clients
         .get(client_id)
@@ -122,60 +124,7 @@ async fn existing(ctx: &Ctx, client_id: &str) -> Result<ClientRecord, Failure> {
         .ok_or_else(|| not_found(client_id))
 }
 
-/// Asks before cutting `client` off, naming the active grants that would be revoked (listed
-/// in full by `--dry-run`).
-async fn confirm(
-    ctx: &Ctx,
-    client: &ClientRecord,
-    verb: &str,
-    guard: Guard,
-) -> Result<Go, Failure> {
-    let mut active = Vec::new();
-    let mut request = PageRequest::first(1000);
-    loop {
-        let page = ctx
-            .stores
-            .grants
-            .list_for_client(client.client_id.as_str(), &request)
-            .await
-            .map_err(|e| ctx.store_failure(e))?;
-        active.extend(
-            page.items
-                .into_iter()
-                .filter(|g| g.status == GrantStatus::Active)
-                .map(|g| g.grant_id),
-        );
-        match page.next {
-            Some(next) => request.after = Some(next),
-            None => break,
-        }
-    }
-    let name = client.metadata.client_name.as_deref().unwrap_or("-");
-    let what = format!(
-        "{verb} client {} ({name}), revoke its {} active grant(s) and refuse its access tokens",
-        client.client_id,
-        active.len()
-    );
-    let go = guard.check(&what)?;
-    if go == Go::DryRun {
-        let human = if active.is_empty() {
-            "no active grants would be revoked".to_owned()
-        } else {
-            active
-                .iter()
-                .map(|id| format!("would revoke grant {id}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        ctx.out.done(
-            &human,
-            &json!({"dry_run": true, "client_id": client.client_id, verb: true, "grants": active}),
-        );
-    }
-    Ok(go)
-}
-
-pub(super) fn not_found(client_id: &str) -> Failure {
+fn not_found(client_id: &str) -> Failure {
     Failure::NotFound(format!("no client {client_id:?}"))
 }
 
