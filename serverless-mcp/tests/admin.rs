@@ -946,6 +946,36 @@ async fn operators_add_static_clients(backend: Backend) {
         .await
         .ok();
     assert_eq!(trail.json_lines().len(), 2);
+
+    // Users are shown as their latest sign-in described them (Cognito's username and email).
+    let server = stand.serve().await;
+    let sub = "5c6f3a1e-8d2b-4f7a-9e01-3b4c5d6e7f80";
+    let (grant_id, _) = server.grant(sub, &client_id).await;
+    server
+        .stores
+        .profiles
+        .put(&shared::store::UserProfile {
+            sub: sub.into(),
+            username: Some("alice".into()),
+            email: Some("alice@example.com".into()),
+            groups: vec![],
+            last_login_at: SystemClock.now(),
+        })
+        .await
+        .unwrap();
+    let table = stand
+        .admin(&["grants", "list", "--user", sub], None)
+        .await
+        .ok();
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&grant_id))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(
+        row.contains(&format!("alice <alice@example.com> ({sub})")),
+        "{row}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

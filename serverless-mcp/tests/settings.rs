@@ -39,8 +39,8 @@ enum Proof {
         env: (&'static str, &'static str),
         names: &'static str,
     },
-    /// Every value is acceptable; this test (file under `serverless-mcp/tests/`, function)
-    /// shows the setting honoured.
+    /// Not `serve`'s to refuse (every value is acceptable, or the setting is the admin CLI's);
+    /// this test (file under `serverless-mcp/tests/`, function) shows it honoured.
     HonouredBy {
         file: &'static str,
         test: &'static str,
@@ -128,6 +128,14 @@ fn proofs() -> Vec<(&'static str, Proof)> {
         // Read and checked by serve as by the Lambda functions; the namespace only names the
         // functions' CloudWatch metrics (serve shows the same counters on /metrics).
         refused("SMCP_METRICS_NAMESPACE", ":starts-with-a-colon"),
+        // The admin CLI's output format (the README marks it `admin` only).
+        (
+            "SMCP_ADMIN_FORMAT",
+            Proof::HonouredBy {
+                file: "admin.rs",
+                test: "every_subcommand",
+            },
+        ),
         (
             "AWS_ENDPOINT_URL",
             Proof::HonouredBy {

@@ -3,6 +3,8 @@
 //! it (the store's revocation list, which the MCP server reads with every request); revoking a
 //! user's or a client's grants revokes every access token issued to them until now.
 
+use std::collections::HashMap;
+
 use clap::{ArgGroup, Subcommand};
 use serde_json::{Value, json};
 use shared::audit::AuditEvent;
@@ -121,7 +123,7 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Result<(), Failure> {
                 |g: &GrantRecord| !active || g.status == GrantStatus::Active,
             )
             .await?;
-            show(ctx, &grants);
+            show(ctx, &grants).await;
             output::more(next.as_ref());
             Ok(())
         }
@@ -158,7 +160,7 @@ async fn revoke_all(ctx: &Ctx, owner: Owner<'_>, danger: Danger) -> Result<(), F
         active.len()
     );
     if danger.dry_run {
-        dry_run(ctx, &action, &active);
+        dry_run(ctx, &action, &active).await;
         return Ok(());
     }
     danger.confirm(&action)?;
@@ -206,8 +208,8 @@ pub async fn active(ctx: &Ctx, owner: Owner<'_>) -> Result<Vec<GrantRecord>, Fai
 }
 
 /// `--dry-run`: the grants `action` would revoke, and on standard error that nothing changed.
-pub fn dry_run(ctx: &Ctx, action: &str, grants: &[GrantRecord]) {
-    show(ctx, grants);
+pub async fn dry_run(ctx: &Ctx, action: &str, grants: &[GrantRecord]) {
+    show(ctx, grants).await;
     eprintln!("dry run: would {action}; nothing changed");
 }
 
@@ -222,7 +224,7 @@ async fn revoke_one(ctx: &Ctx, grant_id: &str, only_show: bool) -> Result<(), Fa
         .map_err(|e| ctx.store_failure(e))?
         .ok_or_else(|| Failure::NotFound(format!("no grant {grant_id:?}")))?;
     if only_show {
-        dry_run(ctx, &format!("revoke grant {grant_id}"), &[grant]);
+        dry_run(ctx, &format!("revoke grant {grant_id}"), &[grant]).await;
         return Ok(());
     }
     // Revoking the grant revokes its access tokens in the same store step.
@@ -278,19 +280,56 @@ pub const HEADERS: &[&str] = &[
 ];
 
 /// Grants as the output format has them.
-pub fn show(ctx: &Ctx, grants: &[GrantRecord]) {
+pub async fn show(ctx: &Ctx, grants: &[GrantRecord]) {
     let records: Vec<Value> = grants.iter().map(listed).collect();
-    ctx.out.list("no grants", HEADERS, &rows(grants), &records);
+    let rows = rows(grants, &names(ctx, grants).await);
+    ctx.out.list("no grants", HEADERS, &rows, &records);
 }
 
-/// Table rows of grants.
-pub fn rows(grants: &[GrantRecord]) -> Vec<Vec<String>> {
+/// How operators know each grant's user, by `sub`: the username and email of their latest
+/// sign-in (`alice <alice@example.com> (sub)`; the `sub` alone when the username is the `sub`
+/// and no email is known, or no sign-in was recorded). One batched read.
+pub async fn names(ctx: &Ctx, grants: &[GrantRecord]) -> HashMap<String, String> {
+    let subs: Vec<String> = grants.iter().map(|g| g.sub.clone()).collect();
+    // Names are a courtesy: a failed read shows the `sub`s.
+    let profiles = ctx
+        .stores
+        .profiles
+        .get_many(&subs)
+        .await
+        .unwrap_or_default();
+    subs.into_iter()
+        .map(|sub| {
+            let name = profiles
+                .get(&sub)
+                .map_or_else(|| sub.clone(), |p| describe(&sub, p));
+            (sub, name)
+        })
+        .collect()
+}
+
+/// `alice <alice@example.com> (sub)`, leaving out what the profile lacks, and the `sub` when it
+/// is the username (the embedded login).
+fn describe(sub: &str, profile: &shared::store::UserProfile) -> String {
+    let name = profile.username.as_deref().unwrap_or(sub);
+    let mut shown = name.to_owned();
+    if let Some(email) = &profile.email {
+        shown.push_str(&format!(" <{email}>"));
+    }
+    if name != sub {
+        shown.push_str(&format!(" ({sub})"));
+    }
+    shown
+}
+
+/// Table rows of grants, each user shown as `names` has them.
+pub fn rows(grants: &[GrantRecord], names: &HashMap<String, String>) -> Vec<Vec<String>> {
     grants
         .iter()
         .map(|g| {
             vec![
                 g.grant_id.clone(),
-                g.sub.clone(),
+                names.get(&g.sub).cloned().unwrap_or_else(|| g.sub.clone()),
                 g.client_id.to_string(),
                 status(g.status).to_owned(),
                 g.scope.to_string(),

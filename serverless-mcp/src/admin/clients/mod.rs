@@ -105,7 +105,7 @@ pub async fn run(ctx: &Ctx, command: ClientsCommand) -> Result<(), Failure> {
                 active.len()
             );
             if danger.dry_run {
-                grants::dry_run(ctx, &action, &active);
+                grants::dry_run(ctx, &action, &active).await;
                 return Ok(());
             }
             danger.confirm(&action)?;

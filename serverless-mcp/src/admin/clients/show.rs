@@ -80,7 +80,9 @@ pub async fn run(ctx: &Ctx, client_id: &str) -> Result<(), Failure> {
     println!();
     println!("active grants: {}", active.len());
     if !active.is_empty() {
-        ctx.out.table(grants::HEADERS, &grants::rows(&active));
+        let names = grants::names(ctx, &active).await;
+        ctx.out
+            .table(grants::HEADERS, &grants::rows(&active, &names));
     }
     println!();
     println!("recent audit events (newest first): {}", events.len());

@@ -97,7 +97,7 @@ pub async fn disable(ctx: &Ctx, name: &str, danger: Danger) -> Result<(), Failur
         active.len()
     );
     if danger.dry_run {
-        grants::dry_run(ctx, &action, &active);
+        grants::dry_run(ctx, &action, &active).await;
         return Ok(());
     }
     danger.confirm(&action)?;
@@ -144,7 +144,7 @@ pub async fn delete(ctx: &Ctx, name: &str, danger: Danger) -> Result<(), Failure
         remembered.len()
     );
     if danger.dry_run {
-        grants::dry_run(ctx, &action, &active);
+        grants::dry_run(ctx, &action, &active).await;
         consents::show(ctx, &remembered);
         return Ok(());
     }
