@@ -246,6 +246,22 @@ mod tests {
         );
         // The document policy is its own switch.
         assert_eq!(metadata["client_id_metadata_document_supported"], true);
+        let no_documents = test_app_with(&[("SMCP_CIMD_HOSTS", "none")]);
+        let (_, _, metadata) = send(
+            &no_documents,
+            request(
+                "GET",
+                "/.well-known/oauth-authorization-server",
+                String::new(),
+                "192.0.2.10",
+            ),
+        )
+        .await;
+        assert_eq!(metadata["client_id_metadata_document_supported"], false);
+        assert_eq!(
+            metadata["registration_endpoint"],
+            "https://auth.example.com/register"
+        );
         let open = test_app();
         let (_, _, metadata) = send(
             &open,
