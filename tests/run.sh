@@ -208,7 +208,9 @@ run_interop() {
   grep -q '^warning: SMCP_CIMD_TEST_CA is set' "$iwork/serve.out" \
     || { echo "interop: serve did not warn about SMCP_CIMD_TEST_CA" >&2; failed+=(cimd_warning); }
 
-  for name in sdk_client inspector claude mcp_remote conformance python_client cimd_client; do
+  # claude_code.mjs starts serve instances of its own (one per way Claude Code signs in).
+  export SMCP_BIN="$root/target/debug/serverless-mcp"
+  for name in sdk_client inspector claude claude_code mcp_remote conformance python_client cimd_client; do
     local t0=$SECONDS
     log "interop: $name"
     if [ "$name" = python_client ] || [ "$name" = cimd_client ]; then

@@ -141,6 +141,13 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         println!("{CIMD_TEST_CA_WARNING}");
         tracing::warn!("{CIMD_TEST_CA_WARNING}");
     }
+    for (host, addr) in &config.cimd_test_resolve {
+        let line = format!(
+            "warning: SMCP_CIMD_TEST_RESOLVE: client metadata documents on {host} are fetched from {addr} (local testing only)"
+        );
+        println!("{line}");
+        tracing::warn!("{line}");
+    }
     if let Some((name, password)) = dev_login {
         // Shown once, on the first start; scripts read this line.
         println!("login: username={name} password={}", password.expose());
@@ -204,11 +211,14 @@ fn cimd_test_fetcher(config: &Config) -> Result<Option<authz::DocumentFetcher>, 
         .map_err(|e| format!("{setting}: cannot read {}: {}", path.display(), e.kind()))?;
     let roots = authz::test_ca_certificates(&pem)
         .map_err(|e| format!("{setting}: {}: {e}", path.display()))?;
-    Ok(Some(authz::DocumentFetcher::build(
-        Arc::new(authz::SystemLookup),
-        |ip| ip.is_loopback() || authz::is_public(ip),
-        roots,
-    )))
+    Ok(Some(
+        authz::DocumentFetcher::build(
+            Arc::new(authz::SystemLookup),
+            |ip| ip.is_loopback() || authz::is_public(ip),
+            roots,
+        )
+        .with_test_overrides(config.cimd_test_resolve.clone()),
+    ))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

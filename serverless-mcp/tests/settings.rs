@@ -120,6 +120,7 @@ fn proofs() -> Vec<(&'static str, Proof)> {
         refused("SMCP_ALLOWED_ORIGINS", "https://app.example.com/"),
         refused("SMCP_ORIGIN_SECRET", "short"),
         refused("SMCP_CIMD_TEST_CA", "/nonexistent/ca.pem"),
+        refused("SMCP_CIMD_TEST_RESOLVE", "claude.ai=10.0.0.1:443"),
         refused("SMCP_REGISTRATION", "invite-only"),
         refused("SMCP_REGISTRATION_REDIRECT_HOSTS", "https://claude.ai"),
         refused("SMCP_CIMD_HOSTS", "claude.ai/clients"),

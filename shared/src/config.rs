@@ -118,6 +118,9 @@ pub struct Config {
     /// Local testing only (`serve`): a PEM CA trusted for Client ID Metadata Documents, which
     /// may then be fetched from loopback too. The Lambda refuses to start when it is set.
     pub cimd_test_ca: Option<PathBuf>,
+    /// Local testing only, with `cimd_test_ca`: host names whose document fetches connect to
+    /// these loopback addresses instead of resolving.
+    pub cimd_test_resolve: Vec<(String, std::net::SocketAddr)>,
     /// Who may register at `/register`.
     pub registration: Registration,
     /// Which Client ID Metadata Documents are accepted.
@@ -303,6 +306,7 @@ impl Config {
             }
         };
         let cimd_test_ca = get(keys::CIMD_TEST_CA).map(PathBuf::from);
+        let cimd_test_resolve = admission::parse_test_resolve(&get, cimd_test_ca.is_some())?;
         let registration = admission::parse_registration(&get)?;
         let documents = admission::parse_documents(&get)?;
         let metrics_namespace = get(keys::METRICS_NAMESPACE)
@@ -337,6 +341,7 @@ impl Config {
             refresh_grace_secs,
             origin_secret,
             cimd_test_ca,
+            cimd_test_resolve,
             registration,
             documents,
             metrics_namespace,

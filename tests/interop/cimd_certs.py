@@ -1,6 +1,7 @@
 """Writes a throwaway test CA and a `localhost` server certificate signed by it into a folder:
 cimd-ca.pem (given to `serverless-mcp serve` as SMCP_CIMD_TEST_CA), cimd-localhost.pem and
-cimd-localhost-key.pem (the https server of cimd_client.py). New keys on every run; local
+cimd-localhost-key.pem (the https server of cimd_client.py, and of claude_code.mjs, which serves
+a document for `claude.ai` with it). New keys on every run; local
 testing only.
 
 Usage: cimd_certs.py <folder>
@@ -56,7 +57,13 @@ def main(folder: str) -> None:
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                # claude_code.mjs serves Claude Code's document as https://claude.ai/... from
+                # loopback (serve resolves claude.ai there with SMCP_CIMD_TEST_RESOLVE).
+                x509.DNSName("claude.ai"),
+            ]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -101,6 +101,7 @@ pub struct DocumentFetcher {
     lookup: Arc<dyn HostLookup>,
     allow: AddressPolicy,
     roots: Vec<reqwest::Certificate>,
+    overrides: Vec<(String, SocketAddr)>,
     http: std::sync::OnceLock<Option<reqwest::Client>>,
 }
 
@@ -126,8 +127,17 @@ impl DocumentFetcher {
             lookup,
             allow,
             roots,
+            overrides: Vec::new(),
             http: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Local testing only (`serve` with `SMCP_CIMD_TEST_RESOLVE`): these host names connect to
+    /// the given addresses (and ports) instead of being resolved. The address policy is not
+    /// asked about them, so the configuration admits loopback addresses only.
+    pub fn with_test_overrides(mut self, overrides: Vec<(String, SocketAddr)>) -> Self {
+        self.overrides = overrides;
+        self
     }
 
     fn http(&self) -> Result<&reqwest::Client, DocumentError> {
@@ -146,6 +156,9 @@ impl DocumentFetcher {
                     .user_agent(concat!("serverless-mcp/", env!("CARGO_PKG_VERSION")));
                 if !self.roots.is_empty() {
                     builder = builder.tls_certs_merge(self.roots.clone());
+                }
+                for (host, addr) in &self.overrides {
+                    builder = builder.resolve(host, *addr);
                 }
                 builder
                     .build()

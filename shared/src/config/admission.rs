@@ -141,9 +141,86 @@ pub(super) fn parse_documents(
     }
 }
 
+/// `SMCP_CIMD_TEST_RESOLVE` (local testing, only beside `SMCP_CIMD_TEST_CA`): `host=ip:port`
+/// pairs, each address a loopback one, so that no setting can send a document fetch elsewhere.
+pub(super) fn parse_test_resolve(
+    get: &impl Fn(&str) -> Option<String>,
+    test_ca: bool,
+) -> Result<Vec<(String, std::net::SocketAddr)>, ConfigError> {
+    let setting = keys::CIMD_TEST_RESOLVE;
+    let Some(raw) = get(setting) else {
+        return Ok(Vec::new());
+    };
+    if !test_ca {
+        return Err(ConfigError::new(
+            setting,
+            format!(
+                "needs {} (it is part of the same local-testing set-up)",
+                keys::CIMD_TEST_CA
+            ),
+        ));
+    }
+    let mut pairs = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let refused = || {
+            ConfigError::new(
+                setting,
+                format!("{entry:?} is not host=127.0.0.1:port (a loopback address and a port)"),
+            )
+        };
+        let (host, addr) = entry.split_once('=').ok_or_else(refused)?;
+        let addr: std::net::SocketAddr = addr.trim().parse().map_err(|_| refused())?;
+        if !addr.ip().is_loopback() || addr.port() == 0 {
+            return Err(refused());
+        }
+        pairs.push((host_name(setting, &host.trim().to_ascii_lowercase())?, addr));
+    }
+    if pairs.is_empty() {
+        return Err(ConfigError::new(setting, "lists no host"));
+    }
+    Ok(pairs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_resolve_pairs_are_loopback_only_and_need_the_test_ca() {
+        let get = lookup(&[(
+            keys::CIMD_TEST_RESOLVE,
+            "Claude.ai=127.0.0.1:8443, x.example=[::1]:9",
+        )]);
+        assert_eq!(
+            parse_test_resolve(&get, true).unwrap(),
+            vec![
+                ("claude.ai".to_owned(), "127.0.0.1:8443".parse().unwrap()),
+                ("x.example".to_owned(), "[::1]:9".parse().unwrap()),
+            ]
+        );
+        assert!(parse_test_resolve(&lookup(&[]), false).unwrap().is_empty());
+        let without_ca = parse_test_resolve(&get, false).unwrap_err();
+        assert!(
+            without_ca.to_string().contains("SMCP_CIMD_TEST_CA"),
+            "{without_ca}"
+        );
+        for bad in [
+            "claude.ai=10.0.0.1:443",
+            "claude.ai=127.0.0.1",
+            "claude.ai=127.0.0.1:0",
+            "claude.ai",
+            "=127.0.0.1:443",
+            "a/b=127.0.0.1:443",
+            " , ",
+        ] {
+            let pairs = [(keys::CIMD_TEST_RESOLVE, bad)];
+            let error = parse_test_resolve(&lookup(&pairs), true).unwrap_err();
+            assert!(
+                error.to_string().contains(keys::CIMD_TEST_RESOLVE),
+                "{bad}: {error}"
+            );
+        }
+    }
 
     fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |key| {

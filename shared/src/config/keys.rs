@@ -42,6 +42,10 @@ pub const ORIGIN_SECRET: &str = "SMCP_ORIGIN_SECRET";
 /// start with it): a PEM CA file whose certificates are trusted when fetching Client ID
 /// Metadata Documents, which may then also be fetched from loopback addresses.
 pub const CIMD_TEST_CA: &str = "SMCP_CIMD_TEST_CA";
+/// Local testing only, with [`CIMD_TEST_CA`]: `host=127.0.0.1:port` pairs (comma-separated)
+/// that Client ID Metadata Document fetches resolve to instead of the DNS answer, so a test can
+/// serve a document for a real client's URL (e.g. `claude.ai`) from loopback.
+pub const CIMD_TEST_RESOLVE: &str = "SMCP_CIMD_TEST_RESOLVE";
 /// `open` (default) or `closed`: whether anyone may register a client at `/register`.
 pub const REGISTRATION: &str = "SMCP_REGISTRATION";
 /// With open registration: the hosts every redirect URI of a new client must be on.

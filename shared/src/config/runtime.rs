@@ -34,6 +34,7 @@ impl Config {
                 "for local testing with `serverless-mcp serve` only; not honoured here, unset it",
             ));
         }
+        // (SMCP_CIMD_TEST_RESOLVE is only read beside the test CA, so it is refused with it.)
         // Several instances answer one browser's consent and login steps: they must share the
         // cookie key, which a per-instance default cannot give.
         if runtime == Runtime::Lambda(Function::Authz)
