@@ -4,7 +4,7 @@
 
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, ContentBlock, CompleteResult,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::input_required::TOOLS;
-use crate::{Change, FixtureServer, object, prompts, resources, tools};
+use crate::{Change, FixtureServer, headers, object, prompts, resources, tools};
 
 /// Every tool, in a fixed order.
 fn all_tools() -> Vec<Tool> {
@@ -29,6 +29,7 @@ fn all_tools() -> Vec<Tool> {
             object(json!({"type": "object", "properties": {}})),
         ));
     }
+    all.push(headers::tool());
     all
 }
 
@@ -72,6 +73,21 @@ impl ServerHandler for FixtureServer {
         }
         if let Some(result) = self.input_required_tool(&request, &context).await {
             return result;
+        }
+        if request.name == "test_custom_headers" {
+            let parts = context.extensions.get::<http::request::Parts>();
+            let schema = headers::tool().input_schema;
+            headers::check(&schema, request.arguments.as_ref(), parts.map(|p| &p.headers))?;
+            let region = request
+                .arguments
+                .as_ref()
+                .and_then(|args| args.get("region"))
+                .cloned()
+                .unwrap_or_default();
+            return Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "Region: {region}"
+            ))])
+            .into());
         }
         Err(ErrorData::invalid_params(
             format!("unknown tool {}", request.name),

@@ -31,6 +31,7 @@
 #![allow(deprecated)]
 
 mod handler;
+mod headers;
 mod input_required;
 mod prompts;
 mod resources;

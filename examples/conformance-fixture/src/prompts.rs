@@ -13,7 +13,7 @@ use crate::{FixtureServer, PNG_BASE64, from_wire};
 
 /// Every prompt, in a fixed order.
 pub(crate) fn list() -> Result<ListPromptsResult, ErrorData> {
-    from_wire(json!({"prompts": [
+    from_wire(json!({"resultType": "complete", "prompts": [
         {"name": "test_simple_prompt", "description": "A prompt without arguments"},
         {
             "name": "test_prompt_with_arguments",
@@ -48,7 +48,11 @@ fn text(text: String) -> Value {
 
 fn complete(description: &str, messages: Vec<Value>) -> Result<GetPromptResponse, ErrorData> {
     let result: GetPromptResult =
-        from_wire(json!({"description": description, "messages": messages}))?;
+        from_wire(json!({
+        "resultType": "complete",
+        "description": description,
+        "messages": messages,
+    }))?;
     Ok(result.into())
 }
 
@@ -160,5 +164,8 @@ pub(crate) fn completion(request: &CompleteRequestParams) -> Result<CompleteResu
         .copied()
         .filter(|value| value.starts_with(prefix))
         .collect();
-    from_wire(json!({"completion": {"values": values, "total": values.len(), "hasMore": false}}))
+    from_wire(json!({
+        "resultType": "complete",
+        "completion": {"values": values, "total": values.len(), "hasMore": false},
+    }))
 }

@@ -13,7 +13,7 @@ pub(crate) const WATCHED: &str = "test://watched-resource";
 
 /// Every static resource, in a fixed order.
 pub(crate) fn list() -> Result<ListResourcesResult, ErrorData> {
-    from_wire(json!({"resources": [
+    from_wire(json!({"resultType": "complete", "resources": [
         {
             "uri": "test://static-text",
             "name": "static-text",
@@ -37,7 +37,7 @@ pub(crate) fn list() -> Result<ListResourcesResult, ErrorData> {
 
 /// Every resource template.
 pub(crate) fn templates() -> Result<ListResourceTemplatesResult, ErrorData> {
-    from_wire(json!({"resourceTemplates": [{
+    from_wire(json!({"resultType": "complete", "resourceTemplates": [{
         "uriTemplate": "test://template/{id}/data",
         "name": "template-data",
         "description": "Data for the id in the URI",
@@ -49,14 +49,17 @@ pub(crate) fn templates() -> Result<ListResourceTemplatesResult, ErrorData> {
 /// answers it as -32602 to 2026-07-28 requests, SEP-2164, and as -32002 before).
 pub(crate) fn read(uri: &str) -> Result<ReadResourceResult, ErrorData> {
     let text = |mime: &str, text: String| {
-        from_wire(json!({"contents": [{"uri": uri, "mimeType": mime, "text": text}]}))
+        from_wire(json!({
+            "resultType": "complete",
+            "contents": [{"uri": uri, "mimeType": mime, "text": text}],
+        }))
     };
     match uri {
         "test://static-text" => text(
             "text/plain",
             "This is the content of the static text resource.".into(),
         ),
-        "test://static-binary" => from_wire(json!({"contents": [
+        "test://static-binary" => from_wire(json!({"resultType": "complete", "contents": [
             {"uri": uri, "mimeType": "image/png", "blob": PNG_BASE64},
         ]})),
         WATCHED => text("text/plain", "Watched resource content".into()),
