@@ -2,10 +2,9 @@
 //! module that owns it. rmcp does the lifecycle of both eras (initialize and sessions for
 //! 2025-11-25, per-request `_meta`, `server/discover` and cache hints for 2026-07-28).
 
-
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, ContentBlock, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
     SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool,
@@ -77,7 +76,11 @@ impl ServerHandler for FixtureServer {
         if request.name == "test_custom_headers" {
             let parts = context.extensions.get::<http::request::Parts>();
             let schema = headers::tool().input_schema;
-            headers::check(&schema, request.arguments.as_ref(), parts.map(|p| &p.headers))?;
+            headers::check(
+                &schema,
+                request.arguments.as_ref(),
+                parts.map(|p| &p.headers),
+            )?;
             let region = request
                 .arguments
                 .as_ref()
@@ -197,5 +200,64 @@ impl ServerHandler for FixtureServer {
                 tracing::debug!(error = %e, "list change not forwarded");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tool a `conformance server` scenario calls is listed, once.
+    #[test]
+    fn every_fixture_tool_is_listed_once() {
+        let names: Vec<String> = all_tools().iter().map(|t| t.name.to_string()).collect();
+        let unique: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+        for expected in [
+            "test_simple_text",
+            "test_image_content",
+            "test_audio_content",
+            "test_embedded_resource",
+            "test_multiple_content_types",
+            "test_tool_with_logging",
+            "test_tool_with_progress",
+            "test_error_handling",
+            "test_sampling",
+            "test_elicitation",
+            "test_elicitation_sep1034_defaults",
+            "test_elicitation_sep1330_enums",
+            "json_schema_2020_12_tool",
+            "test_input_required_result_elicitation",
+            "test_input_required_result_capabilities",
+            "test_missing_capability",
+            "test_custom_headers",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected} is missing");
+        }
+    }
+
+    #[test]
+    fn prompts_resources_and_completions_answer() {
+        let server = FixtureServer::new();
+        assert_eq!(prompts::list().unwrap().prompts.len(), 5);
+        let mut request = GetPromptRequestParams::new("test_prompt_with_arguments");
+        request.arguments = Some(object(json!({"arg1": "one", "arg2": "two"})));
+        let GetPromptResponse::Complete(prompt) = server.prompt(&request).unwrap() else {
+            panic!("expected a complete prompt");
+        };
+        let text = serde_json::to_string(&prompt.messages).unwrap();
+        assert!(text.contains("one") && text.contains("two"));
+        let missing = GetPromptRequestParams::new("test_prompt_with_arguments");
+        assert!(server.prompt(&missing).is_err());
+        assert_eq!(resources::list().unwrap().resources.len(), 3);
+        let template = resources::read("test://template/123/data").unwrap();
+        assert!(serde_json::to_string(&template).unwrap().contains("123"));
+        let completion: CompleteRequestParams = serde_json::from_value(json!({
+            "ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
+            "argument": {"name": "arg1", "value": "par"},
+        }))
+        .unwrap();
+        let values = prompts::completion(&completion).unwrap().completion.values;
+        assert_eq!(values, ["paris", "park", "party"]);
     }
 }

@@ -6,7 +6,6 @@
 //! triggers). Missing or malformed responses are asked for again; a `requestState` that fails its
 //! integrity check is a -32602 error.
 
-
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock,
     InputRequest, InputRequests, InputRequiredResult, InputResponses, LoggingLevel,
@@ -131,7 +130,10 @@ pub(crate) fn accepted<'a>(
 /// The text of a sampling response, if `key` holds one.
 fn sampled(responses: Option<&InputResponses>, key: &str) -> Option<String> {
     let content = responses?.get(key)?.get("content")?;
-    let block = content.as_array().and_then(|a| a.first()).unwrap_or(content);
+    let block = content
+        .as_array()
+        .and_then(|a| a.first())
+        .unwrap_or(content);
     block.get("text")?.as_str().map(str::to_owned)
 }
 
@@ -204,28 +206,30 @@ impl FixtureServer {
                 match field(responses, "user_name", "name") {
                     Some(name) => done(format!("Hello, {name}!")),
                     None => pending(
-                        vec![("user_name", elicitation("What is your name?", "name", "string"))],
-                        None,
-                    ),
-                }
-            }
-            "test_input_required_result_sampling" => {
-                match sampled(responses, "capital_question") {
-                    Some(answer) => done(format!("The model answered: {answer}")),
-                    None => pending(
                         vec![(
-                            "capital_question",
-                            sampling("What is the capital of France?", 100),
+                            "user_name",
+                            elicitation("What is your name?", "name", "string"),
                         )],
                         None,
                     ),
                 }
             }
-            "test_input_required_result_list_roots" => match listed_roots(responses, "client_roots")
-            {
-                Some(roots) => done(format!("Client roots: {}", roots.join(", "))),
-                None => pending(vec![("client_roots", roots())], None),
+            "test_input_required_result_sampling" => match sampled(responses, "capital_question") {
+                Some(answer) => done(format!("The model answered: {answer}")),
+                None => pending(
+                    vec![(
+                        "capital_question",
+                        sampling("What is the capital of France?", 100),
+                    )],
+                    None,
+                ),
             },
+            "test_input_required_result_list_roots" => {
+                match listed_roots(responses, "client_roots") {
+                    Some(roots) => done(format!("Client roots: {}", roots.join(", "))),
+                    None => pending(vec![("client_roots", roots())], None),
+                }
+            }
             "test_input_required_result_request_state"
             | "test_input_required_result_tampered_state" => self.confirm(name, responses, state),
             "test_input_required_result_multiple_inputs" => self.multiple(responses, state),
@@ -240,7 +244,10 @@ impl FixtureServer {
             "test_streaming_elicitation" => match field(responses, "answer", "answer") {
                 Some(answer) => done(format!("Received: {answer}")),
                 None => pending(
-                    vec![("answer", elicitation("Anything to add?", "answer", "string"))],
+                    vec![(
+                        "answer",
+                        elicitation("Anything to add?", "answer", "string"),
+                    )],
                     None,
                 ),
             },
@@ -384,4 +391,88 @@ fn capability_bound(
         return done("Every declared capability answered");
     }
     pending(requests, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn responses(value: Value) -> InputResponses {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// The wire JSON of a call's answer, and whether it asks for input.
+    fn wire(response: Result<CallToolResponse, ErrorData>) -> (bool, Value) {
+        match response.unwrap() {
+            CallToolResponse::InputRequired(result) => {
+                (true, serde_json::to_value(result).unwrap())
+            }
+            CallToolResponse::Complete(result) => (false, serde_json::to_value(result).unwrap()),
+            _ => panic!("unexpected task result"),
+        }
+    }
+
+    #[test]
+    fn multi_round_moves_on_only_with_an_intact_state_and_an_answer() {
+        const TOOL: &str = "test_input_required_result_multi_round";
+        let server = FixtureServer::new();
+        let (asks, first) = wire(server.multi_round(None, None));
+        assert!(asks);
+        assert!(first["inputRequests"]["step1"].is_object());
+        let state1 = first["requestState"].as_str().unwrap().to_owned();
+        let name = responses(json!({"step1": {"action": "accept", "content": {"name": "Alice"}}}));
+        let (asks, second) = wire(server.multi_round(Some(&name), Some(&state1)));
+        assert!(asks);
+        let state2 = second["requestState"].as_str().unwrap().to_owned();
+        assert_ne!(state1, state2);
+        assert!(second["inputRequests"]["step2"].is_object());
+        let color = responses(json!({"step2": {"action": "accept", "content": {"color": "blue"}}}));
+        let (asks, done) = wire(server.multi_round(Some(&color), Some(&state2)));
+        assert!(!asks);
+        assert!(done.to_string().contains("blue"));
+        let tampered = format!("{state2}-TAMPERED");
+        let error = server
+            .multi_round(Some(&color), Some(&tampered))
+            .unwrap_err();
+        assert_eq!(error.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+        // A state sealed for another tool is refused too.
+        let other = server.state("test_input_required_result_request_state", 1);
+        assert!(server.round(TOOL, Some(&other)).is_err());
+    }
+
+    #[test]
+    fn malformed_answers_are_asked_for_again() {
+        let server = FixtureServer::new();
+        let state = server.state("test_input_required_result_request_state", 1);
+        let number = responses(json!({"confirm": 12345}));
+        let (asks, _) = wire(server.confirm(
+            "test_input_required_result_request_state",
+            Some(&number),
+            Some(&state),
+        ));
+        assert!(asks);
+        let declined = responses(json!({"confirm": {"action": "decline"}}));
+        let (asks, _) = wire(server.confirm(
+            "test_input_required_result_request_state",
+            Some(&declined),
+            Some(&state),
+        ));
+        assert!(asks);
+    }
+
+    #[test]
+    fn only_declared_capabilities_are_asked_for() {
+        let sampling_only: ClientCapabilities =
+            serde_json::from_value(json!({"sampling": {}})).unwrap();
+        let (asks, result) = wire(capability_bound(&sampling_only, None));
+        assert!(asks);
+        let requests = result["inputRequests"].as_object().unwrap();
+        assert_eq!(requests.keys().collect::<Vec<_>>(), ["capital_question"]);
+        let none = ClientCapabilities::default();
+        let error = capability_bound(&none, None).unwrap_err();
+        assert_eq!(
+            error.code,
+            rmcp::model::ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY
+        );
+    }
 }

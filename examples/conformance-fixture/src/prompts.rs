@@ -1,11 +1,11 @@
 //! The suite's prompts (`prompts-list`, `prompts-get-*`, `input-required-result-non-tool-request`)
 //! and argument completion (`completion-complete`).
 
+use rmcp::ErrorData;
 use rmcp::model::{
     CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResponse,
     GetPromptResult, ListPromptsResult,
 };
-use rmcp::ErrorData;
 use serde_json::{Value, json};
 
 use crate::input_required::{accepted, ask};
@@ -47,8 +47,7 @@ fn text(text: String) -> Value {
 }
 
 fn complete(description: &str, messages: Vec<Value>) -> Result<GetPromptResponse, ErrorData> {
-    let result: GetPromptResult =
-        from_wire(json!({
+    let result: GetPromptResult = from_wire(json!({
         "resultType": "complete",
         "description": description,
         "messages": messages,

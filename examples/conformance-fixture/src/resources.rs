@@ -79,7 +79,9 @@ pub(crate) fn read(uri: &str) -> Result<ReadResourceResult, ErrorData> {
 
 /// The `{id}` of `test://template/{id}/data`: one non-empty path segment.
 fn template_id(uri: &str) -> Option<&str> {
-    let id = uri.strip_prefix("test://template/")?.strip_suffix("/data")?;
+    let id = uri
+        .strip_prefix("test://template/")?
+        .strip_suffix("/data")?;
     (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 

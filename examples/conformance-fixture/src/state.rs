@@ -14,7 +14,9 @@ pub(crate) struct Sealer {
 impl Sealer {
     /// A sealer with a key from the operating system's random source.
     pub(crate) fn random() -> Self {
-        Self { key: rand::random() }
+        Self {
+            key: rand::random(),
+        }
     }
 
     fn mac(&self, payload: &[u8]) -> [u8; 32] {
@@ -69,7 +71,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()

@@ -4,7 +4,6 @@
 //! requests, so they exist only in 2025-11-25 sessions; the 2026-07-28 way is in
 //! `input_required`.
 
-
 use std::time::Duration;
 
 use rmcp::model::{
@@ -23,7 +22,11 @@ const STEP: Duration = Duration::from_millis(50);
 
 /// A tool without arguments.
 fn plain(name: &'static str, description: &'static str) -> Tool {
-    Tool::new(name, description, object(json!({"type": "object", "properties": {}})))
+    Tool::new(
+        name,
+        description,
+        object(json!({"type": "object", "properties": {}})),
+    )
 }
 
 /// A tool with one required string argument.
@@ -145,16 +148,12 @@ pub(crate) async fn call(
     };
     Some(match request.name.as_ref() {
         "test_simple_text" => text("This is a simple text response for testing."),
-        "test_image_content" => Ok(CallToolResult::success(vec![ContentBlock::image(
-            PNG_BASE64,
-            "image/png",
-        )])
-        .into()),
-        "test_audio_content" => Ok(CallToolResult::success(vec![ContentBlock::audio(
-            WAV_BASE64,
-            "audio/wav",
-        )])
-        .into()),
+        "test_image_content" => {
+            Ok(CallToolResult::success(vec![ContentBlock::image(PNG_BASE64, "image/png")]).into())
+        }
+        "test_audio_content" => {
+            Ok(CallToolResult::success(vec![ContentBlock::audio(WAV_BASE64, "audio/wav")]).into())
+        }
         "test_embedded_resource" => Ok(CallToolResult::success(vec![embedded(
             "test://embedded-resource",
             "text/plain",
@@ -217,7 +216,13 @@ pub(crate) async fn call(
             elicit(context, message, schema, "Elicitation completed").await
         }
         "test_elicitation_sep1330_enums" => {
-            elicit(context, "Please choose your options", enum_schema(), "Elicitation completed").await
+            elicit(
+                context,
+                "Please choose your options",
+                enum_schema(),
+                "Elicitation completed",
+            )
+            .await
         }
         "json_schema_2020_12_tool" => text(format!(
             "Received: {}",
