@@ -3,12 +3,12 @@
 //! 2025-11-25, per-request `_meta`, `server/discover` and cache hints for 2026-07-28).
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool,
-    UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    GetTaskParams, GetTaskResult, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams, UpdateTaskParams,
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::input_required::TOOLS;
-use crate::{Change, FixtureServer, headers, object, prompts, resources, tools};
+use crate::{Change, FixtureServer, headers, object, prompts, resources, tasks, tools};
 
 /// Every tool, in a fixed order.
 fn all_tools() -> Vec<Tool> {
@@ -29,6 +29,13 @@ fn all_tools() -> Vec<Tool> {
         ));
     }
     all.push(headers::tool());
+    for (name, description) in tasks::TOOLS {
+        all.push(Tool::new(
+            name,
+            description,
+            object(json!({"type": "object", "properties": {}})),
+        ));
+    }
     all
 }
 
@@ -43,6 +50,7 @@ impl ServerHandler for FixtureServer {
             .enable_prompts_list_changed()
             .enable_resources_subscribe()
             .enable_tool_list_changed()
+            .enable_tasks()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
@@ -71,6 +79,10 @@ impl ServerHandler for FixtureServer {
             return result;
         }
         if let Some(result) = self.input_required_tool(&request, &context).await {
+            return result;
+        }
+        let capabilities = context.client_capabilities().unwrap_or_default();
+        if let Some(result) = self.task_tool(&request, &capabilities).await {
             return result;
         }
         if request.name == "test_custom_headers" {
@@ -171,6 +183,33 @@ impl ServerHandler for FixtureServer {
     ) -> Result<(), ErrorData> {
         *self.shared.log_level.lock().await = request.level;
         Ok(())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        Ok(GetTaskResult::new(
+            self.get_task_state(&request.task_id).await?,
+        ))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.update_task_inputs(&request.task_id, request.input_responses)
+            .await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.cancel_task_work(&request.task_id).await
     }
 
     /// Every category asked for; rmcp narrows it to what [`Self::get_info`] advertises.

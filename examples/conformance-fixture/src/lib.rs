@@ -6,7 +6,8 @@
 //! descriptions and checks); the code is ours. Both protocol eras are served by the same
 //! handler: the 2025-11-25 session lifecycle (server-to-client sampling, elicitation and
 //! logging on the request's SSE stream, `resources/subscribe`) and the 2026-07-28 stateless
-//! lifecycle (SEP-2322 input-required results instead of server requests, `subscriptions/listen`).
+//! lifecycle (SEP-2322 input-required results instead of server requests, `subscriptions/listen`),
+//! and the tasks extension (SEP-2663).
 //!
 //! Host it with rmcp's Streamable HTTP service, handing every session a clone of one server
 //! (clones share the `requestState` key and the change feed that stateless requests rely on):
@@ -36,6 +37,7 @@ mod input_required;
 mod prompts;
 mod resources;
 mod state;
+mod tasks;
 mod tools;
 
 use std::collections::HashSet;
@@ -63,6 +65,8 @@ struct Shared {
     subscriptions: Mutex<HashSet<String>>,
     /// The level set with the legacy `logging/setLevel`.
     log_level: Mutex<LoggingLevel>,
+    /// Tasks of the tasks extension, by id.
+    tasks: Mutex<tasks::Tasks>,
 }
 
 /// The conformance suite's fixture server: an rmcp [`rmcp::ServerHandler`] with the suite's
@@ -82,6 +86,7 @@ impl FixtureServer {
                 changes,
                 subscriptions: Mutex::new(HashSet::new()),
                 log_level: Mutex::new(LoggingLevel::Debug),
+                tasks: Mutex::new(tasks::Tasks::new()),
             }),
         }
     }
