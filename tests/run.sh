@@ -179,8 +179,9 @@ run_interop() {
   "$pyenv/bin/python" "$dir/cimd_certs.py" "$iwork"
 
   # The system under test: `serverless-mcp serve` on a free loopback port, fresh data dir.
-  log "interop: cargo build -p serverless-mcp"
-  cargo build --locked --quiet -p serverless-mcp
+  log "interop: cargo build -p serverless-mcp -p conformance-fixture"
+  cargo build --locked --quiet -p serverless-mcp -p conformance-fixture
+  export SMCP_FIXTURE_BIN="$root/target/debug/conformance-fixture"
   local port data="$iwork/data"
   port="$(free_port)"
   rm -rf "$data" "$iwork/serve.out"
@@ -210,7 +211,7 @@ run_interop() {
 
   # claude_code.mjs starts serve instances of its own (one per way Claude Code signs in).
   export SMCP_BIN="$root/target/debug/serverless-mcp"
-  for name in sdk_client inspector claude claude_code mcp_remote conformance python_client cimd_client; do
+  for name in sdk_client inspector claude claude_code mcp_remote conformance fixture python_client cimd_client; do
     local t0=$SECONDS
     log "interop: $name"
     if [ "$name" = python_client ] || [ "$name" = cimd_client ]; then
