@@ -1050,6 +1050,7 @@ async fn stored_terminal_escapes_are_shown_escaped() {
         },
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: SystemClock.now(),
         created_ip: Some("192.0.2.1".into()),
         created_user_agent: Some(evil.into()),

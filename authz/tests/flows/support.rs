@@ -196,6 +196,7 @@ impl Stand {
             },
             secret_hash: (auth != "none").then(|| Secret::new(CLIENT_SECRET).hash()),
             registration_token_hash: None,
+            resources: Vec::new(),
             created_at: self.clock.now() - 600,
             created_ip: None,
             created_user_agent: None,

@@ -24,6 +24,10 @@ pub enum ClientKind {
     Cimd,
     /// Configured by an operator.
     Static,
+    /// A resource server configured by an operator (`admin clients add --resource-server`): it
+    /// authenticates only at the introspection endpoint (RFC 7662 §2.1), for the resources in
+    /// [`ClientRecord::resources`], and is refused wherever an OAuth client is expected.
+    ResourceServer,
 }
 
 /// Whether a client may still be used.
@@ -56,6 +60,17 @@ pub struct ClientRecord {
     pub revision: u64,
     /// Unused dynamic clients expire; use renews this.
     pub expires_at: Option<i64>,
+    /// For a [`ClientKind::ResourceServer`]: the resource URLs (RFC 8707) it serves, the only
+    /// audiences whose tokens it may introspect. Empty for every other kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+impl ClientRecord {
+    /// Whether this record is a resource server rather than an OAuth client.
+    pub fn is_resource_server(&self) -> bool {
+        self.kind == ClientKind::ResourceServer
+    }
 }
 
 /// Registered clients.

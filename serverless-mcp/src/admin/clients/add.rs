@@ -73,6 +73,7 @@ pub async fn add(ctx: &Ctx, args: AddArgs) -> Result<(), Failure> {
         metadata,
         secret_hash: secret.as_ref().map(Secret::hash),
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: ctx.now(),
         created_ip: None,
         created_user_agent: Some(format!(
