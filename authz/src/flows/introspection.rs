@@ -143,7 +143,10 @@ pub async fn authenticate(
         return Err(fail());
     };
     // Compared before the kind is looked at, so a client learns nothing from the timing.
-    let matches = record.secret_hash.as_ref().is_some_and(|h| secret.matches(h));
+    let matches = record
+        .secret_hash
+        .as_ref()
+        .is_some_and(|h| secret.matches(h));
     if !matches || !record.is_resource_server() {
         tracing::info!(%client_id, resource_server = record.is_resource_server(), "introspection refused");
         return Err(fail());
@@ -164,7 +167,11 @@ pub async fn introspect(
         return Ok(None);
     }
     let resource = &state.config.resource;
-    if !resource_server.resources.iter().any(|r| r == resource) {
+    if !resource_server
+        .resources
+        .iter()
+        .any(|r| r.as_str() == resource)
+    {
         // The tokens issued here are all for the configured resource: none is this server's.
         return Ok(None);
     }

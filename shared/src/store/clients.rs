@@ -12,6 +12,7 @@ use super::{Page, PageRequest, StoreError};
 use crate::clock::rfc3339;
 use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::oauth::resource::ResourceUri;
 use crate::secret::Sha256Hex;
 
 /// How a client came to be known.
@@ -63,7 +64,7 @@ pub struct ClientRecord {
     /// For a [`ClientKind::ResourceServer`]: the resource URLs (RFC 8707) it serves, the only
     /// audiences whose tokens it may introspect. Empty for every other kind.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
+    pub resources: Vec<ResourceUri>,
 }
 
 impl ClientRecord {

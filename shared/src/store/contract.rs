@@ -161,8 +161,8 @@ pub async fn resource_servers_keep_their_resources(h: Harness) {
     let rs = ClientRecord {
         kind: ClientKind::ResourceServer,
         resources: vec![
-            "https://tools.example.com/mcp".into(),
-            "https://other.example.com/mcp".into(),
+            ResourceUri::from_stored("https://tools.example.com/mcp"),
+            ResourceUri::from_stored("https://other.example.com/mcp"),
         ],
         registration_token_hash: None,
         expires_at: None,
