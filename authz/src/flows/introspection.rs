@@ -119,12 +119,13 @@ pub async fn handle(
 /// The resource server the credentials name: an active [`ClientRecord::is_resource_server`]
 /// record whose secret matches (constant time, against the stored hash). An OAuth client, a
 /// public client, an unknown id or a wrong secret are all `invalid_client` (401; with a Basic
-/// challenge when Basic was used), told apart only in the log.
+/// challenge when Basic was used, as at `/token`), told apart only in the log.
 pub async fn authenticate(
     state: &AppState,
     credentials: &ClientCredentials,
 ) -> Result<ClientRecord, OAuthError> {
-    let fail = || OAuthError::invalid_client("resource server authentication failed", true);
+    let basic = credentials.used_basic();
+    let fail = || OAuthError::invalid_client("resource server authentication failed", basic);
     let secret = match credentials {
         ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => secret,
         ClientCredentials::None { .. } => {

@@ -315,14 +315,15 @@ async fn only_resource_servers_with_their_secret_may_ask() {
         assert_eq!(reply.error(), "invalid_client", "{what}");
         assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
         assert!(reply.json().get("active").is_none(), "{what}");
-        if headers.iter().any(|(k, _)| *k == "authorization") {
-            assert!(
-                reply
-                    .header("www-authenticate")
-                    .is_some_and(|v| v.starts_with("Basic")),
-                "{what}: a Basic challenge"
-            );
-        }
+        // A Basic challenge exactly when Basic was used (RFC 6749 §5.2).
+        let used_basic = headers.iter().any(|(k, _)| *k == "authorization");
+        assert_eq!(
+            reply
+                .header("www-authenticate")
+                .is_some_and(|v| v.starts_with("Basic")),
+            used_basic,
+            "{what}: the Basic challenge"
+        );
     }
     // A disabled resource server is refused too.
     stand
