@@ -224,11 +224,81 @@ run_interop() {
 
   kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
   unset 'pids[-1]'
+
+  log "interop: an MCP server we did not write (ts_server.mjs) behind serve --no-mcp"
+  run_foreign
+
   log "interop stage: $((SECONDS - started)) s"
   if [ "${#failed[@]}" -gt 0 ]; then
     echo "interop: FAILED: ${failed[*]} (server log: $iwork/serve.log)" >&2
     exit 1
   fi
+}
+
+# The authorization server in front of an MCP server we did not write (issue 17): a second
+# `serve`, with `--no-mcp` and the TypeScript SDK server of ts_server.mjs as its resource; a
+# resource server added for it with `admin clients add --resource-server`; the server started
+# with those credentials; then the TypeScript and Python SDK clients against it. Called by
+# run_interop (its `dir`, `iwork`, `node`, `pyenv` and `failed`); stops what it starts.
+run_foreign() {
+  local bin="$root/target/debug/serverless-mcp" fdata="$iwork/foreign-data" fout="$iwork/foreign-serve.out"
+  local fport tport
+  fport="$(free_port)"
+  tport="$(free_port)"
+  local fbase="http://127.0.0.1:$fport" resource="http://127.0.0.1:$tport/mcp"
+  rm -rf "$fdata" "$fout"
+  "$bin" serve --addr "127.0.0.1:$fport" --data-dir "$fdata" --no-mcp --resource "$resource" \
+    > "$fout" 2> "$iwork/foreign-serve.log" &
+  local fpid=$!
+  pids+=("$fpid")
+  local deadline=$((SECONDS + 60))
+  until grep -q '^login: username=' "$fout" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$fpid" 2>/dev/null; then
+      echo "interop: serve --no-mcp did not start; its output:" >&2
+      cat "$fout" "$iwork/foreign-serve.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  grep -q -- '--no-mcp), for the MCP server at '"$resource"'$' "$fout" \
+    || { echo "interop: serve --no-mcp did not name the foreign resource" >&2; failed+=(foreign_serve); }
+  local fuser fpassword rs rs_id rs_secret
+  fuser="$(sed -n 's/^login: username=\([^ ]*\) password=.*/\1/p' "$fout")"
+  fpassword="$(sed -n 's/^login: username=[^ ]* password=\(.*\)$/\1/p' "$fout")"
+  wait_http "$fbase/.well-known/oauth-authorization-server" 30
+
+  rs="$("$bin" admin clients add --name "interop TypeScript server" --resource-server "$resource" \
+    --json --data-dir "$fdata")"
+  rs_id="$(printf '%s' "$rs" | "$pyenv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')"
+  rs_secret="$(printf '%s' "$rs" | "$pyenv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')"
+
+  TS_ISSUER="$fbase" TS_RESOURCE="$resource" TS_INTROSPECT_CLIENT_ID="$rs_id" \
+    TS_INTROSPECT_CLIENT_SECRET="$rs_secret" "$node" "$dir/ts_server.mjs" \
+    > "$iwork/ts_server.out" 2> "$iwork/ts_server.log" &
+  local tpid=$!
+  pids+=("$tpid")
+  if ! wait_http "http://127.0.0.1:$tport/.well-known/oauth-protected-resource/mcp" 30; then
+    echo "interop: ts_server.mjs did not start; its output:" >&2
+    cat "$iwork/ts_server.out" "$iwork/ts_server.log" >&2
+    exit 1
+  fi
+
+  local t0=$SECONDS
+  log "interop: foreign_server (TypeScript SDK client)"
+  run_tracked env SMCP_BASE="$fbase" SMCP_USER="$fuser" SMCP_PASSWORD="$fpassword" \
+    FOREIGN_MCP="$resource" FOREIGN_RS_ID="$rs_id" FOREIGN_RS_SECRET="$rs_secret" \
+    FOREIGN_SIGNING_KEY="$fdata/signing-key.pem" "$node" "$dir/foreign_server.mjs" \
+    || failed+=(foreign_server)
+  log "interop: foreign_client (Python SDK client)"
+  run_tracked env SMCP_BASE="$fbase" SMCP_USER="$fuser" SMCP_PASSWORD="$fpassword" \
+    SMCP_MCP="$resource" "$pyenv/bin/python" "$dir/foreign_client.py" \
+    || failed+=(foreign_client)
+  log "interop: the foreign server took $((SECONDS - t0)) s"
+
+  kill "$tpid" 2>/dev/null && wait "$tpid" 2>/dev/null || true
+  unset 'pids[-1]'
+  kill "$fpid" 2>/dev/null && wait "$fpid" 2>/dev/null || true
+  unset 'pids[-1]'
 }
 
 run_interop

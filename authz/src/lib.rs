@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/callback", &[Method::GET]),
     ("/token", &[Method::POST]),
     ("/revoke", &[Method::POST]),
+    ("/introspect", &[Method::POST]),
 ];
 
 /// The whole authorization server.
@@ -57,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .merge(endpoints::callback::router())
         .merge(endpoints::token::router())
         .merge(endpoints::revoke::router())
+        .merge(endpoints::introspect::router())
         .with_state(state)
 }
 

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Canonical URL of the MCP endpoint [default: <issuer origin>/mcp].
     #[arg(long, env = keys::RESOURCE)]
     pub resource: Option<String>,
+    /// Run the authorization server alone, for an MCP server that runs elsewhere (written with
+    /// any SDK, in any language) at the URL given by --resource: tokens are issued for it, and
+    /// it checks them itself (our JWKS) or asks /introspect. No MCP endpoint here.
+    #[arg(long)]
+    pub no_mcp: bool,
 }
 
 impl ServeArgs {
@@ -39,6 +44,13 @@ impl ServeArgs {
                  cannot be guessed: add --issuer https://<host name> (served through a TLS \
                  reverse proxy; README, \"serve behind a reverse proxy\"), or listen on \
                  127.0.0.1"
+            ));
+        }
+        if self.no_mcp && self.resource.is_none() {
+            return Err(format!(
+                "--no-mcp: add --resource <URL of the MCP server> ({}): the tokens are for that \
+                 server, and with --no-mcp there is none here",
+                keys::RESOURCE
             ));
         }
         let issuer = self
@@ -102,19 +114,23 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     // One process: the resource server reads the signing keys in-process, no HTTP round trip.
     let tokens = authz_state.tokens.clone();
     let jwks = Arc::new(mcp::InProcessJwks::new(move || tokens.jwks()));
-    let cost_source = mcp_settings.cost_source;
+    let cost_source = (!args.no_mcp).then_some(mcp_settings.cost_source);
     let meter = mcp_settings.meter;
-    let mcp = mcp::app(
-        mcp::AppState::from_config(
-            config.clone(),
-            mcp_settings,
-            &stores,
-            clock.clone(),
-            jwks,
-            &aws,
+    let mcp = if args.no_mcp {
+        axum::Router::new()
+    } else {
+        mcp::app(
+            mcp::AppState::from_config(
+                config.clone(),
+                mcp_settings,
+                &stores,
+                clock.clone(),
+                jwks,
+                &aws,
+            )
+            .await,
         )
-        .await,
-    );
+    };
     let authz = authz::app(authz_state);
     // `/healthz` sits outside every layer (no auth, no request log): a liveness probe, and the
     // bare-route reference of the benchmark (bench/run.sh). `/metrics` too: the counters the
@@ -127,10 +143,17 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .route("/metrics", axum::routing::get(metrics_page));
 
     println!("serverless-mcp listening on http://{local}");
-    println!(
-        "  MCP server URL (paste into your MCP client): {}",
-        config.resource
-    );
+    if args.no_mcp {
+        println!(
+            "  authorization server only (--no-mcp), for the MCP server at {}",
+            config.resource
+        );
+    } else {
+        println!(
+            "  MCP server URL (paste into your MCP client): {}",
+            config.resource
+        );
+    }
     println!("  authorization server: {}", config.issuer);
     println!(
         "  metadata: {}",
@@ -153,11 +176,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         println!("login: username={name} password={}", password.expose());
     }
     match cost_source {
-        mcp::CostSourceKind::Aws => println!(
+        None => {}
+        Some(mcp::CostSourceKind::Aws) => println!(
             "  cost data: AWS Cost Explorer (answers cached {} s, {} calls per user a day)",
             meter.cache_ttl_secs, meter.daily_call_budget
         ),
-        mcp::CostSourceKind::Sample => println!("  cost data: the sample organisation"),
+        Some(mcp::CostSourceKind::Sample) => println!("  cost data: the sample organisation"),
     }
     if config.origin_secret.is_some() {
         println!("  requests without the origin secret header are refused (SMCP_ORIGIN_SECRET)");

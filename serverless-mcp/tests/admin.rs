@@ -988,6 +988,162 @@ async fn operators_add_static_clients_on_dynamodb() {
     operators_add_static_clients(Backend::Dynamo).await;
 }
 
+/// `clients add --resource-server`: a resource server bound to its resource, its secret shown
+/// once; it may introspect (RFC 7662) tokens for that resource at a server over the same store,
+/// and sees them inactive once an admin revokes the grant; an OAuth client's credentials are
+/// refused there.
+async fn operators_add_resource_servers(backend: Backend) {
+    let stand = Stand::new(backend);
+    stand.admin(&["init-table"], None).await.ok();
+    let server = stand.serve().await;
+    let added = stand
+        .admin(
+            &[
+                "clients",
+                "add",
+                "--name",
+                "Tools server",
+                "--resource-server",
+                &server.resource,
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let added = &added.json_lines()[0];
+    let rs_id = added["client_id"].as_str().unwrap().to_owned();
+    let rs_secret = added["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(rs_secret.len(), 43);
+    assert_eq!(added["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(added["resources"], json!([server.resource]));
+    let listed = stand
+        .admin(
+            &["clients", "list", "--kind", "resource-server", "--json"],
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&listed.json_lines(), "client_id"), [rs_id.as_str()]);
+    // Refused: no secret, a resource that is no absolute http(s) URL, both kinds at once.
+    for (args, code) in [
+        (
+            vec![
+                "--resource-server",
+                server.resource.as_str(),
+                "--auth",
+                "public",
+            ],
+            1,
+        ),
+        (vec!["--resource-server", "not a url"], 1),
+        (vec!["--resource-server", "urn:example:tools"], 1),
+        (
+            vec![
+                "--resource-server",
+                server.resource.as_str(),
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            2,
+        ),
+    ] {
+        let mut full = vec!["clients", "add", "--name", "x"];
+        full.extend(args.iter().copied());
+        let refused = stand.admin(&full, None).await;
+        assert_eq!(refused.code, code, "{args:?}: {}", refused.stderr);
+    }
+    let all = stand.admin(&["clients", "list", "--json"], None).await.ok();
+    assert_eq!(all.json_lines().len(), 1, "nothing else stored");
+    // `clients show` names the resource.
+    let shown = stand
+        .admin(&["clients", "show", &rs_id, "--json"], None)
+        .await
+        .ok();
+    assert!(shown.stdout.contains(&server.resource), "{}", shown.stdout);
+
+    stand
+        .admin(&["users", "add", "alice"], Some(PASSWORD))
+        .await
+        .ok();
+    let client_id = server.register("Some client").await;
+    let (grant_id, refresh) = server.grant("alice", &client_id).await;
+    let (access, _) = server.refreshed(&client_id, &refresh).await;
+    let introspect = |id: String, secret: String, token: String| {
+        let http = server.http.clone();
+        let url = format!("{}/introspect", server.base);
+        async move {
+            let reply = http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = introspect(rs_id.clone(), rs_secret.clone(), access.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["client_id"], client_id.as_str());
+    assert_eq!(body["aud"], server.resource.as_str());
+    // An OAuth client's valid credentials are no resource server's.
+    let static_client = stand
+        .admin(
+            &[
+                "clients",
+                "add",
+                "--name",
+                "Dashboard",
+                "--redirect-uri",
+                "https://dash.example.com/cb",
+                "--auth",
+                "basic",
+                "--json",
+            ],
+            None,
+        )
+        .await
+        .ok();
+    let static_client = &static_client.json_lines()[0];
+    let (status, body) = introspect(
+        static_client["client_id"].as_str().unwrap().into(),
+        static_client["client_secret"].as_str().unwrap().into(),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // Revoked by the admin: inactive at once.
+    stand
+        .admin(&["grants", "revoke", &grant_id], None)
+        .await
+        .ok();
+    let (status, body) = introspect(rs_id.clone(), rs_secret.clone(), access).await;
+    assert_eq!((status, body), (200, json!({"active": false})));
+    // A disabled resource server may not ask any more.
+    stand
+        .admin(&["clients", "disable", &rs_id], None)
+        .await
+        .ok();
+    let (status, _) = introspect(rs_id, rs_secret, "x".into()).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operators_add_resource_servers_on_sqlite() {
+    operators_add_resource_servers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operators_add_resource_servers_on_dynamodb() {
+    operators_add_resource_servers(Backend::Dynamo).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_store_is_one_clear_line() {
     let output = tokio::task::spawn_blocking(|| {
@@ -1050,6 +1206,7 @@ async fn stored_terminal_escapes_are_shown_escaped() {
         },
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: SystemClock.now(),
         created_ip: Some("192.0.2.1".into()),
         created_user_agent: Some(evil.into()),

@@ -77,6 +77,7 @@ async fn seed(data_dir: &Path) {
             },
             secret_hash: None,
             registration_token_hash: None,
+            resources: Vec::new(),
             created_at: at,
             created_ip: Some(ip.into()),
             created_user_agent: Some(agent.into()),

@@ -4,7 +4,10 @@
 //! once; a refresh token with a secret the grant never had revokes nothing; a revoked access
 //! token stays refused through the verifier's leeway. The authorization server and the MCP
 //! server run as `serve` runs them (one store, in-process keys) with a manual clock; the browser
-//! leg (authorize, consent, login, callback) is walked with a cookie jar.
+//! leg (authorize, consent, login, callback) is walked with a cookie jar. Every time the MCP
+//! endpoint is asked about a token, RFC 7662 introspection by a resource server is asked too and
+//! must agree (active exactly when the MCP endpoint accepts the token), so each revocation path
+//! also reaches servers that only introspect.
 
 // Test helpers outside `#[test]` functions may fail loudly.
 #![allow(
@@ -35,6 +38,8 @@ const PASSWORD: &str = "a long enough password";
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const RESOURCE_SERVER: &str = "revocation-resource-server";
+const RESOURCE_SERVER_SECRET: &str = "resource-server-secret-0123456789abcdef";
 
 #[derive(Clone, Copy, Debug)]
 enum Backend {
@@ -93,6 +98,27 @@ impl Stand {
         ]);
         let config = Arc::new(Config::from_lookup(|key| settings.get(key).cloned()).unwrap());
         std::fs::create_dir_all(&data_dir).unwrap();
+        let resource_server = shared::store::ClientRecord {
+            client_id: shared::oauth::client_id::ClientId::from_stored(RESOURCE_SERVER),
+            kind: shared::store::ClientKind::ResourceServer,
+            status: shared::store::ClientStatus::Active,
+            metadata: shared::oauth::client_metadata::ClientMetadata {
+                token_endpoint_auth_method: "client_secret_basic".parse().unwrap(),
+                ..Default::default()
+            },
+            secret_hash: Some(Secret::new(RESOURCE_SERVER_SECRET).hash()),
+            registration_token_hash: None,
+            resources: vec![shared::oauth::resource::ResourceUri::from_stored(
+                config.resource.clone(),
+            )],
+            created_at: T0,
+            created_ip: None,
+            created_user_agent: None,
+            last_used_at: None,
+            revision: 0,
+            expires_at: None,
+        };
+        assert!(stores.clients.create(&resource_server).await.unwrap());
         common::serve_in_process(listener, &config, &stores, dyn_clock).await;
         Self {
             base,
@@ -251,7 +277,34 @@ impl Stand {
                 .unwrap();
             assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         }
+        assert_eq!(
+            self.introspect(access_token).await,
+            status == 200,
+            "introspection agrees with the MCP endpoint ({status})"
+        );
         status
+    }
+
+    /// Whether `/introspect`, asked by the resource server, says the token is active.
+    async fn introspect(&self, access_token: &str) -> bool {
+        let reply = self
+            .http
+            .post(format!("{}/introspect", self.base))
+            .basic_auth(RESOURCE_SERVER, Some(RESOURCE_SERVER_SECRET))
+            .form(&[("token", access_token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.json().await.unwrap();
+        match body["active"].as_bool() {
+            Some(true) => true,
+            Some(false) => {
+                assert_eq!(body, json!({"active": false}));
+                false
+            }
+            None => panic!("no active member: {body}"),
+        }
     }
 }
 

@@ -374,3 +374,98 @@ async fn serve_answers_from_cost_explorer_through_the_cache_and_the_budget() {
         );
     }
 }
+
+/// `serve --no-mcp --resource <URL>`: the authorization server alone, for an MCP server that
+/// runs elsewhere: no MCP endpoint or protected-resource metadata here, tokens (`resource`,
+/// `aud`) for that URL, introspection advertised; without `--resource` it refuses to start.
+#[tokio::test]
+async fn no_mcp_serves_the_authorization_server_for_a_resource_elsewhere() {
+    let output = Command::new(BIN)
+        .arg("serve")
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            "/nonexistent/never-created",
+        ])
+        .arg("--no-mcp")
+        .env_remove("SMCP_RESOURCE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("--no-mcp: add --resource"), "{stderr}");
+
+    let foreign = "http://127.0.0.1:9/tools/mcp";
+    let data_dir = std::env::temp_dir().join(format!("serve-no-mcp-{}", std::process::id()));
+    let (server, mut lines) = common::start_with(
+        data_dir.clone(),
+        &data_dir.join("nested"),
+        &["--no-mcp"],
+        &[("SMCP_RESOURCE", foreign)],
+    );
+    let printed = lines.next().unwrap().unwrap();
+    assert!(
+        printed.contains("--no-mcp") && printed.contains(foreign),
+        "{printed}"
+    );
+    std::thread::spawn(move || for _ in lines {});
+    let http = reqwest::Client::new();
+    for path in ["/mcp", "/.well-known/oauth-protected-resource/mcp"] {
+        let status = http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
+    let metadata: serde_json::Value = http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata["introspection_endpoint"],
+        format!("{}/introspect", server.base)
+    );
+    // A token minted by the server's key is for the foreign resource, and verifies for it.
+    let dir = server.data_dir.join("nested");
+    let jwks: shared::token::JwkSet = http
+        .get(format!("{}/jwks.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signer = shared::token::LocalSigner::load_or_create(&dir).unwrap();
+    let issuer = shared::token::TokenIssuer::new(
+        std::sync::Arc::new(signer),
+        server.base.clone(),
+        foreign,
+        600,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (token, _) = issuer
+        .mint("someone", "c", "costs:read", &[], now)
+        .await
+        .unwrap();
+    shared::token::AccessTokenVerifier::new(&server.base, foreign)
+        .verify(
+            token.expose(),
+            &shared::token::VerificationKeys::from_jwks(&jwks),
+            now,
+        )
+        .unwrap();
+}

@@ -28,7 +28,8 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull,
 BASE = os.environ.get("SMCP_BASE", "")
 USER = os.environ.get("SMCP_USER", "")
 PASSWORD = os.environ.get("SMCP_PASSWORD", "")
-MCP = f"{BASE}/mcp"
+# The MCP server: ours, or (foreign_client.py) one we did not write behind our authorization server.
+MCP = os.environ.get("SMCP_MCP", "") or f"{BASE}/mcp"
 REDIRECT = "http://127.0.0.1:53683/callback"
 
 _n = 0

@@ -731,6 +731,16 @@ class Stage:
               "refreshed access token: groups from Cognito AdminListGroupsForUser (moto)", rclaims)
         self.call_cost(r["access_token"], "MCP tools/call with the refreshed access token")
 
+        # RFC 7662: a resource server the operator added may introspect the token (the authz
+        # role reads the revocation list and the profile with BatchGetItem).
+        added = self.admin("--json", "clients", "add", "--name", "e2e resource server", "--resource-server", resource)
+        rs = json.loads(added.splitlines()[0]) if added.strip() else {}
+        rs_auth = (rs.get("client_id", ""), rs.get("client_secret", ""))
+        check(m.get("introspection_endpoint") == f"{issuer}/introspect", "metadata advertises the introspection endpoint", m)
+        active = requests.post(m["introspection_endpoint"], data={"token": r["access_token"]}, auth=rs_auth, timeout=HTTP_TIMEOUT)
+        check(active.status_code == 200 and active.json().get("active") is True and active.json().get("aud") == resource,
+              "POST /introspect by a resource server: the refreshed access token is active", describe(active))
+
         # Revocation: the refresh token (its grant, with the grant's access tokens) and the first
         # access token (by jti); mcp reads the revocations from DynamoDB.
         revoked = requests.post(m["revocation_endpoint"], data={"token": r["refresh_token"], "client_id": client_id}, timeout=HTTP_TIMEOUT)
@@ -744,6 +754,9 @@ class Stage:
         check(cascaded.status_code == 401 and 'error="invalid_token"' in cascaded.headers.get("www-authenticate", ""),
               "MCP with an access token of the revoked grant: 401 invalid_token (grant revocation read by mcp)",
               describe(cascaded))
+        inactive = requests.post(m["introspection_endpoint"], data={"token": r["access_token"]}, auth=rs_auth, timeout=HTTP_TIMEOUT)
+        check(inactive.status_code == 200 and inactive.json() == {"active": False},
+              "POST /introspect after the grant's revocation: {\"active\": false}", describe(inactive))
         revoked = requests.post(m["revocation_endpoint"], data={"token": access, "client_id": client_id}, timeout=HTTP_TIMEOUT)
         check(revoked.status_code == 200, "POST /revoke (access token): 200", describe(revoked))
         gone = mcp_post(resource, {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}, access)

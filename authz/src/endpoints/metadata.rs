@@ -32,6 +32,9 @@ pub struct AuthorizationServerMetadata {
     code_challenge_methods_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: [&'static str; 3],
     revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    /// RFC 7662: open only to resource servers added by an operator, with a secret.
+    introspection_endpoint: String,
+    introspection_endpoint_auth_methods_supported: [&'static str; 2],
     client_id_metadata_document_supported: bool,
     authorization_response_iss_parameter_supported: bool,
 }
@@ -55,6 +58,11 @@ impl AuthorizationServerMetadata {
             code_challenge_methods_supported: ["S256"],
             token_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::as_str),
             revocation_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::as_str),
+            introspection_endpoint: config.issuer_url("/introspect"),
+            introspection_endpoint_auth_methods_supported: [
+                AuthMethod::ClientSecretBasic.as_str(),
+                AuthMethod::ClientSecretPost.as_str(),
+            ],
             client_id_metadata_document_supported: config.documents != Documents::Refused,
             authorization_response_iss_parameter_supported: true,
         }

@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod callback;
 pub mod consent;
+pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod metadata;

@@ -159,6 +159,7 @@ mod tests {
             },
             secret_hash: None,
             registration_token_hash: None,
+            resources: Vec::new(),
             created_at: 0,
             created_ip: None,
             created_user_agent: None,

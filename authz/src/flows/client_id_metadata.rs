@@ -135,6 +135,7 @@ fn record(client_id: &ClientId, metadata: ClientMetadata, fetched_at: i64) -> Cl
         metadata,
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: fetched_at,
         created_ip: None,
         created_user_agent: None,

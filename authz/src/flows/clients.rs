@@ -35,8 +35,9 @@ pub async fn resolve(
 pub async fn find(state: &AppState, client_id: &ClientId) -> Result<Option<Found>, OAuthError> {
     if !client_id.is_document_url() {
         let client = state.stores.clients.get(client_id.as_str()).await?;
+        // A resource server is no OAuth client: it authenticates only at /introspect.
         return Ok(client
-            .filter(|c| c.status == ClientStatus::Active)
+            .filter(|c| c.status == ClientStatus::Active && !c.is_resource_server())
             .map(|client| Found {
                 client,
                 recorded: true,

@@ -12,6 +12,7 @@ pub mod client_auth;
 pub mod client_id_metadata;
 pub mod clients;
 pub mod consent;
+pub mod introspection;
 pub mod login;
 pub mod rate_limit;
 pub mod refresh_token;

@@ -109,6 +109,7 @@ pub async fn register(
         metadata,
         secret_hash: client_secret.as_ref().map(Secret::hash),
         registration_token_hash: Some(registration_access_token.hash()),
+        resources: Vec::new(),
         created_at: now,
         created_ip: caller.ip.map(|ip| ip.to_string()),
         created_user_agent: caller.user_agent.clone(),

@@ -417,6 +417,7 @@ async fn store_client(stand: &Stand, id: &str, name: &str, client_uri: &str, red
         },
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: T0 - 600,
         created_ip: None,
         created_user_agent: None,

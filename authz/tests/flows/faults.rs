@@ -18,6 +18,8 @@ use crate::support::*;
 struct Switchable {
     inner: SqliteBackend,
     down: AtomicBool,
+    /// Only the revocation list (`REVOKED…` items) unreadable.
+    revocations_down: AtomicBool,
 }
 
 impl Switchable {
@@ -34,6 +36,9 @@ impl Switchable {
 impl ItemBackend for Switchable {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
         self.check()?;
+        if pk.starts_with("REVOKED") && self.revocations_down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("connection refused".into()));
+        }
         self.inner.get(pk, sk, now).await
     }
 
@@ -137,6 +142,7 @@ async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
     let backend = Arc::new(Switchable {
         inner: SqliteBackend::in_memory().unwrap(),
         down: AtomicBool::new(false),
+        revocations_down: AtomicBool::new(false),
     });
     let stand = Stand::with_backend(backend.clone()).await;
     let code = stand.code_for(PUBLIC).await;
@@ -191,4 +197,38 @@ async fn store_outage_answers_503_leaves_nothing_half_written_and_recovers() {
     );
     let register = stand.send(registration()).await;
     assert_eq!(register.status, StatusCode::CREATED);
+}
+
+/// Introspection during a store outage is 503 `temporarily_unavailable`, never an active (or
+/// inactive) answer: a resource server must not take an unknown revocation state for either.
+#[tokio::test]
+async fn introspection_in_a_store_outage_is_unavailable_never_active() {
+    let backend = Arc::new(Switchable {
+        inner: SqliteBackend::in_memory().unwrap(),
+        down: AtomicBool::new(false),
+        revocations_down: AtomicBool::new(false),
+    });
+    let stand = Stand::with_backend(backend.clone()).await;
+    stand.add_resource_server("rs", &[RESOURCE]).await;
+    let tokens = stand.tokens_for(&public()).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let form = [
+        ("token", access),
+        ("client_id", "rs"),
+        ("client_secret", RS_SECRET),
+    ];
+    backend.down.store(true, Ordering::SeqCst);
+    let refused = stand.post_form("/introspect", &form, &[]).await;
+    assert_unavailable(&refused, "introspection during the outage");
+    backend.down.store(false, Ordering::SeqCst);
+    // The revocation list alone unreadable: still no answer about the token.
+    backend.revocations_down.store(true, Ordering::SeqCst);
+    let refused = stand.post_form("/introspect", &form, &[]).await;
+    assert_unavailable(
+        &refused,
+        "introspection with the revocation list unreadable",
+    );
+    backend.revocations_down.store(false, Ordering::SeqCst);
+    let answered = stand.post_form("/introspect", &form, &[]).await;
+    assert_eq!(answered.json()["active"], true, "{}", answered.body);
 }

@@ -20,6 +20,7 @@ mod faults;
 mod faults_dynamo;
 mod faults_sqlite;
 mod faults_upstream;
+mod introspect;
 mod logs;
 mod redeem_conflict;
 mod refresh;

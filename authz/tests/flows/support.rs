@@ -29,6 +29,7 @@ pub const RESOURCE: &str = "https://mcp.example.com/mcp";
 pub const PUBLIC: &str = "public-client";
 pub const CONFIDENTIAL: &str = "confidential-client";
 pub const CLIENT_SECRET: &str = "confidential-secret-0123456789";
+pub const RS_SECRET: &str = "resource-server-secret-0123456789";
 pub const REDIRECT: &str = "https://client.example/cb";
 pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:8000/cb";
 pub const USER: &str = "alice";
@@ -48,7 +49,8 @@ pub fn challenge() -> String {
     s256(VERIFIER)
 }
 
-fn signer() -> Arc<dyn Signer> {
+/// The stand's signing key (the one its JWKS publishes).
+pub fn signer() -> Arc<dyn Signer> {
     static SIGNER: OnceLock<Arc<dyn Signer>> = OnceLock::new();
     SIGNER
         .get_or_init(|| {
@@ -196,6 +198,35 @@ impl Stand {
             },
             secret_hash: (auth != "none").then(|| Secret::new(CLIENT_SECRET).hash()),
             registration_token_hash: None,
+            resources: Vec::new(),
+            created_at: self.clock.now() - 600,
+            created_ip: None,
+            created_user_agent: None,
+            last_used_at: None,
+            revision: 0,
+            expires_at: None,
+        };
+        assert!(self.stores.clients.create(&client).await.unwrap());
+    }
+
+    /// A resource server (`admin clients add --resource-server`) serving `resources`, with
+    /// the secret [`RS_SECRET`].
+    pub async fn add_resource_server(&self, id: &str, resources: &[&str]) {
+        let client = ClientRecord {
+            client_id: ClientId::from_stored(id),
+            kind: ClientKind::ResourceServer,
+            status: ClientStatus::Active,
+            metadata: ClientMetadata {
+                token_endpoint_auth_method: "client_secret_basic".parse().unwrap(),
+                client_name: Some("Tools server".into()),
+                ..ClientMetadata::default()
+            },
+            secret_hash: Some(Secret::new(RS_SECRET).hash()),
+            registration_token_hash: None,
+            resources: resources
+                .iter()
+                .map(|r| shared::oauth::resource::ResourceUri::from_stored(*r))
+                .collect(),
             created_at: self.clock.now() - 600,
             created_ip: None,
             created_user_agent: None,

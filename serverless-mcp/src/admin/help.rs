@@ -61,6 +61,8 @@ pub const CLIENTS_ADD: &str = help!(
     "  serverless-mcp admin clients add --name \"Team dashboard\" \\",
     "      --redirect-uri https://dash.example.com/oauth/callback --auth basic",
     "  serverless-mcp admin clients add --name \"Desktop app\" --redirect-uri http://127.0.0.1/cb",
+    "  serverless-mcp admin clients add --name \"Tools server\" \\",
+    "      --resource-server https://tools.example.com/mcp",
 );
 pub const CLIENTS_DELETE: &str = help!(
     "As disable, then the registration is removed (the client must register again).",

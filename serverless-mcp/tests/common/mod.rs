@@ -31,10 +31,21 @@ pub fn start(
     serve_dir: &Path,
     env: &[(&str, &str)],
 ) -> (Server, Lines<BufReader<ChildStdout>>) {
+    start_with(data_dir, serve_dir, &[], env)
+}
+
+/// As [`start`], with more `serve` flags.
+pub fn start_with(
+    data_dir: PathBuf,
+    serve_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Server, Lines<BufReader<ChildStdout>>) {
     let _ = std::fs::remove_dir_all(&data_dir);
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(serve_dir)
+        .args(args)
         .env_remove("SMCP_ISSUER")
         .env_remove("SMCP_RESOURCE")
         .env("SMCP_STORE", "sqlite")

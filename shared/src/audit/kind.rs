@@ -75,6 +75,8 @@ audit_kinds! {
     GrantRevoked => "grant.revoked",
     /// A client revoked an access token (RFC 7009).
     AccessTokenRevoked => "access_token.revoked",
+    /// A resource server introspected a token (RFC 7662): whether it was active.
+    TokenIntrospected => "token.introspected",
     /// The operator created the table (or found it ready).
     AdminTableCreated => "admin.table.created",
     /// The operator added an embedded-login user.
@@ -188,6 +190,7 @@ mod tests {
         (RefreshReuseDetected, "refresh.reuse_detected"),
         (GrantRevoked, "grant.revoked"),
         (AccessTokenRevoked, "access_token.revoked"),
+        (TokenIntrospected, "token.introspected"),
         (AdminTableCreated, "admin.table.created"),
         (AdminUserAdded, "admin.user.added"),
         (AdminUserDisabled, "admin.user.disabled"),

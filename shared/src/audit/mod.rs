@@ -37,6 +37,7 @@ mod key {
     pub const STORE: &str = "store";
     pub const SOURCE: &str = "source";
     pub const OPERATOR: &str = "operator";
+    pub const ACTIVE: &str = "active";
 }
 
 /// Why the flows revoked a grant, as the `reason` detail says it.

@@ -233,4 +233,24 @@ impl AuditEvent {
         )
         .with(key::JTI, jti)
     }
+
+    /// `token.introspected` by a resource server (RFC 7662): whether the token was active and,
+    /// when it was, whose it is and its `jti` (never the token).
+    pub fn token_introspected(
+        origin: &Origin,
+        resource_server: &ClientId,
+        active: Option<(&str, &str)>,
+    ) -> Self {
+        let event = Self::new(
+            origin,
+            AuditKind::TokenIntrospected,
+            Some(resource_server.as_str()),
+            active.map(|(sub, _)| sub),
+        )
+        .with(key::ACTIVE, active.is_some());
+        match active {
+            Some((_, jti)) => event.with(key::JTI, jti),
+            None => event,
+        }
+    }
 }

@@ -31,6 +31,7 @@ fn client(name: Option<&str>) -> ClientRecord {
         },
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: 0,
         created_ip: None,
         created_user_agent: None,

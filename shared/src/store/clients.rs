@@ -12,6 +12,7 @@ use super::{Page, PageRequest, StoreError};
 use crate::clock::rfc3339;
 use crate::oauth::client_id::ClientId;
 use crate::oauth::client_metadata::ClientMetadata;
+use crate::oauth::resource::ResourceUri;
 use crate::secret::Sha256Hex;
 
 /// How a client came to be known.
@@ -24,6 +25,10 @@ pub enum ClientKind {
     Cimd,
     /// Configured by an operator.
     Static,
+    /// A resource server configured by an operator (`admin clients add --resource-server`): it
+    /// authenticates only at the introspection endpoint (RFC 7662 §2.1), for the resources in
+    /// [`ClientRecord::resources`], and is refused wherever an OAuth client is expected.
+    ResourceServer,
 }
 
 /// Whether a client may still be used.
@@ -56,6 +61,17 @@ pub struct ClientRecord {
     pub revision: u64,
     /// Unused dynamic clients expire; use renews this.
     pub expires_at: Option<i64>,
+    /// For a [`ClientKind::ResourceServer`]: the resource URLs (RFC 8707) it serves, the only
+    /// audiences whose tokens it may introspect. Empty for every other kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceUri>,
+}
+
+impl ClientRecord {
+    /// Whether this record is a resource server rather than an OAuth client.
+    pub fn is_resource_server(&self) -> bool {
+        self.kind == ClientKind::ResourceServer
+    }
 }
 
 /// Registered clients.

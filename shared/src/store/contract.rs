@@ -68,6 +68,7 @@ pub fn client(id: &str, created_at: i64) -> ClientRecord {
         },
         secret_hash: Some(crate::secret::Secret::new("secret").hash()),
         registration_token_hash: Some(crate::secret::Secret::new("rat").hash()),
+        resources: Vec::new(),
         created_at,
         created_ip: Some("192.0.2.7".into()),
         created_user_agent: Some("contract-test".into()),
@@ -152,6 +153,29 @@ pub async fn clients_crud(h: Harness) {
     assert!(h.stores.clients.delete("c1").await.unwrap());
     assert_eq!(h.stores.clients.get("c1").await.unwrap(), None);
     assert!(!h.stores.clients.delete("c1").await.unwrap());
+}
+
+/// A resource server keeps its kind and the resources it is bound to; an OAuth client has none
+/// (and stores no `resources` attribute, so older records read alike).
+pub async fn resource_servers_keep_their_resources(h: Harness) {
+    let rs = ClientRecord {
+        kind: ClientKind::ResourceServer,
+        resources: vec![
+            ResourceUri::from_stored("https://tools.example.com/mcp"),
+            ResourceUri::from_stored("https://other.example.com/mcp"),
+        ],
+        registration_token_hash: None,
+        expires_at: None,
+        ..client("rs1", h.now())
+    };
+    assert!(h.stores.clients.create(&rs).await.unwrap());
+    let stored = h.stores.clients.get("rs1").await.unwrap().unwrap();
+    assert_eq!(stored, rs);
+    assert!(stored.is_resource_server());
+    let c = client("c1", h.now());
+    assert!(h.stores.clients.create(&c).await.unwrap());
+    let stored = h.stores.clients.get("c1").await.unwrap().unwrap();
+    assert!(stored.resources.is_empty() && !stored.is_resource_server());
 }
 
 pub async fn clients_list_in_registration_order_across_pages(h: Harness) {
@@ -986,6 +1010,7 @@ pub async fn a_document_client_turned_off_outlives_its_idle_expiry(h: Harness) {
         kind: ClientKind::Cimd,
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         expires_at: Some(h.now() + 86_400),
         ..client(url, h.now())
     };
@@ -1773,6 +1798,7 @@ macro_rules! contract_suite {
 
             $crate::store::contract::contract_suite!(@cases
                 clients_crud,
+                resource_servers_keep_their_resources,
                 clients_list_in_registration_order_across_pages,
                 clients_expire,
                 pending_authorizations_are_taken_once,

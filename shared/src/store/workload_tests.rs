@@ -226,6 +226,7 @@ impl Sim {
             metadata: metadata(),
             secret_hash: None,
             registration_token_hash: Some(Sha256Hex::from_stored(self.rng.id())),
+            resources: Vec::new(),
             created_at: now,
             created_ip: Some("160.79.104.10".into()),
             created_user_agent: Some("Claude-User".into()),

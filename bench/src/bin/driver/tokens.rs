@@ -55,6 +55,7 @@ pub(crate) async fn seed(
         },
         secret_hash: None,
         registration_token_hash: None,
+        resources: Vec::new(),
         created_at: now,
         created_ip: None,
         created_user_agent: None,

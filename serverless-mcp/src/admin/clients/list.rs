@@ -45,6 +45,7 @@ enum KindArg {
     Dcr,
     Cimd,
     Static,
+    ResourceServer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,6 +63,7 @@ impl ListArgs {
                     KindArg::Dcr => ClientKind::Dcr,
                     KindArg::Cimd => ClientKind::Cimd,
                     KindArg::Static => ClientKind::Static,
+                    KindArg::ResourceServer => ClientKind::ResourceServer,
                 }
         });
         let status_ok = self.status.is_none_or(|s| {

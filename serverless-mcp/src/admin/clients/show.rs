@@ -109,6 +109,7 @@ pub fn listed(client: &ClientRecord) -> Value {
         "last_used_at": client.last_used_at,
         "expires_at": client.expires_at,
         "confidential": client.secret_hash.is_some(),
+        "resources": client.resources,
     })
 }
 
@@ -118,6 +119,7 @@ pub fn kind(kind: ClientKind) -> &'static str {
         ClientKind::Dcr => "dcr",
         ClientKind::Cimd => "cimd",
         ClientKind::Static => "static",
+        ClientKind::ResourceServer => "resource-server",
     }
 }
 
