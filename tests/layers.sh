@@ -8,7 +8,11 @@
 #   2. authz/src/upstream/ (identity providers) imports nothing from `flows/`, and the other
 #      adapters (cimd/, the metadata document fetcher; cookie_key.rs) nothing from `flows/`,
 #      `endpoints/` or `extract/`: they sit below the flows, which reach them through ports.
-#   3. The mcp bearer layer (mcp/src/auth.rs, mcp/src/auth/) imports nothing from `tools/`.
+#   3. The bearer layer of the hosting library (mcp-host/src/auth.rs, mcp-host/src/auth/) imports
+#      nothing from the hosting modules (`endpoint`, `hosting`, `run`): it sits below them, and a
+#      server's tools reach it only through the scope policy they declare.
+#   4. The hosting library (mcp-host/src/) uses nothing of the Cost Explorer server (the `mcp`
+#      crate): that server is one consumer of the library, not a part of it.
 # Every path in the code counts, not only `use` lines: comments and string literals are blanked
 # first, `use` trees are flattened (`use crate::{extract::X, flows}`), `crate::`, `self::` and
 # `super::` are resolved against the file's module, and names the crate root imports
@@ -49,8 +53,10 @@ my @rules = (
   { files => qr{^authz/src/(cimd(/.*)?|cookie_key)\.rs$}, src => "authz/src",
     crates => 0, internal => [qw(flows endpoints extract)],
     what => "the adapters cimd/ and cookie_key.rs" },
-  { files => qr{^mcp/src/auth(/.*)?\.rs$}, src => "mcp/src",
-    crates => 0, internal => [qw(tools)], what => "the mcp bearer layer" },
+  { files => qr{^mcp-host/src/auth(/.*)?\.rs$}, src => "mcp-host/src",
+    crates => 0, internal => [qw(endpoint hosting run)], what => "the mcp-host bearer layer" },
+  { files => qr{^mcp-host/src/.*\.rs$}, src => "mcp-host/src",
+    crates => 0, extern => [qw(mcp)], internal => [], what => "the hosting library" },
 );
 
 my @allowed;
@@ -160,7 +166,7 @@ sub resolve {
 
 my @violations;
 my @files;
-find({ no_chdir => 1, wanted => sub { push @files, $_ if /\.rs$/ && -f $_ } }, "$root/authz/src", "$root/mcp/src");
+find({ no_chdir => 1, wanted => sub { push @files, $_ if /\.rs$/ && -f $_ } }, "$root/authz/src", "$root/mcp-host/src");
 for my $abs (sort @files) {
   my $rel = substr($abs, length($root) + 1);
   for my $rule (@rules) {
@@ -192,7 +198,8 @@ for my $abs (sort @files) {
       my ($kind, @s) = resolve($path, \@module, $aliases);
       next unless @s;
       my $hit;
-      if ($kind eq "extern" && $rule->{crates} && $forbidden_crate{$s[0]}) {
+      if ($kind eq "extern"
+          && (($rule->{crates} && $forbidden_crate{$s[0]}) || grep { $_ eq $s[0] } @{ $rule->{extern} // [] })) {
         $hit = $s[0];
       } elsif ($kind eq "crate" && grep { $_ eq $s[0] } @{ $rule->{internal} }) {
         $hit = "crate::$s[0]";
@@ -222,7 +229,7 @@ exit(@violations || $stale ? 1 : 0);
 self_test() {
   local dir
   dir="$(mktemp -d)"
-  mkdir -p "$dir/authz/src/flows/deep" "$dir/authz/src/upstream" "$dir/authz/src/cimd" "$dir/mcp/src/auth"
+  mkdir -p "$dir/authz/src/flows/deep" "$dir/authz/src/upstream" "$dir/authz/src/cimd" "$dir/mcp-host/src/auth"
   cat > "$dir/authz/src/lib.rs" <<'EOF'
 mod extract;
 mod flows;
@@ -267,17 +274,24 @@ EOF
 use super::super::flows::registration::validate_metadata; // bad
 use reqwest::Client;
 EOF
-  cat > "$dir/mcp/src/auth.rs" <<'EOF'
-use crate::tools::EXTRA_SCOPES; // bad
+  cat > "$dir/mcp-host/src/auth.rs" <<'EOF'
+use crate::endpoint::HostGuard; // bad
 use axum::http::StatusCode;
+use crate::scopes::ScopePolicy;
 EOF
-  cat > "$dir/mcp/src/auth/bearer.rs" <<'EOF'
-use super::super::tools; // bad
+  cat > "$dir/mcp-host/src/auth/bearer.rs" <<'EOF'
+use super::super::run; // bad
 use super::jwks;
+fn f() -> rmcp::ErrorData { todo!() }
+EOF
+  cat > "$dir/mcp-host/src/lib.rs" <<'EOF'
+use mcp::tools::TOOL_SCOPES; // bad
+use mcp_host_helpers::Thing;
+fn f(s: &::mcp::AppState) {} // bad
 EOF
   local got want status=0
   got="$(check "$dir" "" | cut -d: -f1,2 | sort -u)" || true
-  want="$(cd "$dir" && grep -rn '// bad' authz mcp | cut -d: -f1,2 | sort -u)"
+  want="$(cd "$dir" && grep -rn '// bad' authz mcp-host | cut -d: -f1,2 | sort -u)"
   if [ "$got" != "$want" ]; then
     echo "layers self-test: reported lines differ from the planted ones" >&2
     diff <(echo "$want") <(echo "$got") >&2 || true
@@ -292,7 +306,7 @@ if [ "${1:-}" = "--self-test" ]; then
   exit
 fi
 if out="$(check "$root" "$allowed")"; then
-  echo "layers: flows/ is HTTP-free and below endpoints/extract; upstream/, cimd/ and cookie_key.rs below flows/; mcp auth below tools/" >&2
+  echo "layers: flows/ is HTTP-free and below endpoints/extract; upstream/, cimd/ and cookie_key.rs below flows/; mcp-host's bearer layer below its hosting, and mcp-host free of mcp" >&2
 else
   echo "layers: the layering rules are broken:" >&2
   [ -z "$out" ] || echo "$out"

@@ -5,35 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use shared::token::AccessClaims;
-
 use crate::cost::{Dimension, Expression};
 
-/// The authenticated user, put into request extensions by the bearer layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub sub: String,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub groups: Vec<String>,
-}
-
-impl Caller {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-}
-
-impl From<AccessClaims> for Caller {
-    fn from(claims: AccessClaims) -> Self {
-        Self {
-            scopes: claims.scopes().map(str::to_owned).collect(),
-            sub: claims.sub,
-            client_id: claims.client_id,
-            groups: claims.groups,
-        }
-    }
-}
+/// The authenticated user, put into request extensions by the bearer layer ([`mcp_host`]).
+#[cfg(feature = "server")]
+pub use mcp_host::Caller;
 
 /// Upstream group → linked account ids; `"*"` in a list means every account, and the group
 /// `"*"` means every signed-in user. A user in no listed group sees nothing, so the empty

@@ -1,17 +1,11 @@
-//! The MCP resource server: protected-resource metadata and the Streamable HTTP endpoint, as one
-//! axum router run on Lambda by `main.rs` and inside `serverless-mcp serve`.
+//! The MCP resource server: the Cost Explorer tools hosted on [`mcp_host`] (protected-resource
+//! metadata, the bearer layer and the Streamable HTTP endpoint), as one axum router run on Lambda
+//! by `main.rs` and inside `serverless-mcp serve`.
 //!
 //! Without the `server` feature only [`cost`] and [`access`] are built (for the fuzz targets).
 
 pub mod access;
-#[cfg(feature = "server")]
-pub mod auth;
 pub mod cost;
-#[cfg(feature = "server")]
-mod resource_metadata;
-pub mod scopes;
-#[cfg(feature = "server")]
-mod server;
 #[cfg(feature = "server")]
 mod state;
 #[cfg(feature = "server")]
@@ -19,6 +13,12 @@ pub mod tools;
 
 #[cfg(feature = "server")]
 use axum::Router;
+
+/// Where the bearer layer gets the authorization server's keys ([`mcp_host`]'s).
+#[cfg(feature = "server")]
+pub mod auth {
+    pub use mcp_host::{HttpJwks, InProcessJwks, JwksError, JwksSource};
+}
 
 #[cfg(feature = "server")]
 pub use auth::{HttpJwks, InProcessJwks, JwksSource};
@@ -31,19 +31,15 @@ pub use state::{AppState, CostSourceKind, McpSettings, keys, read_config};
 /// `openapi/openapi.yaml`.
 #[cfg(feature = "server")]
 pub fn routes(config: &shared::config::Config) -> Vec<(String, &'static [http::Method])> {
-    let mut routes: Vec<(String, &'static [http::Method])> = resource_metadata::paths(config)
-        .into_iter()
-        .map(|path| (path, &[http::Method::GET] as &'static [http::Method]))
-        .collect();
-    routes.push((server::path(config), &[http::Method::POST]));
-    routes
+    mcp_host::routes(config)
 }
 
-/// The whole resource server: metadata routes (no authentication) and the MCP endpoint.
+/// The whole resource server: metadata routes (no authentication) and the MCP endpoint, the
+/// Cost Explorer server hosted through [`mcp_host`]'s public API.
 #[cfg(feature = "server")]
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(resource_metadata::router(&state.config))
-        .merge(server::router(&state))
-        .with_state(state)
+    tools::host(state.tools.clone())
+        .allow_hosts(state.settings.allowed_hosts.iter().cloned())
+        .allow_origins(state.settings.allowed_origins.iter().cloned())
+        .router(state.protection)
 }

@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
     // Counters go out as CloudWatch EMF lines on stdout at the end of every request.
     let app =
         shared::telemetry::emit_metrics(app, &namespace, "mcp", shared::telemetry::stdout_sink());
-    match lambda_http::run_with_streaming_response(app).await {
+    match mcp_host::serve_lambda(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "lambda runtime stopped");

@@ -9,11 +9,11 @@ use shared::store::Stores;
 use url::Url;
 
 use crate::access::AccountScopes;
-use crate::auth::{Authenticator, JwksSource};
 use crate::cost::CostSource;
 use crate::cost::metered::{Meter, MeterSettings};
 use crate::cost::sample::SampleCostSource;
 use crate::tools::ToolContext;
+use mcp_host::{JwksSource, Protection, resource_host_and_origin};
 
 /// Names of the MCP server's settings (environment variables).
 pub mod keys {
@@ -198,24 +198,12 @@ fn is_origin(value: &str) -> bool {
     })
 }
 
-/// `host[:port]` and the serialized origin of the resource URL.
-fn resource_host_and_origin(resource: &str) -> (Option<String>, Option<String>) {
-    let Ok(url) = Url::parse(resource) else {
-        return (None, None);
-    };
-    let host = url.host_str().map(|h| match url.port() {
-        Some(port) => format!("{h}:{port}"),
-        None => h.to_owned(),
-    });
-    (host, Some(url.origin().ascii_serialization()))
-}
-
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub settings: Arc<McpSettings>,
     pub(crate) tools: Arc<ToolContext>,
-    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) protection: Protection,
 }
 
 impl AppState {
@@ -242,17 +230,12 @@ impl AppState {
             settings.account_scopes.clone(),
             clock.clone(),
         ));
-        let auth = Arc::new(Authenticator::new(
-            &config,
-            jwks,
-            clock,
-            stores.revocations.clone(),
-        ));
+        let protection = Protection::new(config.clone(), jwks, clock, stores.revocations.clone());
         Self {
             config,
             settings: Arc::new(settings),
             tools,
-            auth,
+            protection,
         }
     }
 

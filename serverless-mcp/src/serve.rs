@@ -188,13 +188,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     }
     tracing::info!(%local, "listening");
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server stopped: {}", e.kind()))?;
+    // The hosting library's local listener: peer addresses for `/metrics`, clean shutdown on
+    // Ctrl-C or SIGTERM.
+    mcp_host::serve_local(listener, app)
+        .await
+        .map_err(|e| format!("server stopped: {}", e.kind()))?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -243,27 +241,6 @@ fn cimd_test_fetcher(config: &Config) -> Result<Option<authz::DocumentFetcher>, 
         )
         .with_test_overrides(config.cimd_test_resolve.clone()),
     ))
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 Started by tests/lambda/run.sh (see there for how to run it); needs moto reachable at
 AWS_ENDPOINT_URL, Node with tests/oidc installed, `cargo-lambda` on PATH and the debug binaries
-`authz`, `mcp` and `serverless-mcp` already built. It
+`authz`, `mcp`, `hello-mcp` and `serverless-mcp` already built. It
 
 1. switches to a fresh moto account of its own (STS AssumeRole into a random account id, so the
    functions run on temporary credentials as on Lambda and nothing collides with what other
@@ -22,7 +22,9 @@ AWS_ENDPOINT_URL, Node with tests/oidc installed, `cargo-lambda` on PATH and the
 4. drives the whole flow through the emulators: 401 + protected-resource metadata, AS metadata,
    dynamic registration, /authorize (PKCE) -> consent (CSRF) -> upstream login -> /callback ->
    code+state+iss, /token, MCP initialize / tools/list / tools/call (Cost Explorer on moto),
-   refresh (groups from the Cognito admin API), revocation of refresh and access tokens;
+   refresh (groups from the Cognito admin API), revocation of refresh and access tokens; then
+   examples/hello-mcp under its own emulator (the hosting library's Lambda entry): its metadata
+   with the scopes it declares and its 401 challenge, streamed;
 5. runs the admin CLI's commands against the same table;
 6. proves the permissions: every AWS call of steps 3-5 went through tests/iam/recorder.py (one
    loopback listener per identity: authz, mcp, admin) and is evaluated by tests/iam/check.py
@@ -337,9 +339,11 @@ class Stage:
         self.work.mkdir(parents=True, exist_ok=True)
         self.authz_port = free_port()
         self.mcp_port = free_port()
+        self.hello_port = free_port()
         self.oidc_port = free_port()
         self.issuer = f"http://127.0.0.1:{self.authz_port}"
         self.resource = f"http://127.0.0.1:{self.mcp_port}/mcp"
+        self.hello_resource = f"http://127.0.0.1:{self.hello_port}/mcp"
         self.callback = f"{self.issuer}/callback"
         self.data_dir = self.work / "data-must-stay-absent"
         self.watch: dict[str, Child] = {}
@@ -455,7 +459,10 @@ class Stage:
         authz["AWS_ENDPOINT_URL"] = self.recorder.endpoint("authz")
         mcp["AWS_ENDPOINT_URL"] = self.recorder.endpoint("mcp")
         self.env_paths = {}
-        for name, values in (("authz", authz), ("mcp", mcp)):
+        # examples/hello-mcp on the hosting library's Lambda entry: the mcp function's settings,
+        # its own resource URL.
+        hello = {**mcp, "SMCP_RESOURCE": self.hello_resource}
+        for name, values in (("authz", authz), ("mcp", mcp), ("hello-mcp", hello)):
             path = self.work / f"{name}.env"
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 # cargo-lambda's env-file parser refuses unquoted values with `=` or quotes
@@ -765,6 +772,25 @@ class Stage:
 
         check(not self.data_dir.exists(), "neither function wrote to a local data dir", str(self.data_dir))
 
+    def hello(self) -> None:
+        """examples/hello-mcp as a Lambda function: `McpHost::run` takes the Lambda entry with
+        response streaming when the emulator sets AWS_LAMBDA_FUNCTION_NAME, and answers its own
+        metadata (the scopes it declares) and the 401 challenge naming it."""
+        row = self.cold_start("hello-mcp", self.hello_port, "/.well-known/oauth-protected-resource/mcp", 1)
+        log(f"hello-mcp: emulator start to first 200 {row['first_ok']:.0f} ms")
+        prm_url = f"http://127.0.0.1:{self.hello_port}/.well-known/oauth-protected-resource/mcp"
+        prm = requests.get(prm_url, timeout=HTTP_TIMEOUT)
+        doc = prm.json() if prm.status_code == 200 else {}
+        check(doc.get("resource") == self.hello_resource and doc.get("authorization_servers") == [self.issuer]
+              and doc.get("scopes_supported") == ["costs:read", "costs:resources"] and doc.get("resource_name") == "Hello (MCP)",
+              "hello-mcp on Lambda: its protected-resource metadata with the scopes it declares", describe(prm))
+        listed = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        denied = mcp_post(self.hello_resource, listed, None)
+        challenge = denied.headers.get("www-authenticate", "")
+        check(denied.status_code == 401 and challenge == f'Bearer resource_metadata="{prm_url}", scope="costs:read"',
+              "hello-mcp on Lambda: POST /mcp without a token is 401 naming its metadata and base scope", describe(denied))
+        self.assert_streamed(denied, "hello-mcp 401")
+
     # -- what CloudWatch would get --
 
     def metrics(self) -> None:
@@ -943,6 +969,7 @@ def main() -> int:
         stage.env_files()
         stage.start_functions()
         stage.flow()
+        stage.hello()
         stage.metrics()
         stage.admin_commands()
         stage.permissions()

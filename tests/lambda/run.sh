@@ -71,10 +71,11 @@ export PATH="$venv/bin:$PATH"
 
 # --- the binaries, built before any emulator starts so the cold-start figures exclude cargo:
 #     the same debug profile, one package at a time as `cargo lambda watch --bin <fn>` builds
-#     them (so its own build finds them fresh); serverless-mcp for `admin init-table` ---
+#     them (so its own build finds them fresh); hello-mcp (examples/, on the hosting library's
+#     Lambda entry); serverless-mcp for `admin init-table` ---
 cd "$root"
 t0=$SECONDS
-for bin in authz mcp serverless-mcp; do
+for bin in authz mcp hello-mcp serverless-mcp; do
   log "cargo build --bin $bin"
   cargo build --locked --quiet --bin "$bin"
 done

@@ -11,7 +11,6 @@ use crate::cost::{
     CostAndUsageRequest, CostAndUsageResponse, Dimension, Expression, Granularity, GroupKey,
     Metric, and_filter,
 };
-use crate::scopes;
 
 fn default_granularity() -> Granularity {
     Granularity::Daily
@@ -65,7 +64,7 @@ impl CostServer {
         caller: Authenticated,
     ) -> Result<Json<CostAndUsageResponse>, String> {
         let access = caller.access()?;
-        for needed in scopes::extra_for("get_cost_and_usage_with_resources") {
+        for needed in super::extra_scopes("get_cost_and_usage_with_resources") {
             access.require_scope(needed)?;
         }
         if p.service.trim().is_empty() {

@@ -27,12 +27,14 @@ pub(crate) use self::caller::{Access, Authenticated};
 use std::future::Future;
 use std::sync::Arc;
 
+use mcp_host::McpHost;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ProtocolVersion, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::clock::Clock;
+use shared::oauth::scope;
 
 use crate::access::AccountScopes;
 use crate::cost::metered::{Meter, MeteredError};
@@ -45,6 +47,34 @@ pub const PROTOCOL_VERSIONS: [ProtocolVersion; 4] = [
     ProtocolVersion::V_2025_11_25,
     ProtocolVersion::V_2026_07_28,
 ];
+
+/// The scope every tool needs.
+pub const EVERY_TOOL: &str = scope::COSTS_READ;
+
+/// The tools that need a scope beyond [`EVERY_TOOL`], by MCP name: declared here, beside the
+/// tools, and read by the host (the bearer layer's 403 challenge before dispatch, the metadata's
+/// `scopes_supported`) and by each tool's own check.
+pub const TOOL_SCOPES: [(&str, &str); 1] =
+    [("get_cost_and_usage_with_resources", scope::COSTS_RESOURCES)];
+
+/// The scopes the tool named `tool` needs beyond [`EVERY_TOOL`].
+fn extra_scopes(tool: &str) -> impl Iterator<Item = &'static str> + '_ {
+    TOOL_SCOPES
+        .iter()
+        .filter(move |(name, _)| *name == tool)
+        .map(|(_, scope)| *scope)
+}
+
+/// The Cost Explorer server on the host library: one [`CostServer`] per request over `ctx`,
+/// with the scopes its tools need.
+pub fn host(ctx: Arc<ToolContext>) -> McpHost<CostServer> {
+    TOOL_SCOPES.iter().fold(
+        McpHost::new(move || Ok(CostServer::new(ctx.clone())))
+            .resource_name("AWS Cost Explorer (MCP)")
+            .base_scope(EVERY_TOOL),
+        |host, (tool, scope)| host.tool_scope(*tool, *scope),
+    )
+}
 
 /// What the tools use: the cost source, the meter (for metered sources), the account mapping and
 /// the clock.
@@ -183,18 +213,41 @@ impl ServerHandler for CostServer {
 mod tests {
     use super::*;
 
-    /// The scope policy keys tools by their MCP name: a tool renamed without it would lose its
-    /// extra scope at the bearer layer, which then lets the call through to the tool's own
+    /// The scope declaration keys tools by their MCP name: a tool renamed without it would lose
+    /// its extra scope at the bearer layer, which then lets the call through to the tool's own
     /// check (a tool error instead of the 403 challenge clients act on).
     #[test]
-    fn the_scope_policy_names_a_real_tool() {
+    fn the_scope_declaration_names_real_tools() {
         let router = CostServer::tool_router();
         let tools = router.list_all();
-        assert!(
-            tools
-                .iter()
-                .any(|tool| tool.name == "get_cost_and_usage_with_resources")
+        for (name, _) in TOOL_SCOPES {
+            assert!(tools.iter().any(|tool| tool.name == name), "{name}");
+        }
+        assert_eq!(
+            extra_scopes("get_cost_and_usage_with_resources").collect::<Vec<_>>(),
+            [scope::COSTS_RESOURCES]
         );
-        assert!(!crate::scopes::extra_for("get_cost_and_usage_with_resources").is_empty());
+        assert_eq!(extra_scopes("get_cost_and_usage").count(), 0);
+    }
+
+    /// What the host advertises and enforces is the declaration: the scopes the authorization
+    /// server supports, base scope first.
+    #[test]
+    fn the_host_gets_the_declared_scopes() {
+        let ctx = Arc::new(ToolContext::new(
+            Arc::new(crate::cost::sample::SampleCostSource::new(Arc::new(
+                shared::clock::SystemClock,
+            ))),
+            None,
+            AccountScopes::everyone(),
+            Arc::new(shared::clock::SystemClock),
+        ));
+        let host = host(ctx);
+        assert_eq!(host.scopes().every_tool(), scope::COSTS_READ);
+        assert_eq!(host.scopes().supported(), scope::SUPPORTED);
+        assert_eq!(
+            host.scopes().extra_for("get_cost_and_usage_with_resources"),
+            [scope::COSTS_RESOURCES]
+        );
     }
 }

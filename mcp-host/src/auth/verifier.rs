@@ -12,13 +12,14 @@ use shared::token::{
 };
 
 use super::jwks::JwksSource;
+use crate::scopes::ScopePolicy;
 
 /// How often an unknown `kid` may trigger a JWKS refetch.
 pub use shared::token::JWKS_REFETCH_SECS;
 
 /// Why a request was not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthFailure {
+pub(crate) enum AuthFailure {
     /// A token was sent and refused.
     Invalid(VerifyError),
     /// The keys could not be fetched at all.
@@ -26,7 +27,7 @@ pub enum AuthFailure {
 }
 
 /// Verifies bearer tokens for this resource.
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     verifier: AccessTokenVerifier,
     /// Tokens already verified (one RSA verification per token, not per request).
     verified: VerifiedTokens,
@@ -39,17 +40,21 @@ pub struct Authenticator {
     /// Revocations recorded by the authorization server: of the token itself (RFC 7009), of
     /// the grant it was issued from, of its client or its user.
     pub(super) revocations: Arc<dyn RevocationList>,
+    /// The scopes the server's tools need.
+    pub(super) scopes: ScopePolicy,
 }
 
 impl Authenticator {
-    pub fn new(
+    pub(crate) fn new(
         config: &Config,
         source: Arc<dyn JwksSource>,
         clock: Arc<dyn Clock>,
         revocations: Arc<dyn RevocationList>,
+        scopes: ScopePolicy,
     ) -> Self {
         Self {
             revocations,
+            scopes,
             verifier: AccessTokenVerifier::new(&config.issuer, &config.resource),
             verified: VerifiedTokens::default(),
             source,
@@ -81,7 +86,7 @@ impl Authenticator {
     }
 
     /// The claims of `token`, refetching the keys once if it names an unknown key.
-    pub async fn verify(&self, token: &str) -> Result<AccessClaims, AuthFailure> {
+    pub(crate) async fn verify(&self, token: &str) -> Result<AccessClaims, AuthFailure> {
         let (keys, generation) = self.current();
         let now = self.clock.now();
         match self

@@ -8,7 +8,10 @@ use shared::token::{JwkSet, fetch};
 /// The JWKS could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("signing keys unavailable: {0}")]
-pub struct JwksError(pub String);
+pub struct JwksError(
+    /// What went wrong, in our own words.
+    pub String,
+);
 
 /// Where the authorization server's public keys come from.
 #[async_trait]
@@ -21,6 +24,7 @@ pub trait JwksSource: Send + Sync {
 pub struct InProcessJwks(Box<dyn Fn() -> JwkSet + Send + Sync>);
 
 impl InProcessJwks {
+    /// Keys read by calling `keys` (the authorization server's current public keys).
     pub fn new(keys: impl Fn() -> JwkSet + Send + Sync + 'static) -> Self {
         Self(Box::new(keys))
     }
@@ -47,6 +51,7 @@ struct AuthorizationServerMetadata {
 }
 
 impl HttpJwks {
+    /// Keys of the authorization server whose issuer identifier is `issuer`.
     pub fn new(issuer: &str) -> Self {
         Self {
             issuer: issuer.to_owned(),

@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 use shared::metrics::{self, Refusal};
 
 use super::Authenticator;
-use crate::scopes;
 
 impl Authenticator {
-    /// `401` with a `Bearer` challenge naming the resource metadata and the scope every tool
+    /// `401` with a `Bearer` challenge naming the resource metadata and the scope every request
     /// needs (and `error="invalid_token"` when a token was sent), counted for the operators
     /// under `why`.
     pub(super) fn unauthorized(
@@ -23,7 +22,7 @@ impl Authenticator {
         let mut challenge = format!(
             "Bearer resource_metadata=\"{}\", scope=\"{}\"",
             self.resource_metadata,
-            scopes::EVERY_TOOL
+            self.scopes.every_tool()
         );
         let body = match error {
             Some(e) => {

@@ -1,6 +1,7 @@
-//! `POST <resource path>`: the MCP Streamable HTTP endpoint (rmcp's tower service, stateless,
-//! JSON answers unless a notification precedes the result), behind the Host/Origin check, the
-//! bearer layer and CORS. Other methods answer 405 with `Allow: POST`.
+//! `POST <resource path>`: the MCP Streamable HTTP endpoint (rmcp's tower service, stateless by
+//! default, JSON answers unless a notification precedes the result), behind the Host/Origin check
+//! (DNS rebinding, MCP transport security), the bearer layer and CORS. Other methods answer 405
+//! with `Allow: POST`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +17,10 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::AppState;
-use crate::auth::{MAX_BODY_BYTES, require_bearer};
-use crate::tools::CostServer;
+use crate::auth::{Authenticator, MAX_BODY_BYTES, require_bearer};
 
 /// The accepted `Host` and `Origin` values.
-pub struct HostGuard {
+struct HostGuard {
     hosts: Vec<String>,
     origins: Vec<String>,
 }
@@ -91,41 +90,65 @@ async fn name_plain_text(mut response: Response) -> Response {
     response
 }
 
+/// The `Host` value (`host` or `host:port`) and the serialized origin of the resource URL
+/// `resource`: what the endpoint always accepts.
+pub fn resource_host_and_origin(resource: &str) -> (Option<String>, Option<String>) {
+    let Ok(url) = url::Url::parse(resource) else {
+        return (None, None);
+    };
+    let host = url.host_str().map(|h| match url.port() {
+        Some(port) => format!("{h}:{port}"),
+        None => h.to_owned(),
+    });
+    (host, Some(url.origin().ascii_serialization()))
+}
+
 /// The MCP endpoint's path: the resource URL's.
-pub fn path(config: &shared::config::Config) -> String {
+pub(crate) fn path(config: &shared::config::Config) -> String {
     url::Url::parse(&config.resource)
         .map(|u| u.path().to_owned())
         .unwrap_or_else(|_| "/mcp".into())
 }
 
-/// The MCP endpoint at the resource URL's path.
-pub fn router(state: &AppState) -> Router<AppState> {
-    let path = path(&state.config);
-    let settings = &state.settings;
-    let config = StreamableHttpServerConfig::default()
+/// The library's defaults for rmcp's Streamable HTTP service: stateless (no sessions, so any
+/// instance of a Lambda function can answer any request), JSON answers unless the handler sends
+/// a notification or request before its result (then SSE, so nothing is lost), a 15 s SSE
+/// keep-alive and the bearer layer's body limit. The allowed hosts and origins are set by the
+/// host after any change the server makes.
+pub(crate) fn default_http_config() -> StreamableHttpServerConfig {
+    StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_sse_keep_alive(Some(Duration::from_secs(15)))
         .with_max_request_body_bytes(MAX_BODY_BYTES)
-        .with_allowed_hosts(settings.allowed_hosts.clone())
-        .with_allowed_origins(settings.allowed_origins.clone());
-    let ctx = state.tools.clone();
-    let service = StreamableHttpService::new(
-        move || Ok(CostServer::new(ctx.clone())),
-        Arc::new(NeverSessionManager::default()),
-        config,
-    );
-    let guard = Arc::new(HostGuard {
-        hosts: settings.allowed_hosts.clone(),
-        origins: settings.allowed_origins.clone(),
-    });
-    let origins = settings
-        .allowed_origins
+}
+
+/// The MCP endpoint at `path`: rmcp's service for `factory`, behind the Host/Origin check, the
+/// bearer layer and CORS.
+pub(crate) fn router<S, F>(
+    path: &str,
+    factory: F,
+    http: StreamableHttpServerConfig,
+    auth: Arc<Authenticator>,
+    hosts: Vec<String>,
+    origins: Vec<String>,
+) -> Router
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+{
+    let http = http
+        .with_allowed_hosts(hosts.clone())
+        .with_allowed_origins(origins.clone());
+    let service =
+        StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), http);
+    let cors_origins = origins
         .iter()
         .filter_map(|o| o.parse().ok())
         .collect::<Vec<_>>();
+    let guard = Arc::new(HostGuard { hosts, origins });
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::list(cors_origins))
         .allow_methods([Method::POST])
         .allow_headers([
             header::AUTHORIZATION,
@@ -146,10 +169,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .max_age(Duration::from_secs(3600));
     let endpoint = post_service(service)
         .route_layer(map_response(name_plain_text))
-        .route_layer(from_fn_with_state(state.auth.clone(), require_bearer))
+        .route_layer(from_fn_with_state(auth, require_bearer))
         .route_layer(from_fn_with_state(guard, check_host_and_origin))
         .layer(cors);
-    Router::new().route(&path, endpoint)
+    Router::new().route(path, endpoint)
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
-//! The bearer-token layer in front of `POST /mcp` (RFC 6750, RFC 9068, MCP authorization):
+//! The bearer-token layer in front of the MCP endpoint (RFC 6750, RFC 9068, MCP authorization):
 //! `Authorization: Bearer` only, verification against the issuer's JWKS (cached; refetched at
 //! most every 30 s when a token names an unknown key), the 401/403 challenges of RFC 6750
 //! section 3 naming the resource metadata of RFC 9728, and the verified caller put into request
 //! extensions for the tools.
 //!
-//! Scopes per tool: every tool needs `costs:read`; a `tools/call` of a tool needing more (see
-//! [`crate::scopes`]) is recognised here by reading the JSON-RPC body before dispatch, so the
-//! client gets an HTTP 403 `insufficient_scope` challenge (which MCP clients act on by asking for
-//! the scope) rather than a tool error inside a 200.
+//! Scopes per tool, as the server declares them ([`ScopePolicy`]): every request needs the
+//! policy's base scope; a `tools/call` of a tool needing more is recognised here by reading the
+//! JSON-RPC body before dispatch, so the client gets an HTTP 403 `insufficient_scope` challenge
+//! (which MCP clients act on by asking for the scope) rather than a tool error inside a 200.
 
 mod challenge;
 mod jwks;
@@ -28,9 +28,10 @@ use shared::token::VerifyError;
 
 use self::challenge::{json_error, keys_unavailable};
 pub use self::jwks::{HttpJwks, InProcessJwks, JwksError, JwksSource};
-pub use self::verifier::{AuthFailure, Authenticator, JWKS_REFETCH_SECS};
-use crate::access::Caller;
-use crate::scopes;
+pub use self::verifier::JWKS_REFETCH_SECS;
+pub(crate) use self::verifier::{AuthFailure, Authenticator};
+use crate::caller::Caller;
+use crate::scopes::ScopePolicy;
 
 /// Largest JSON-RPC body read (the MCP service's own limit).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -48,12 +49,12 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The extra scopes the JSON-RPC message(s) in `body` need (tool calls only).
-fn scopes_needed(body: &[u8]) -> Vec<&'static str> {
+fn scopes_needed<'p>(policy: &'p ScopePolicy, body: &[u8]) -> Vec<&'p str> {
     let mut needed = Vec::new();
     for name in peek::called_tools(body) {
-        for extra in scopes::extra_for(&name) {
-            if !needed.contains(extra) {
-                needed.push(*extra);
+        for extra in policy.extra_for(&name) {
+            if !needed.contains(&extra.as_str()) {
+                needed.push(extra.as_str());
             }
         }
     }
@@ -61,7 +62,7 @@ fn scopes_needed(body: &[u8]) -> Vec<&'static str> {
 }
 
 /// The middleware: authenticate, check scopes, hand the caller to the MCP service.
-pub async fn require_bearer(
+pub(crate) async fn require_bearer(
     State(auth): State<Arc<Authenticator>>,
     request: Request,
     next: Next,
@@ -107,8 +108,9 @@ pub async fn require_bearer(
         }
     }
     let caller = Caller::from(claims);
-    if !caller.has_scope(scopes::EVERY_TOOL) {
-        return auth.insufficient_scope(&[scopes::EVERY_TOOL]);
+    let every_tool = auth.scopes.every_tool();
+    if !caller.has_scope(every_tool) {
+        return auth.insufficient_scope(&[every_tool]);
     }
     let (mut parts, body) = request.into_parts();
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
@@ -121,9 +123,9 @@ pub async fn require_bearer(
             );
         }
     };
-    let extra = scopes_needed(&bytes);
+    let extra = scopes_needed(&auth.scopes, &bytes);
     if extra.iter().any(|s| !caller.has_scope(s)) {
-        let mut all = vec![scopes::EVERY_TOOL];
+        let mut all = vec![every_tool];
         all.extend(extra);
         return auth.insufficient_scope(&all);
     }
@@ -139,6 +141,18 @@ mod tests {
     use shared::oauth::scope;
 
     use super::*;
+
+    fn cost_policy() -> ScopePolicy {
+        ScopePolicy::new(scope::COSTS_READ)
+            .tool_scope("get_cost_and_usage_with_resources", scope::COSTS_RESOURCES)
+    }
+
+    fn scopes_needed(body: &[u8]) -> Vec<String> {
+        super::scopes_needed(&cost_policy(), body)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
 
     #[test]
     fn only_one_bearer_authorization_header_counts() {
