@@ -103,4 +103,9 @@ log "the MCP Inspector's web UI: OAuth through our pages, then a tool call"
 CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
   SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
   "$node" "$dir/inspector_web.mjs" || status=1
+
+log "the cost tools' MCP App in a host page built on the official AppBridge"
+CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
+  SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
+  "$node" "$dir/app_view.mjs" || status=1
 exit "$status"
