@@ -4,7 +4,9 @@
 # http loopback issuer, and an https issuer fronted by the script's own TLS listener with a
 # throwaway certificate); then tests/browser/inspector_web.mjs: the MCP Inspector's web UI
 # (@modelcontextprotocol/inspector, started by the script itself) completing OAuth through our
-# pages against the http instance and calling a tool. Installs what it lacks (apt: chromium;
+# pages against the http instance and calling a tool; then tests/browser/app_view.mjs: the cost
+# tools' MCP App in a minimal host page built on the official ext-apps AppBridge, fed and proxied
+# to the http instance. Installs what it lacks (apt: chromium;
 # npm: the locked packages with Node 22), starts and stops its servers, writes screenshots to
 # tests/.work/browser/screens.
 # Usage: bash tests/browser/run.sh PYTHON   (a Python 3 for picking free ports)
