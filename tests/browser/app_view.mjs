@@ -9,7 +9,8 @@
 // requests to serve. Checked: the marks of every series, a hover value, hiding a series, the
 // table's numbers, a period control's real call and re-render, granularity, the keyboard, the
 // size the view reports, light and dark themes, no console error, no CSP violation, an
-// axe-core audit with no serious violation. Screenshots go to $BROWSER_WORK/screens.
+// axe-core audit with no serious violation; then a get_cost_forecast result (mean and interval)
+// and its "Next 6 months" call. Screenshots go to $BROWSER_WORK/screens.
 //
 // The host's backend (this script's http server) holds the token and forwards the page's
 // JSON-RPC to serve's /mcp, as a web host's server would: the browser never talks to serve.
@@ -238,6 +239,10 @@ function monthsBack(months) {
   const now = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (months - 1), 1));
   return { start_date: isoDay(start), end_date: isoDay(now) };
+}
+function monthsAhead(months) {
+  const now = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+  return isoDay(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + months, 0)));
 }
 function seriesOf(structured) {
   const sums = new Map();
@@ -479,6 +484,67 @@ try {
         probe.src = 'http://127.0.0.1:9/probe.png';
       });
       await reported;
+    });
+    await context.close();
+  }
+
+  // A forecast: the mean as bars, the prediction interval as whiskers; "Next 6 months" asks again.
+  stopped = false;
+  {
+    const context = await browser.newContext({ viewport: { width: 820, height: 900 } });
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP blocked ${e.violatedDirective}: ${e.blockedURI}`);
+      });
+    });
+    const page = await context.newPage();
+    const problems = watch(page);
+    const view = page.frameLocator('iframe#view');
+    const fargs = { end_date: monthsAhead(3), granularity: 'MONTHLY' };
+    let forecast;
+    const means = () => view.locator('svg rect.bar[data-series="Forecast"]');
+
+    await check('get_cost_forecast (to the end of the third month) answers structured content from serve', async () => {
+      forecast = (await mcp('tools/call', { name: 'get_cost_forecast', arguments: fargs })).result;
+      assert.equal(forecast.isError ?? false, false, JSON.stringify(forecast).slice(0, 300));
+      assert.ok(forecast.structuredContent.periods.length >= 3);
+    });
+
+    await check('forecast: the view draws the mean as bars and the interval as whiskers, with both on hover', async () => {
+      host.setPage(hostPage({ theme: 'light', tool: 'get_cost_forecast', arguments: fargs, result: forecast }));
+      await page.goto(host.url);
+      await page.waitForFunction(() => window.hostState && (window.hostState.resultSent || window.hostState.error));
+      assert.equal(await page.evaluate(() => window.hostState.error), null);
+      await means().first().waitFor();
+      assert.equal(await view.getByRole('heading', { level: 1 }).innerText(), 'Cost forecast');
+      const periods = forecast.structuredContent.periods;
+      assert.equal(await means().count(), periods.length);
+      assert.equal(await view.locator('svg path[data-series="Prediction interval"]').count(), 1);
+      await means().nth(1).hover();
+      const tip = await view.locator('#tip').innerText();
+      assert.ok(tip.includes(usd(periods[1].mean)), tip);
+      assert.ok(tip.includes(`${usd(periods[1].lower_bound)} – ${usd(periods[1].upper_bound)}`), tip);
+      assert.equal(await view.getByRole('button', { name: 'Next 3 months' }).getAttribute('aria-pressed'), 'true');
+    });
+
+    await check('forecast: "Next 6 months" calls get_cost_forecast through the host and redraws', async () => {
+      const calls = await page.evaluate(() => window.hostState.answered);
+      await view.getByRole('button', { name: 'Next 6 months' }).click();
+      await page.waitForFunction((c) => window.hostState.answered > c, calls);
+      const call = host.forwarded.filter((f) => f.method === 'tools/call').at(-1);
+      assert.equal(call.params.name, 'get_cost_forecast');
+      assert.deepEqual(call.params.arguments, { ...fargs, start_date: isoDay(new Date()), end_date: monthsAhead(6) });
+      const periods = call.answer.result.structuredContent.periods;
+      assert.ok(periods.length >= 6, `${periods.length} periods`);
+      await means().nth(periods.length - 1).waitFor();
+      assert.equal(await means().count(), periods.length);
+      await means().nth(2).hover();
+      await page.locator('iframe#view').screenshot({ path: `${screens}/app-view-forecast.png` });
+    });
+
+    await check('forecast: no serious accessibility violation, no console error, no CSP violation', async () => {
+      await audit(await (await page.$('iframe#view')).contentFrame(), 'forecast');
+      assert.deepEqual(problems, []);
     });
     await context.close();
   }
