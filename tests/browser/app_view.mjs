@@ -151,8 +151,9 @@ try {
   document.querySelector('main').append(iframe);
   const bridge = new AppBridge(null, { name: 'serverless-mcp test host', version: '1.0.0' },
     { serverTools: {}, logging: {} },
-    { hostContext: { theme: setup.theme, locale: 'en-US', platform: 'web', displayMode: 'inline',
-      availableDisplayModes: ['inline'], containerDimensions: { width: 760, maxHeight: 4000 }, toolInfo: { tool } } });
+    { hostContext: (window.hostContext = { theme: setup.theme, locale: 'en-US', platform: 'web', displayMode: 'inline',
+      availableDisplayModes: ['inline'], containerDimensions: { width: 760, maxHeight: 4000 }, toolInfo: { tool } }) });
+  window.hostBridge = bridge;
   bridge.oncalltool = async (params) => {
     state.calls.push(params);
     try {
@@ -366,6 +367,19 @@ try {
       const light = (r + g + b) / 3 > 128;
       assert.equal(light, theme === 'light', rgb);
       assert.equal(await frame.evaluate(() => document.documentElement.dataset.theme), theme);
+    });
+
+    await check(`${theme}: a theme change from the host (ui/notifications/host-context-changed) restyles the view`, async () => {
+      const other = theme === 'light' ? 'dark' : 'light';
+      const switchTo = (t) => page.evaluate((t) => window.hostBridge.setHostContext({ ...window.hostContext, theme: t }), t);
+      const background = () => frame.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const before = await background();
+      await switchTo(other);
+      await frame.waitForFunction((t) => document.documentElement.dataset.theme === t, other);
+      assert.notEqual(await background(), before);
+      await switchTo(theme);
+      await frame.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
+      assert.equal(await background(), before);
     });
 
     await check(`${theme}: the view reported its size (ui/notifications/size-changed) and the host sized the frame to it`, async () => {
