@@ -560,6 +560,11 @@ try {
       await audit(await (await page.$('iframe#view')).contentFrame(), 'forecast');
       assert.deepEqual(problems, []);
     });
+
+    await check('the view answers the host\'s ui/resource-teardown before it is removed', async () => {
+      const answer = await page.evaluate(() => window.hostBridge.teardownResource({}));
+      assert.deepEqual(answer, {});
+    });
     await context.close();
   }
 } finally {
