@@ -165,21 +165,20 @@ impl ServerHandler for CostServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
-            "aws-cost-explorer",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .with_instructions(
-            "Read-only AWS Cost Explorer tools. Call get_today_date first to anchor relative \
+        // Resources: the MCP App view (app.rs); before it, the server declared tools only.
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources();
+        ServerConfig::new(capabilities.build())
+            .with_server_info(Implementation::new(
+                "aws-cost-explorer",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Read-only AWS Cost Explorer tools. Call get_today_date first to anchor relative \
                  periods. Dates are YYYY-MM-DD (UTC) and end dates are inclusive. Use \
                  get_dimension_values and get_tag_values to find valid filter values.",
-        )
+            )
     }
 
     /// The MCP App view (the only resource).
