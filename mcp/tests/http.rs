@@ -647,6 +647,11 @@ async fn lifecycle(version: &str) {
         .await;
         assert_eq!(init["result"]["protocolVersion"], json!(version), "{init}");
         assert!(init["result"]["capabilities"]["tools"].is_object());
+        // Declared for the MCP App view (before it, the server declared tools only).
+        assert!(
+            init["result"]["capabilities"]["resources"].is_object(),
+            "{init}"
+        );
     }
 
     let list = send_rpc("tools/list", 2, json!({}), None).await;
@@ -731,6 +736,41 @@ async fn lifecycle(version: &str) {
         json!(["data", "platform", "web"]),
         "{tags}"
     );
+
+    // The MCP App (SEP-1865): the series tools name the view, which resources/list lists and
+    // resources/read returns as HTML with the extension's MIME type and its CSP.
+    const VIEW: &str = "ui://aws-costs/cost-view.html";
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap();
+        let declares = [
+            "get_cost_and_usage",
+            "get_cost_forecast",
+            "get_usage_forecast",
+        ]
+        .contains(&name);
+        let uri = &tool["_meta"]["ui"]["resourceUri"];
+        assert_eq!(uri == &json!(VIEW), declares, "{version}: {tool}");
+    }
+    let listed = send_rpc("resources/list", 8, json!({}), None).await;
+    assert_eq!(
+        listed["result"]["resources"][0]["uri"],
+        json!(VIEW),
+        "{version}: {listed}"
+    );
+    let read = send_rpc("resources/read", 9, json!({ "uri": VIEW }), Some(VIEW)).await;
+    let content = &read["result"]["contents"][0];
+    assert_eq!(
+        content["mimeType"],
+        json!("text/html;profile=mcp-app"),
+        "{version}: {read}"
+    );
+    assert!(
+        content["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<!doctype html>")
+    );
+    assert!(content["_meta"]["ui"]["csp"].is_object(), "{read}");
 }
 
 #[tokio::test]

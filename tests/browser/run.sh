@@ -4,7 +4,9 @@
 # http loopback issuer, and an https issuer fronted by the script's own TLS listener with a
 # throwaway certificate); then tests/browser/inspector_web.mjs: the MCP Inspector's web UI
 # (@modelcontextprotocol/inspector, started by the script itself) completing OAuth through our
-# pages against the http instance and calling a tool. Installs what it lacks (apt: chromium;
+# pages against the http instance and calling a tool; then tests/browser/app_view.mjs: the cost
+# tools' MCP App in a minimal host page built on the official ext-apps AppBridge, fed and proxied
+# to the http instance. Installs what it lacks (apt: chromium;
 # npm: the locked packages with Node 22), starts and stops its servers, writes screenshots to
 # tests/.work/browser/screens.
 # Usage: bash tests/browser/run.sh PYTHON   (a Python 3 for picking free ports)
@@ -103,4 +105,9 @@ log "the MCP Inspector's web UI: OAuth through our pages, then a tool call"
 CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
   SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
   "$node" "$dir/inspector_web.mjs" || status=1
+
+log "the cost tools' MCP App in a host page built on the official AppBridge"
+CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
+  SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
+  "$node" "$dir/app_view.mjs" || status=1
 exit "$status"

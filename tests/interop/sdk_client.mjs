@@ -1,8 +1,10 @@
 // The official TypeScript SDK as an MCP client of `serverless-mcp serve`, with its OAuth client
 // support driven headlessly: discovery from the 401 challenge, protected-resource and
 // authorization-server metadata, dynamic registration, PKCE, `resource`, token; tools/list and
-// tools/call; a refresh; revocation and the 401 that follows. TAP output.
+// tools/call; the MCP App declarations (_meta.ui on the series tools, resources/list and
+// resources/read of the ui:// view); a refresh; revocation and the 401 that follows. TAP output.
 import crypto from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -141,6 +143,37 @@ for (const want of ['get_today_date', 'get_cost_and_usage', 'get_dimension_value
   ok(names.includes(want), `tools/list includes ${want}`);
 }
 ok((tools?.tools ?? []).every((t) => t.annotations?.readOnlyHint === true), 'every tool is annotated readOnlyHint: true');
+
+// The MCP App (SEP-1865): the series tools name the view in _meta.ui.resourceUri (and the flat
+// legacy key the official ext-apps registerAppTool also writes); the others carry no _meta.
+const VIEW_URI = 'ui://aws-costs/cost-view.html';
+const VIEW_TOOLS = ['get_cost_and_usage', 'get_cost_forecast', 'get_usage_forecast'];
+for (const tool of tools?.tools ?? []) {
+  if (VIEW_TOOLS.includes(tool.name)) {
+    ok(
+      tool._meta?.ui?.resourceUri === VIEW_URI && tool._meta?.['ui/resourceUri'] === VIEW_URI && tool._meta.ui.visibility === undefined,
+      `${tool.name} declares the view (_meta.ui.resourceUri, default visibility)`,
+      tool._meta,
+    );
+  } else {
+    ok(tool._meta === undefined, `${tool.name} declares no view`, tool._meta);
+  }
+}
+ok(client.getServerCapabilities()?.resources !== undefined, 'the server declares the resources capability', client.getServerCapabilities());
+const listed = await step('resources/list', () => client.listResources());
+const entry = (listed?.resources ?? []).find((r) => r.uri === VIEW_URI);
+ok(entry?.mimeType === 'text/html;profile=mcp-app', 'resources/list lists the view as text/html;profile=mcp-app', listed);
+const read = await step('resources/read of the view', () => client.readResource({ uri: VIEW_URI }));
+const view = read?.contents?.[0];
+ok(view?.uri === VIEW_URI && view?.mimeType === 'text/html;profile=mcp-app', 'resources/read returns the view with the MCP App MIME type', view && { uri: view.uri, mimeType: view.mimeType });
+ok(typeof view?.text === 'string' && /^<!doctype html>/i.test(view.text) && view.text.includes("'ui/initialize'"), 'the view is an HTML document speaking the MCP Apps protocol', view?.text?.slice(0, 200));
+ok(
+  isDeepStrictEqual(view?._meta?.ui?.csp, { connectDomains: [], resourceDomains: [], frameDomains: [], baseUriDomains: [] }),
+  'the view declares _meta.ui.csp with no origins (no network)',
+  view?._meta,
+);
+const unknown = await client.readResource({ uri: 'ui://aws-costs/none.html' }).then(() => 'answered', (error) => error);
+ok(unknown instanceof Error && /not found/i.test(unknown.message), 'resources/read of an unknown URI is an error', String(unknown));
 
 async function callTool(name, args) {
   const result = await client.callTool({ name, arguments: args });

@@ -5,6 +5,7 @@
 //! Cost Explorer refusing) are tool errors (`isError: true`) that name the field or say what
 //! happened.
 
+mod app;
 mod caller;
 mod get_anomalies;
 mod get_cost_and_usage;
@@ -118,9 +119,9 @@ impl CostServer {
         Self { ctx, tool_router }
     }
 
-    /// Every tool.
+    /// Every tool; the series tools declare the MCP App view ([`app::declare_view`]).
     pub fn tool_router() -> ToolRouter<Self> {
-        Self::get_today_date_router()
+        let mut router = Self::get_today_date_router()
             + Self::get_dimension_values_router()
             + Self::get_tag_values_router()
             + Self::get_cost_and_usage_router()
@@ -133,7 +134,9 @@ impl CostServer {
             + Self::get_savings_plans_coverage_router()
             + Self::get_reservation_utilization_router()
             + Self::get_reservation_coverage_router()
-            + Self::get_cost_and_usage_with_resources_router()
+            + Self::get_cost_and_usage_with_resources_router();
+        app::declare_view(&mut router);
+        router
     }
 
     fn today(&self) -> Date {
@@ -192,7 +195,11 @@ impl ServerHandler for CostServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        // Resources: the MCP App view (app.rs); before it, the server declared tools only.
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources();
+        ServerConfig::new(capabilities.build())
             .with_server_info(Implementation::new(
                 "aws-cost-explorer",
                 env!("CARGO_PKG_VERSION"),
@@ -202,6 +209,23 @@ impl ServerHandler for CostServer {
                  periods. Dates are YYYY-MM-DD (UTC) and end dates are inclusive. Use \
                  get_dimension_values and get_tag_values to find valid filter values.",
             )
+    }
+
+    /// The MCP App view (the only resource).
+    async fn list_resources(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
+        app::list()
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        app::read(&request.uri).map(Into::into)
     }
 
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
