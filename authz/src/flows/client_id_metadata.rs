@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn documents_must_describe_themselves() {
-        let metadata = validate_document(URL, document(URL).as_bytes()).unwrap();
+        let metadata = validate_document(URL, document(URL).as_bytes(), &ScopeCatalogue::default()).unwrap();
         assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::None);
         assert_eq!(metadata.client_name.as_deref(), Some("Example <script>"));
         let cases = [
