@@ -184,8 +184,31 @@ mod tests {
     }
 
     #[test]
+    fn a_documents_scope_keeps_what_the_deployment_offers() {
+        let body = serde_json::json!({
+            "client_id": URL,
+            "client_name": "Example",
+            "redirect_uris": ["http://127.0.0.1:33418/callback"],
+            "scope": "costs:read files:write",
+        })
+        .to_string();
+        let files = ScopeCatalogue::parse(Some("files:read files:write"), None).unwrap();
+        let scope = |catalogue| {
+            validate_document(URL, body.as_bytes(), catalogue)
+                .unwrap()
+                .scope
+        };
+        assert_eq!(scope(&files).as_deref(), Some("files:write"));
+        assert_eq!(
+            scope(&ScopeCatalogue::default()).as_deref(),
+            Some("costs:read")
+        );
+    }
+
+    #[test]
     fn documents_must_describe_themselves() {
-        let metadata = validate_document(URL, document(URL).as_bytes(), &ScopeCatalogue::default()).unwrap();
+        let metadata =
+            validate_document(URL, document(URL).as_bytes(), &ScopeCatalogue::default()).unwrap();
         assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::None);
         assert_eq!(metadata.client_name.as_deref(), Some("Example <script>"));
         let cases = [

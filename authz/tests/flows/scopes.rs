@@ -66,7 +66,9 @@ async fn the_metadata_advertises_the_configured_scopes() {
         (files_config(), vec!["files:read", "files:write"]),
     ] {
         let stand = Stand::with_config(config).await;
-        let metadata = stand.get("/.well-known/oauth-authorization-server", "").await;
+        let metadata = stand
+            .get("/.well-known/oauth-authorization-server", "")
+            .await;
         assert_eq!(metadata.json()["scopes_supported"], serde_json::json!(want));
     }
 }
@@ -75,9 +77,15 @@ async fn the_metadata_advertises_the_configured_scopes() {
 async fn authorization_resolves_against_the_configured_scopes() {
     let stand = Stand::with_config(files_config()).await;
     // Nothing named: the configured baseline, shown by name alone (it has no description).
-    let page = stand.get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "").await;
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &[]), "")
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("<code>files:read</code></li>"), "{}", page.body);
+    assert!(
+        page.body.contains("<code>files:read</code></li>"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("costs:read"), "{}", page.body);
     let (back, _) = stand.browser_flow(PUBLIC, REDIRECT, &[]).await;
     assert_eq!(exchange(&stand, &back).await["scope"], "files:read");
@@ -85,7 +93,9 @@ async fn authorization_resolves_against_the_configured_scopes() {
     // The default scopes are unknown values here, ignored; the described one shows its words,
     // escaped.
     let asked = [("scope", "costs:read files:write costs:resources")];
-    let page = stand.get(&stand.authorize_url(PUBLIC, REDIRECT, &asked), "").await;
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &asked), "")
+        .await;
     assert!(
         page.body
             .contains("<code>files:write</code> — change &#60;your&#62; files</li>"),
@@ -116,7 +126,9 @@ async fn authorization_resolves_against_the_configured_scopes() {
 async fn the_default_scopes_keep_their_words_on_the_consent_page() {
     let stand = Stand::new().await;
     let asked = [("scope", "costs:read costs:resources")];
-    let page = stand.get(&stand.authorize_url(PUBLIC, REDIRECT, &asked), "").await;
+    let page = stand
+        .get(&stand.authorize_url(PUBLIC, REDIRECT, &asked), "")
+        .await;
     for line in [
         "<code>costs:read</code> — read your AWS cost and usage data</li>",
         "<code>costs:resources</code> — read resource-level cost data</li>",
