@@ -13,12 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let Ok(metadata) = validate(&body) else {
+    let Ok(metadata) = validate(&body, &Default::default()) else {
         return;
     };
     check(&metadata);
     let stored = serde_json::to_value(&metadata).expect("metadata serializes");
-    assert_eq!(validate(&stored).as_ref(), Ok(&metadata), "not idempotent");
+    assert_eq!(validate(&stored, &Default::default()).as_ref(), Ok(&metadata), "not idempotent");
     let read: ClientMetadata = serde_json::from_value(stored).expect("stored form reads back");
     assert_eq!(read, metadata);
 });

@@ -162,6 +162,14 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         &self.scopes
     }
 
+    /// Whether the authorization server of `config` offers every scope declared
+    /// ([`ScopePolicy::check_offered`]); [`run`](Self::run) checks it before serving.
+    pub fn check_scopes(&self, config: &Config) -> Result<(), HostError> {
+        self.scopes
+            .check_offered(&config.scopes)
+            .map_err(|problem| HostError(format!("{}: {problem}", shared::config::keys::SCOPES)))
+    }
+
     /// The metadata's human-readable `resource_name` (default "MCP server").
     pub fn resource_name(mut self, name: impl Into<String>) -> Self {
         self.resource_name = name.into();

@@ -28,7 +28,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8090";
 /// Lambda runtime, in words fit for a terminal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct HostError(String);
+pub struct HostError(pub(crate) String);
 
 impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
     /// Reads the configuration from the environment, connects the store (for revocations) and
@@ -77,6 +77,7 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
 
     /// The router with the deployment's layers: the origin-secret guard, request spans.
     async fn app(self, config: Config) -> Result<Router, HostError> {
+        self.check_scopes(&config)?;
         let config = Arc::new(config);
         shared::telemetry::init(config.log_format, &config.log_filter);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

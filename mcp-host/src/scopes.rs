@@ -3,8 +3,16 @@
 //! layer (a `tools/call` lacking a scope gets the 403 `insufficient_scope` challenge of RFC 6750
 //! §3.1 before dispatch), the challenges' `scope`, and `scopes_supported` of the protected
 //! resource metadata (RFC 9728 §2).
+//!
+//! The contract with the authorization server: every scope declared here must be one it offers
+//! (its `SMCP_SCOPES`), or no token will ever carry it and the tool is unreachable.
+//! [`ScopePolicy::check_offered`] checks it at start-up against the deployment's configuration
+//! ([`crate::McpHost::run`] does; a server that builds its own router calls
+//! [`crate::McpHost::check_scopes`]).
 
 use std::collections::HashMap;
+
+use shared::oauth::scope::ScopeCatalogue;
 
 /// The scopes a server's tools need: built once at start-up, read on every request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +69,26 @@ impl ScopePolicy {
     pub fn supported(&self) -> &[String] {
         &self.supported
     }
+
+    /// `Err` naming the declared scopes `offered` (the authorization server's `SMCP_SCOPES`)
+    /// lacks: tokens could never carry them.
+    pub fn check_offered(&self, offered: &ScopeCatalogue) -> Result<(), String> {
+        let missing: Vec<&str> = self
+            .supported
+            .iter()
+            .filter(|s| !offered.contains(s))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the server declares the scopes {} that the authorization server does not offer \
+             (SMCP_SCOPES is {:?})",
+            missing.join(" "),
+            offered.values().join(" ")
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -85,5 +113,19 @@ mod tests {
             policy.supported(),
             ["costs:read", "costs:resources", "extra:scope"]
         );
+    }
+
+    #[test]
+    fn declared_scopes_must_be_offered() {
+        let policy = ScopePolicy::new("files:read").tool_scope("write", "files:write");
+        let both = ScopeCatalogue::parse(Some("files:read files:write admin"), None).unwrap();
+        assert_eq!(policy.check_offered(&both), Ok(()));
+        let read = ScopeCatalogue::parse(Some("files:read"), None).unwrap();
+        let refusal = policy.check_offered(&read).unwrap_err();
+        assert!(refusal.contains("scopes files:write that"), "{refusal}");
+        let refusal = policy
+            .check_offered(&ScopeCatalogue::default())
+            .unwrap_err();
+        assert!(refusal.contains("files:read files:write that"), "{refusal}");
     }
 }

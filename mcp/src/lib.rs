@@ -23,7 +23,7 @@ pub mod auth {
 #[cfg(feature = "server")]
 pub use auth::{HttpJwks, InProcessJwks, JwksSource};
 #[cfg(feature = "server")]
-pub use state::{AppState, CostSourceKind, McpSettings, keys, read_config};
+pub use state::{AppState, CostSourceKind, McpSettings, check_scopes, keys, read_config};
 
 /// Every route of [`app`] for this configuration: its path and the methods it answers (a `GET`
 /// route answers `HEAD` too; other methods are 405 with `Allow`). Built from the same paths as

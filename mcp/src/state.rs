@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use shared::clock::Clock;
-use shared::config::{Config, ConfigError, Runtime};
+use shared::config::{Config, ConfigError, Function, Runtime};
 use shared::store::Stores;
 use url::Url;
 
@@ -13,7 +13,7 @@ use crate::cost::CostSource;
 use crate::cost::metered::{Meter, MeterSettings};
 use crate::cost::sample::SampleCostSource;
 use crate::tools::ToolContext;
-use mcp_host::{JwksSource, Protection, resource_host_and_origin};
+use mcp_host::{JwksSource, Protection, ScopePolicy, resource_host_and_origin};
 
 /// Names of the MCP server's settings (environment variables).
 pub mod keys {
@@ -61,8 +61,26 @@ pub fn read_config(
 ) -> Result<(Config, McpSettings), ConfigError> {
     let config = Config::from_lookup(&lookup)?;
     config.validate_for(runtime)?;
+    if runtime == Runtime::Lambda(Function::Mcp) {
+        check_scopes(&config)?;
+    }
     let settings = McpSettings::from_lookup(&config, &lookup)?;
     Ok((config, settings))
+}
+
+/// Whether the authorization server offers the Cost Explorer server's scopes (`SMCP_SCOPES`
+/// lists `costs:read` and `costs:resources`): checked by the MCP function at start-up and by
+/// `serve` unless `--no-mcp`, never by the authorization server alone (which may front another
+/// MCP server with other scopes).
+pub fn check_scopes(config: &Config) -> Result<(), ConfigError> {
+    crate::tools::TOOL_SCOPES
+        .iter()
+        .fold(
+            ScopePolicy::new(crate::tools::EVERY_TOOL),
+            |policy, (tool, scope)| policy.tool_scope(*tool, *scope),
+        )
+        .check_offered(&config.scopes)
+        .map_err(|problem| invalid(shared::config::keys::SCOPES, problem))
 }
 
 fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {

@@ -66,11 +66,16 @@ impl ServeArgs {
             (keys::RESOURCE, resource),
             (keys::DATA_DIR, self.data_dir.display().to_string()),
         ]);
-        mcp::read_config(
+        let (config, settings) = mcp::read_config(
             |key| overrides.get(key).cloned().or_else(|| env::var(key)),
             Runtime::Serve,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        if !self.no_mcp {
+            // The Cost Explorer server runs here: the facade must offer its scopes.
+            mcp::check_scopes(&config).map_err(|e| e.to_string())?;
+        }
+        Ok((config, settings))
     }
 }
 

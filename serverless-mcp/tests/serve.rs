@@ -469,3 +469,71 @@ async fn no_mcp_serves_the_authorization_server_for_a_resource_elsewhere() {
         )
         .unwrap();
 }
+
+/// `SMCP_SCOPES` as `serve` reads it: with `--no-mcp` (the MCP server elsewhere declares its own
+/// scopes) any catalogue is advertised; with the Cost Explorer server running here, a catalogue
+/// with more than its scopes is advertised by the authorization server while the resource
+/// metadata keeps the server's own.
+#[tokio::test]
+async fn serve_offers_the_configured_scopes() {
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let data_dir = std::env::temp_dir().join(format!("serve-scopes-{}", std::process::id()));
+    let (server, lines) = common::start_with(
+        data_dir.clone(),
+        &data_dir.join("nested"),
+        &["--no-mcp"],
+        &[
+            ("SMCP_RESOURCE", "http://127.0.0.1:9/files/mcp"),
+            ("SMCP_SCOPES", "files:read,files:write"),
+        ],
+    );
+    std::thread::spawn(move || for _ in lines {});
+    let metadata = get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.base
+    ))
+    .await;
+    assert_eq!(
+        metadata["scopes_supported"],
+        serde_json::json!(["files:read", "files:write"])
+    );
+    drop(server);
+
+    let data_dir = std::env::temp_dir().join(format!("serve-scopes-mcp-{}", std::process::id()));
+    let (server, lines) = common::start(
+        data_dir.clone(),
+        &data_dir.join("nested"),
+        &[("SMCP_SCOPES", "costs:read costs:resources reports:read")],
+    );
+    std::thread::spawn(move || for _ in lines {});
+    let metadata = get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.base
+    ))
+    .await;
+    assert_eq!(
+        metadata["scopes_supported"],
+        serde_json::json!(["costs:read", "costs:resources", "reports:read"])
+    );
+    let resource = get(format!(
+        "{}/.well-known/oauth-protected-resource/mcp",
+        server.base
+    ))
+    .await;
+    assert_eq!(
+        resource["scopes_supported"],
+        serde_json::json!(["costs:read", "costs:resources"])
+    );
+}

@@ -124,6 +124,17 @@ fn proofs() -> Vec<(&'static str, Proof)> {
         refused("SMCP_REGISTRATION", "invite-only"),
         refused("SMCP_REGISTRATION_REDIRECT_HOSTS", "https://claude.ai"),
         refused("SMCP_CIMD_HOSTS", "claude.ai/clients"),
+        refused("SMCP_SCOPES", "costs:read \"quoted\""),
+        refused("SMCP_SCOPE_DESCRIPTIONS", "costs:write=not a listed scope"),
+        // Well-formed, but the Cost Explorer server that serve runs needs costs:resources too.
+        (
+            "SMCP_SCOPES",
+            Proof::Refused {
+                base: &[],
+                env: ("SMCP_SCOPES", "costs:read"),
+                names: "SMCP_SCOPES: the server declares the scopes costs:resources",
+            },
+        ),
         refused("SMCP_LOG_FORMAT", "xml"),
         refused("RUST_LOG", "=["),
         // Read and checked by serve as by the Lambda functions; the namespace only names the

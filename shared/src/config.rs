@@ -18,7 +18,8 @@ use login::parse_login;
 pub use login::{CognitoConfig, DISCOVERY_PATH, LoginConfig};
 pub use parse::MAX_PREVIOUS_SIGNING_KEYS;
 use parse::{
-    int_in, parse_issuer, parse_previous_kms_keys, parse_rate, parse_resource, validate_table_name,
+    int_in, parse_issuer, parse_previous_kms_keys, parse_rate, parse_resource, parse_scopes,
+    validate_table_name,
 };
 pub use runtime::{Function, Runtime};
 
@@ -127,6 +128,8 @@ pub struct Config {
     pub documents: Documents,
     /// CloudWatch namespace of the functions' metrics (1–255 characters).
     pub metrics_namespace: String,
+    /// The scopes offered (`SMCP_SCOPES`, `SMCP_SCOPE_DESCRIPTIONS`), the baseline first.
+    pub scopes: crate::oauth::scope::ScopeCatalogue,
 }
 
 /// The process environment as a lookup: the one way settings are read on the Lambda
@@ -322,6 +325,7 @@ impl Config {
                 "use at most 255 letters, digits, spaces and . - _ / # : (not starting with :)",
             ));
         }
+        let scopes = parse_scopes(&get)?;
         Ok(Self {
             issuer,
             resource,
@@ -345,6 +349,7 @@ impl Config {
             registration,
             documents,
             metrics_namespace,
+            scopes,
         })
     }
 

@@ -9,7 +9,6 @@ use axum::{Json, Router};
 use serde::Serialize;
 use shared::config::{Config, Documents, Registration};
 use shared::oauth::client_values::{AuthMethod, GrantType};
-use shared::oauth::scope;
 use tower_http::cors::CorsLayer;
 
 use crate::AppState;
@@ -25,7 +24,8 @@ pub struct AuthorizationServerMetadata {
     registration_endpoint: Option<String>,
     revocation_endpoint: String,
     jwks_uri: String,
-    scopes_supported: Vec<&'static str>,
+    /// The configured scopes (`SMCP_SCOPES`), the baseline first.
+    scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
     grant_types_supported: [&'static str; 2],
@@ -51,7 +51,7 @@ impl AuthorizationServerMetadata {
             },
             revocation_endpoint: config.issuer_url("/revoke"),
             jwks_uri: config.issuer_url("/jwks.json"),
-            scopes_supported: scope::SUPPORTED.to_vec(),
+            scopes_supported: config.scopes.values().to_vec(),
             response_types_supported: ["code"],
             response_modes_supported: ["query"],
             grant_types_supported: GrantType::ALL.map(GrantType::as_str),

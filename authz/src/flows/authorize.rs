@@ -162,7 +162,8 @@ pub async fn validate(
         tracing::error!(error = %e, "the configured resource is not a resource indicator");
         redirect(OAuthError::ServerError)
     })?;
-    let scope = Scope::resolve(params.scope.as_deref(), client.metadata.scope.as_deref())
+    let scope = (state.config.scopes)
+        .resolve(params.scope.as_deref(), client.metadata.scope.as_deref())
         .map_err(|e| redirect(OAuthError::InvalidScope(e.to_string().into())))?;
     Ok(AuthorizationRequest {
         client,

@@ -7,6 +7,7 @@ use serde_json::Value;
 use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::ClientMetadata;
 use shared::oauth::client_values::AuthMethod;
+use shared::oauth::scope::ScopeCatalogue;
 use shared::store::{CacheKind, ClientKind, ClientRecord, ClientStatus, Stores};
 
 use crate::cimd::{DocumentError, DocumentSource, FetchedDocument};
@@ -29,7 +30,11 @@ impl From<DocumentError> for OAuthError {
 
 /// Validates a fetched document for `client_id`: its `client_id` equals the URL, it names the
 /// client and its redirect URIs, and it describes a public client.
-pub fn validate_document(client_id: &str, body: &[u8]) -> Result<ClientMetadata, DocumentError> {
+pub fn validate_document(
+    client_id: &str,
+    body: &[u8],
+    scopes: &ScopeCatalogue,
+) -> Result<ClientMetadata, DocumentError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| DocumentError::Invalid("not a JSON object".into()))?;
     if value.get("client_id").and_then(Value::as_str) != Some(client_id) {
@@ -55,7 +60,7 @@ pub fn validate_document(client_id: &str, body: &[u8]) -> Result<ClientMetadata,
             ));
         }
     }
-    let mut metadata = validate_metadata(&value)
+    let mut metadata = validate_metadata(&value, scopes)
         .map_err(|e| DocumentError::Invalid(e.description().into_owned()))?;
     metadata.token_endpoint_auth_method = AuthMethod::None;
     Ok(metadata)
@@ -65,9 +70,10 @@ pub fn validate_document(client_id: &str, body: &[u8]) -> Result<ClientMetadata,
 async fn fetch_valid(
     documents: &dyn DocumentSource,
     client_id: &ClientId,
+    scopes: &ScopeCatalogue,
 ) -> Result<(ClientMetadata, String, u64), DocumentError> {
     let FetchedDocument { body, cache_secs } = documents.fetch(client_id.as_str()).await?;
-    let metadata = validate_document(client_id.as_str(), &body)?;
+    let metadata = validate_document(client_id.as_str(), &body, scopes)?;
     let text = String::from_utf8(body).map_err(|_| DocumentError::Invalid("not UTF-8".into()))?;
     Ok((metadata, text, cache_secs))
 }
@@ -77,6 +83,7 @@ pub async fn resolve(
     documents: &dyn DocumentSource,
     stores: &Stores,
     client_id: &ClientId,
+    scopes: &ScopeCatalogue,
     now: i64,
 ) -> Result<ClientRecord, OAuthError> {
     if let Some(cached) = stores
@@ -88,11 +95,12 @@ pub async fn resolve(
             tracing::info!(reason, "client metadata document refused (recent failure)");
             return Err(OAuthError::invalid_client(reason.to_owned(), false));
         }
-        if let Ok(metadata) = validate_document(client_id.as_str(), cached.value.as_bytes()) {
+        if let Ok(metadata) = validate_document(client_id.as_str(), cached.value.as_bytes(), scopes)
+        {
             return Ok(record(client_id, metadata, cached.stored_at));
         }
     }
-    let (metadata, text, ttl) = match fetch_valid(documents, client_id).await {
+    let (metadata, text, ttl) = match fetch_valid(documents, client_id, scopes).await {
         Ok(fetched) => fetched,
         Err(error) => {
             tracing::info!(reason = %error, "client metadata document refused");
@@ -176,8 +184,31 @@ mod tests {
     }
 
     #[test]
+    fn a_documents_scope_keeps_what_the_deployment_offers() {
+        let body = serde_json::json!({
+            "client_id": URL,
+            "client_name": "Example",
+            "redirect_uris": ["http://127.0.0.1:33418/callback"],
+            "scope": "costs:read files:write",
+        })
+        .to_string();
+        let files = ScopeCatalogue::parse(Some("files:read files:write"), None).unwrap();
+        let scope = |catalogue| {
+            validate_document(URL, body.as_bytes(), catalogue)
+                .unwrap()
+                .scope
+        };
+        assert_eq!(scope(&files).as_deref(), Some("files:write"));
+        assert_eq!(
+            scope(&ScopeCatalogue::default()).as_deref(),
+            Some("costs:read")
+        );
+    }
+
+    #[test]
     fn documents_must_describe_themselves() {
-        let metadata = validate_document(URL, document(URL).as_bytes()).unwrap();
+        let metadata =
+            validate_document(URL, document(URL).as_bytes(), &ScopeCatalogue::default()).unwrap();
         assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::None);
         assert_eq!(metadata.client_name.as_deref(), Some("Example <script>"));
         let cases = [
@@ -193,7 +224,8 @@ mod tests {
             ("not json".to_owned(), "JSON"),
         ];
         for (body, why) in cases {
-            let err = validate_document(URL, body.as_bytes()).unwrap_err();
+            let err =
+                validate_document(URL, body.as_bytes(), &ScopeCatalogue::default()).unwrap_err();
             assert!(err.to_string().contains(why), "{why}: {err}");
         }
     }
@@ -212,18 +244,30 @@ mod tests {
         let fetcher = fetcher(&server, loopback_only);
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(1_767_225_600));
         let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock);
-        let client = resolve(&fetcher, &stores, &client_id, 1_767_225_600)
-            .await
-            .unwrap();
+        let client = resolve(
+            &fetcher,
+            &stores,
+            &client_id,
+            &ScopeCatalogue::default(),
+            1_767_225_600,
+        )
+        .await
+        .unwrap();
         assert_eq!(client.kind, ClientKind::Cimd);
         assert_eq!(client.client_id, client_id);
         assert_eq!(
             client.metadata.redirect_uris,
             [RedirectUri::from_stored("http://127.0.0.1:33418/callback")]
         );
-        let again = resolve(&fetcher, &stores, &client_id, 1_767_225_600)
-            .await
-            .unwrap();
+        let again = resolve(
+            &fetcher,
+            &stores,
+            &client_id,
+            &ScopeCatalogue::default(),
+            1_767_225_600,
+        )
+        .await
+        .unwrap();
         assert_eq!(again.metadata, client.metadata);
         assert_eq!(
             server.connections.load(Ordering::SeqCst),
@@ -261,6 +305,7 @@ mod tests {
             &fetcher(&server, loopback_only),
             &stores,
             &ClientId::from_stored(url(&server)),
+            &ScopeCatalogue::default(),
             1_767_225_600,
         )
         .await
@@ -281,16 +326,28 @@ mod tests {
         let server = serve(http_response("404 Not Found", "", ""), Duration::ZERO).await;
         let client_id = ClientId::from_stored(url(&server));
         let instance = fetcher(&server, loopback_only);
-        let first = resolve(&instance, &stores, &client_id, clock.now())
-            .await
-            .unwrap_err();
+        let first = resolve(
+            &instance,
+            &stores,
+            &client_id,
+            &ScopeCatalogue::default(),
+            clock.now(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(first, OAuthError::from(DocumentError::Status(404)));
         assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 
         clock.advance(FAILURE_CACHE_SECS as i64 - 1);
-        let again = resolve(&instance, &stores, &client_id, clock.now())
-            .await
-            .unwrap_err();
+        let again = resolve(
+            &instance,
+            &stores,
+            &client_id,
+            &ScopeCatalogue::default(),
+            clock.now(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(again, first, "the same error");
         assert_eq!(
             server.connections.load(Ordering::SeqCst),
@@ -300,18 +357,30 @@ mod tests {
         // Another instance (another fetcher over the same store) sees the failure too.
         let other = fetcher(&server, loopback_only);
         assert_eq!(
-            resolve(&other, &stores, &client_id, clock.now())
-                .await
-                .unwrap_err(),
+            resolve(
+                &other,
+                &stores,
+                &client_id,
+                &ScopeCatalogue::default(),
+                clock.now()
+            )
+            .await
+            .unwrap_err(),
             first
         );
         assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 
         clock.advance(1);
         assert_eq!(
-            resolve(&instance, &stores, &client_id, clock.now())
-                .await
-                .unwrap_err(),
+            resolve(
+                &instance,
+                &stores,
+                &client_id,
+                &ScopeCatalogue::default(),
+                clock.now()
+            )
+            .await
+            .unwrap_err(),
             first
         );
         assert_eq!(
@@ -339,14 +408,26 @@ mod tests {
         );
         let client_id =
             ClientId::from_stored(format!("https://client.test:{port}/oauth/metadata.json"));
-        let first = resolve(&fetcher, &stores, &client_id, clock.now())
-            .await
-            .unwrap_err();
+        let first = resolve(
+            &fetcher,
+            &stores,
+            &client_id,
+            &ScopeCatalogue::default(),
+            clock.now(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(first, OAuthError::from(DocumentError::Unreachable));
         assert_eq!(lookups.load(Ordering::SeqCst), 1);
-        let again = resolve(&fetcher, &stores, &client_id, clock.now())
-            .await
-            .unwrap_err();
+        let again = resolve(
+            &fetcher,
+            &stores,
+            &client_id,
+            &ScopeCatalogue::default(),
+            clock.now(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(again, first);
         assert_eq!(lookups.load(Ordering::SeqCst), 1, "no second fetch");
     }

@@ -58,6 +58,7 @@ pub async fn find(state: &AppState, client_id: &ClientId) -> Result<Option<Found
             state.documents.as_ref(),
             &state.stores,
             client_id,
+            &state.config.scopes,
             state.now()
         )
     );

@@ -7,7 +7,6 @@ use shared::audit::AuditEvent;
 use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::displayable;
 use shared::oauth::redirect_uri::{RedirectUri, is_loopback, set_digest};
-use shared::oauth::scope::{COSTS_READ, COSTS_RESOURCES};
 use shared::store::{ClientRecord, ConsentRecord, PendingAuthorization};
 
 use crate::AppState;
@@ -34,7 +33,8 @@ pub struct ConsentView {
     /// The service being granted: the host of the configured MCP resource.
     pub service_host: String,
     pub redirect_host: String,
-    pub scopes: Vec<(String, &'static str)>,
+    /// Each requested scope with its description (`SMCP_SCOPE_DESCRIPTIONS`; empty for none).
+    pub scopes: Vec<(String, String)>,
     pub registered_ago: String,
     pub localhost_only: bool,
     pub request_id: String,
@@ -66,7 +66,7 @@ pub fn view(
         .scope
         .values()
         .iter()
-        .map(|s| ((*s).to_owned(), describe_scope(s)))
+        .map(|s| (s.clone(), state.config.scopes.description(s).to_owned()))
         .collect();
     ConsentView {
         // Unchanged: the form posts it back and it must equal the request's client_id.
@@ -112,14 +112,6 @@ pub fn verified_site(client_uri: &str, redirect_uris: &[RedirectUri]) -> Option<
                     .is_some_and(|prefix| prefix.len() > 1 && prefix.ends_with('.'))
         })
         .then_some(host)
-}
-
-fn describe_scope(scope: &str) -> &'static str {
-    match scope {
-        COSTS_READ => "read your AWS cost and usage data",
-        COSTS_RESOURCES => "read resource-level cost data",
-        _ => "",
-    }
 }
 
 /// "registered N minutes ago" in words.

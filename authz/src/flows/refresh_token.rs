@@ -50,6 +50,14 @@ pub async fn refresh(
         })?,
         None => grant.scope.clone(),
     };
+    // A scope taken out of the settings since the grant is no longer issued.
+    let issued_scope = state
+        .config
+        .scopes
+        .still_offered(&issued_scope)
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("none of the granted scopes is offered any more")
+        })?;
 
     let groups = match state.directory.status(&grant).await {
         Ok(UserStatus::Active { groups }) => groups,

@@ -7,6 +7,7 @@ use shared::audit::AuditEvent;
 use shared::config::Registration;
 use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::{self, ClientMetadata, MetadataError};
+use shared::oauth::scope::ScopeCatalogue;
 use shared::secret::Secret;
 use shared::store::{ClientKind, ClientRecord, ClientStatus};
 
@@ -26,8 +27,12 @@ pub struct Registered {
 
 /// Validates RFC 7591 §2 metadata ([`client_metadata::validate`]) and maps a refusal to its
 /// RFC 7591 §3.2.2 error.
-pub fn validate_metadata(body: &Value) -> Result<ClientMetadata, OAuthError> {
-    client_metadata::validate(body).map_err(|e| match e {
+/// `scope` keeps the values `scopes` offers.
+pub fn validate_metadata(
+    body: &Value,
+    scopes: &ScopeCatalogue,
+) -> Result<ClientMetadata, OAuthError> {
+    client_metadata::validate(body, scopes).map_err(|e| match e {
         MetadataError::RedirectUri(d) => OAuthError::invalid_redirect_uri(d),
         MetadataError::Invalid(d) => OAuthError::invalid_client_metadata(d),
     })
@@ -55,7 +60,7 @@ pub async fn check_rate(state: &AppState, caller: &Caller) -> Result<(), OAuthEr
 /// `SMCP_REGISTRATION_REDIRECT_HOSTS`, every redirect URI is on a listed host
 /// (`invalid_redirect_uri` naming the first that is not).
 pub fn admit_metadata(state: &AppState, body: &Value) -> Result<ClientMetadata, OAuthError> {
-    let metadata = validate_metadata(body)?;
+    let metadata = validate_metadata(body, &state.config.scopes)?;
     if let Registration::Open {
         redirect_hosts: Some(hosts),
     } = &state.config.registration

@@ -25,5 +25,6 @@ mod logs;
 mod redeem_conflict;
 mod refresh;
 mod revoke;
+mod scopes;
 mod support;
 mod token;

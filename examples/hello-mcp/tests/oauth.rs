@@ -370,3 +370,31 @@ fn hidden(page: &str, name: &str) -> String {
         .replace("&#43;", "+")
         .replace("&#x2b;", "+")
 }
+
+/// The example declares `costs:read` and `costs:resources`: against an authorization server
+/// offering other scopes (`SMCP_SCOPES`) it stops at start-up, naming the scope missing.
+#[test]
+fn the_example_refuses_to_start_without_its_scopes_offered() {
+    let data_dir = std::env::temp_dir().join(format!("hello-mcp-scopes-{}", random_id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_hello-mcp"))
+        .env_remove(keys::RESOURCE)
+        .env_remove(keys::LAMBDA_FUNCTION)
+        .env(keys::ISSUER, "http://127.0.0.1:9")
+        .env(keys::DATA_DIR, &data_dir)
+        .env(keys::STORE, "sqlite")
+        .env(keys::SCOPES, "costs:read files:read")
+        .env("SMCP_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SMCP_SCOPES: the server declares the scopes costs:resources that"),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("listening on"),
+        "refused only after listening"
+    );
+}

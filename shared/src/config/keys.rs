@@ -55,5 +55,10 @@ pub const CIMD_HOSTS: &str = "SMCP_CIMD_HOSTS";
 /// CloudWatch namespace of the metrics the Lambda functions emit (default `ServerlessMcp`;
 /// the template sets one per stack).
 pub const METRICS_NAMESPACE: &str = "SMCP_METRICS_NAMESPACE";
+/// The scopes offered, separated by spaces or commas, the baseline (granted when a request names
+/// none) first; default `costs:read costs:resources`.
+pub const SCOPES: &str = "SMCP_SCOPES";
+/// The consent page's words for the scopes: `scope=description` entries separated by `;`.
+pub const SCOPE_DESCRIPTIONS: &str = "SMCP_SCOPE_DESCRIPTIONS";
 /// Set by the Lambda runtime; selects JSON logs by default.
 pub const LAMBDA_FUNCTION: &str = "AWS_LAMBDA_FUNCTION_NAME";

@@ -1,11 +1,12 @@
 //! How single settings are read: bounded integers, rates, URLs (https, or http on loopback),
-//! the previous KMS keys and DynamoDB table names, each refusal naming the setting.
+//! the previous KMS keys, DynamoDB table names and the scopes, each refusal naming the setting.
 
 use std::net::IpAddr;
 
 use url::Url;
 
 use super::{ConfigError, RateLimit, keys};
+use crate::oauth::scope::{CatalogueError, ScopeCatalogue};
 
 /// An integer setting within bounds, or its default when unset.
 pub(super) fn int_in(
@@ -153,4 +154,20 @@ pub(super) fn validate_table_name(name: &str) -> Result<(), ConfigError> {
             format!("{name:?} is not a valid DynamoDB table name"),
         ))
     }
+}
+
+/// `SMCP_SCOPES` and `SMCP_SCOPE_DESCRIPTIONS` ([`ScopeCatalogue::parse`]).
+pub(super) fn parse_scopes(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<ScopeCatalogue, ConfigError> {
+    ScopeCatalogue::parse(
+        get(keys::SCOPES).as_deref(),
+        get(keys::SCOPE_DESCRIPTIONS).as_deref(),
+    )
+    .map_err(|e| match e {
+        CatalogueError::Values(problem) => ConfigError::new(keys::SCOPES, problem),
+        CatalogueError::Descriptions(problem) => {
+            ConfigError::new(keys::SCOPE_DESCRIPTIONS, problem)
+        }
+    })
 }

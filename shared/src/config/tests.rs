@@ -356,3 +356,39 @@ fn dynamo_store_is_selected_by_name() {
         }
     );
 }
+
+#[test]
+fn scopes_default_to_the_cost_explorer_servers_and_are_checked() {
+    use crate::oauth::scope::ScopeCatalogue;
+    assert_eq!(load(&BASE).unwrap().scopes, ScopeCatalogue::default());
+    let with = |pairs: &[(&'static str, &'static str)]| {
+        let mut all = BASE.to_vec();
+        all.extend_from_slice(pairs);
+        load(&all)
+    };
+    let config = with(&[
+        (keys::SCOPES, "files:read,files:write"),
+        (keys::SCOPE_DESCRIPTIONS, "files:write=change your files"),
+    ])
+    .unwrap();
+    assert_eq!(config.scopes.values(), ["files:read", "files:write"]);
+    assert_eq!(
+        config.scopes.description("files:write"),
+        "change your files"
+    );
+    // Blank counts as unset, like every setting.
+    assert_eq!(
+        with(&[(keys::SCOPES, "  ")]).unwrap().scopes,
+        ScopeCatalogue::default()
+    );
+    assert_eq!(
+        with(&[(keys::SCOPES, "a \"b\"")]).unwrap_err().setting,
+        keys::SCOPES
+    );
+    assert_eq!(
+        with(&[(keys::SCOPES, "a"), (keys::SCOPE_DESCRIPTIONS, "b=text")])
+            .unwrap_err()
+            .setting,
+        keys::SCOPE_DESCRIPTIONS
+    );
+}

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::client_values::{AuthMethod, GrantType};
 use super::redirect_uri::{self, RedirectUri};
-use super::scope;
+use super::scope::ScopeCatalogue;
 
 /// Longest accepted free-text value (client_name, software_version, ...), in characters.
 pub const MAX_TEXT: usize = 200;
@@ -100,7 +100,7 @@ pub fn displayable(text: &str) -> String {
 
 /// Validates RFC 7591 §2 metadata. Unknown members are ignored (§2); scope values this server
 /// does not define are dropped, as RFC 7591 §2 allows the server to replace requested values.
-pub fn validate(body: &Value) -> Result<ClientMetadata, MetadataError> {
+pub fn validate(body: &Value, scopes: &ScopeCatalogue) -> Result<ClientMetadata, MetadataError> {
     let Value::Object(map) = body else {
         return Err(invalid("the registration request must be a JSON object"));
     };
@@ -160,13 +160,8 @@ pub fn validate(body: &Value) -> Result<ClientMetadata, MetadataError> {
     {
         return Err(invalid("application_type must be \"web\" or \"native\""));
     }
-    let scope = string(map, "scope", MAX_SCOPE)?.and_then(|requested| {
-        let kept: Vec<&str> = requested
-            .split(' ')
-            .filter(|s| scope::SUPPORTED.contains(s))
-            .collect();
-        (!kept.is_empty()).then(|| kept.join(" "))
-    });
+    let scope =
+        string(map, "scope", MAX_SCOPE)?.and_then(|requested| scopes.registrable(&requested));
     let contacts = string_array(map, "contacts")?.unwrap_or_default();
     if contacts.len() > MAX_CONTACTS || contacts.iter().any(|c| c.chars().count() > MAX_TEXT) {
         return Err(invalid(format!(
@@ -327,20 +322,45 @@ mod tests {
                 let mut body = base();
                 body[member] = value;
                 assert!(
-                    matches!(validate(&body), Err(MetadataError::Invalid(_))),
+                    matches!(
+                        validate(&body, &Default::default()),
+                        Err(MetadataError::Invalid(_))
+                    ),
                     "{member} with {c:?}"
                 );
             }
             let mut body = base();
             body["redirect_uris"] = json!([format!("https://app.example.com/c{c}b")]);
             assert!(
-                matches!(validate(&body), Err(MetadataError::RedirectUri(_))),
+                matches!(
+                    validate(&body, &Default::default()),
+                    Err(MetadataError::RedirectUri(_))
+                ),
                 "redirect_uris with {c:?}"
             );
         }
         let mut fine = base();
         fine["client_name"] = json!("Caf\u{e9} \u{65e5}\u{672c} \u{1f600}");
         fine["contacts"] = json!(["ops@app.example.com"]);
-        assert!(validate(&fine).is_ok());
+        assert!(validate(&fine, &Default::default()).is_ok());
+    }
+
+    #[test]
+    fn registered_scope_keeps_what_the_deployment_offers() {
+        let files = ScopeCatalogue::parse(Some("files:read files:write"), None).unwrap();
+        let registered = |catalogue: &ScopeCatalogue, scope: &str| {
+            let mut body = base();
+            body["scope"] = json!(scope);
+            validate(&body, catalogue).unwrap().scope
+        };
+        assert_eq!(
+            registered(&files, "claudeai files:write costs:read").as_deref(),
+            Some("files:write")
+        );
+        assert_eq!(registered(&files, "costs:read costs:resources"), None);
+        assert_eq!(
+            registered(&ScopeCatalogue::default(), "costs:read files:write").as_deref(),
+            Some("costs:read")
+        );
     }
 }

@@ -130,7 +130,7 @@ mod registration_and_refresh {
         let accepted = (0..400)
             .filter(|_| {
                 let body = metadata_json().new_tree(&mut runner).unwrap().current();
-                validate(&body).is_ok()
+                validate(&body, &Default::default()).is_ok()
             })
             .count();
         assert!((80..=320).contains(&accepted), "{accepted} of 400 accepted");
@@ -417,7 +417,7 @@ mod registration_and_refresh {
         /// Arbitrary JSON is accepted or refused with a description; nothing panics.
         #[test]
         fn metadata_validation_is_total(body in any_json()) {
-            if let Err(MetadataError::Invalid(d) | MetadataError::RedirectUri(d)) = validate(&body) {
+            if let Err(MetadataError::Invalid(d) | MetadataError::RedirectUri(d)) = validate(&body, &Default::default()) {
                 prop_assert!(!d.is_empty());
             }
         }
@@ -426,24 +426,24 @@ mod registration_and_refresh {
         /// is returned to the client and may come back in an RFC 7592 update) changes nothing.
         #[test]
         fn accepted_metadata_meets_the_rules_and_round_trips(body in metadata_json()) {
-            if let Ok(metadata) = validate(&body) {
+            if let Ok(metadata) = validate(&body, &Default::default()) {
                 assert_invariants(&metadata)?;
                 let stored = serde_json::to_value(&metadata).unwrap();
                 prop_assert_eq!(serde_json::from_value::<ClientMetadata>(stored.clone()).unwrap(), metadata.clone());
-                prop_assert_eq!(validate(&stored).unwrap(), metadata);
+                prop_assert_eq!(validate(&stored, &Default::default()).unwrap(), metadata);
             }
         }
 
         /// Breaking any one rule of an accepted registration gets it refused.
         #[test]
         fn breaking_a_rule_is_refused(body in metadata_json(), which in 0usize..16, uris in 0usize..MAX_COUNT) {
-            let Ok(metadata) = validate(&body) else { return Ok(()) };
+            let Ok(metadata) = validate(&body, &Default::default()) else { return Ok(()) };
             let Value::Object(mut map) = serde_json::to_value(&metadata).unwrap() else {
                 unreachable!("metadata serializes to an object")
             };
             break_one(&mut map, which, uris);
             let broken = Value::Object(map);
-            prop_assert!(validate(&broken).is_err(), "accepted {}", broken);
+            prop_assert!(validate(&broken, &Default::default()).is_err(), "accepted {}", broken);
         }
 
         /// Minting then parsing gives back the grant id.

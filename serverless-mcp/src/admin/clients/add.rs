@@ -10,6 +10,7 @@ use shared::audit::AuditEvent;
 use shared::oauth::client_id::ClientId;
 use shared::oauth::client_metadata::{self, ClientMetadata, MetadataError};
 use shared::oauth::resource::ResourceUri;
+use shared::oauth::scope::ScopeCatalogue;
 use shared::secret::Secret;
 use shared::store::{ClientKind, ClientRecord, ClientStatus};
 
@@ -143,13 +144,17 @@ fn client_metadata(args: &AddArgs, method: &str) -> Result<ClientMetadata, Failu
     if !args.no_refresh {
         grant_types.push("refresh_token");
     }
-    client_metadata::validate(&json!({
-        "client_name": args.name,
-        "redirect_uris": args.redirect_uris,
-        "token_endpoint_auth_method": method,
-        "grant_types": grant_types,
-        "response_types": ["code"],
-    }))
+    client_metadata::validate(
+        &json!({
+            "client_name": args.name,
+            "redirect_uris": args.redirect_uris,
+            "token_endpoint_auth_method": method,
+            "grant_types": grant_types,
+            "response_types": ["code"],
+        }),
+        // No `scope` is registered, so which scopes the deployment offers does not matter.
+        &ScopeCatalogue::default(),
+    )
     .map_err(refused)
 }
 
@@ -160,11 +165,14 @@ fn resource_server_metadata(
     args: &AddArgs,
     method: &str,
 ) -> Result<(ClientMetadata, Vec<ResourceUri>), Failure> {
-    let named = client_metadata::validate(&json!({
-        "client_name": args.name,
-        "redirect_uris": ["https://resource-server.invalid/"],
-        "token_endpoint_auth_method": method,
-    }))
+    let named = client_metadata::validate(
+        &json!({
+            "client_name": args.name,
+            "redirect_uris": ["https://resource-server.invalid/"],
+            "token_endpoint_auth_method": method,
+        }),
+        &ScopeCatalogue::default(),
+    )
     .map_err(refused)?;
     let metadata = ClientMetadata {
         client_name: named.client_name,
