@@ -6,6 +6,7 @@
 //! happened.
 
 mod caller;
+mod chart;
 mod get_anomalies;
 mod get_cost_and_usage;
 mod get_cost_and_usage_comparisons;

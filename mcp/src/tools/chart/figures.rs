@@ -1,0 +1,438 @@
+//! What each tool's chart shows, from its request and answer: costs over time as stacked bars
+//! per group, forecasts as a line in their prediction interval, comparisons and drivers as
+//! horizontal bars, anomalies by impact, utilization and coverage as percentages over time.
+
+use std::collections::BTreeMap;
+
+use charts::{Band, BarChart, Chart, Series, TimeChart, TimeStyle, Unit};
+
+use crate::cost::{
+    AnomaliesResponse, CommitmentRequest, ComparisonRequest, ComparisonResponse,
+    CostAndUsageRequest, CostAndUsageResponse, Date, DateRange, DriversResponse, ForecastRequest,
+    ForecastResponse, Granularity, GroupKey, ReservationCoverageResponse,
+    ReservationUtilizationResponse, SavingsPlansCoverageResponse, SavingsPlansUtilizationResponse,
+};
+
+/// The most lines of a grouped coverage chart before the rest become "Other".
+const MAX_LINES: usize = charts::MAX_SERIES;
+
+fn unit(name: &str) -> Unit {
+    if name.eq_ignore_ascii_case("USD") {
+        Unit::Currency { code: "USD".into() }
+    } else {
+        Unit::Quantity { name: name.into() }
+    }
+}
+
+fn period_name(granularity: Granularity) -> String {
+    match granularity {
+        Granularity::Daily => "Day (UTC)",
+        Granularity::Monthly => "Month (UTC)",
+    }
+    .into()
+}
+
+/// `2027-01` by month, `2027-01-05` by day.
+fn label(start: Date, granularity: Granularity) -> String {
+    let text = start.to_string();
+    match granularity {
+        Granularity::Monthly => text.get(..7).unwrap_or(&text).to_owned(),
+        Granularity::Daily => text,
+    }
+}
+
+fn month(range: &DateRange) -> String {
+    label(range.start, Granularity::Monthly)
+}
+
+fn span(period: &DateRange) -> String {
+    format!("{} – {}", period.start, period.end)
+}
+
+fn key_name(key: &GroupKey) -> String {
+    match key {
+        GroupKey::Dimension(d) => d.as_str().to_owned(),
+        GroupKey::Tag(t) => format!("tag {t}"),
+    }
+}
+
+/// A group's label: its keys joined, tag values without their `key$` prefix.
+fn group_label(keys: &[String]) -> String {
+    let parts: Vec<&str> = keys
+        .iter()
+        .map(|k| match k.split_once('$') {
+            Some((_, "")) => "(untagged)",
+            Some((_, v)) => v,
+            None if k.is_empty() => "(none)",
+            None => k.as_str(),
+        })
+        .collect();
+    parts.join(" / ")
+}
+
+/// Cost and usage over time: the first metric, stacked by group (largest first).
+pub(crate) fn cost_and_usage(
+    req: &CostAndUsageRequest,
+    out: &CostAndUsageResponse,
+) -> Option<Chart> {
+    let metric = req.metrics.first()?.as_str();
+    let n = out.periods.len();
+    let mut unit_name = None;
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (i, period) in out.periods.iter().enumerate() {
+        let total = period
+            .total
+            .get(metric)
+            .filter(|_| req.group_by.is_empty())
+            .map(|a| (metric.to_owned(), a));
+        let grouped = period
+            .groups
+            .iter()
+            .filter_map(|g| g.metrics.get(metric).map(|a| (group_label(&g.keys), a)));
+        for (name, a) in total.into_iter().chain(grouped) {
+            unit_name.get_or_insert_with(|| a.unit.clone());
+            let values = groups.entry(name).or_insert_with(|| vec![0.0; n]);
+            if let Some(v) = values.get_mut(i) {
+                *v += a.amount;
+            }
+        }
+    }
+    let mut series: Vec<Series> = groups
+        .into_iter()
+        .map(|(name, values)| Series { name, values })
+        .collect();
+    series.sort_by(|a, b| {
+        let total = |s: &Series| s.values.iter().map(|v| v.abs()).sum::<f64>();
+        total(b).total_cmp(&total(a))
+    });
+    let by: Vec<String> = req.group_by.iter().map(key_name).collect();
+    let title = if by.is_empty() {
+        format!("{metric}, {}", span(&req.period))
+    } else {
+        format!("{metric} by {}, {}", by.join(" and "), span(&req.period))
+    };
+    Some(Chart::Time(TimeChart {
+        title,
+        unit: unit(unit_name.as_deref().unwrap_or("USD")),
+        period_name: period_name(req.granularity),
+        periods: out
+            .periods
+            .iter()
+            .map(|p| label(p.start, req.granularity))
+            .collect(),
+        style: TimeStyle::StackedBars,
+        series,
+        band: None,
+    }))
+}
+
+/// A forecast: its mean as a line inside its prediction interval.
+pub(crate) fn forecast(req: &ForecastRequest, out: &ForecastResponse) -> Option<Chart> {
+    (!out.periods.is_empty()).then(|| {
+        Chart::Time(TimeChart {
+            title: format!("{} forecast, {}", req.metric.as_str(), span(&req.period)),
+            unit: unit(&out.total.unit),
+            period_name: period_name(req.granularity),
+            periods: out
+                .periods
+                .iter()
+                .map(|p| label(p.start, req.granularity))
+                .collect(),
+            style: TimeStyle::Lines,
+            series: vec![Series {
+                name: "Forecast (mean)".into(),
+                values: out.periods.iter().map(|p| p.mean).collect(),
+            }],
+            band: Some(Band {
+                name: format!("{}% prediction interval", req.prediction_interval_level),
+                lower: out.periods.iter().map(|p| p.lower_bound).collect(),
+                upper: out.periods.iter().map(|p| p.upper_bound).collect(),
+            }),
+        })
+    })
+}
+
+/// A comparison: both months side by side per group, largest change first.
+pub(crate) fn comparison(req: &ComparisonRequest, out: &ComparisonResponse) -> Option<Chart> {
+    let (categories, values): (Vec<String>, Vec<(f64, f64)>) = if out.items.is_empty() {
+        (
+            vec!["Total".into()],
+            vec![(out.total.baseline, out.total.comparison)],
+        )
+    } else {
+        out.items
+            .iter()
+            .map(|item| {
+                let name = if item.key.is_empty() {
+                    "Total".to_owned()
+                } else {
+                    group_label(std::slice::from_ref(&item.key))
+                };
+                (name, (item.value.baseline, item.value.comparison))
+            })
+            .unzip()
+    };
+    let by = req
+        .group_by
+        .as_ref()
+        .map(|k| format!(" by {}", key_name(k)))
+        .unwrap_or_default();
+    Some(Chart::Bars(BarChart {
+        title: format!(
+            "{}{by}: {} against {}",
+            out.metric.as_str(),
+            month(&req.comparison),
+            month(&req.baseline)
+        ),
+        unit: unit(&out.total.unit),
+        categories,
+        series: vec![
+            Series {
+                name: month(&req.baseline),
+                values: values.iter().map(|v| v.0).collect(),
+            },
+            Series {
+                name: month(&req.comparison),
+                values: values.iter().map(|v| v.1).collect(),
+            },
+        ],
+    }))
+}
+
+/// Cost drivers: each driver's change, largest first, named with its group.
+pub(crate) fn drivers(req: &ComparisonRequest, out: &DriversResponse) -> Option<Chart> {
+    let mut rows: Vec<(String, f64, &str)> = out
+        .groups
+        .iter()
+        .flat_map(|g| {
+            let group = g.selector.values().cloned().collect::<Vec<_>>().join(" / ");
+            g.drivers.iter().map(move |d| {
+                let name = if group.is_empty() {
+                    d.name.clone()
+                } else {
+                    format!("{} ({group})", d.name)
+                };
+                (name, d.value.difference, d.value.unit.as_str())
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    let unit_name = rows.first()?.2.to_owned();
+    Some(Chart::Bars(BarChart {
+        title: format!(
+            "{} change drivers: {} against {}",
+            out.metric.as_str(),
+            month(&req.comparison),
+            month(&req.baseline)
+        ),
+        unit: unit(&unit_name),
+        categories: rows.iter().map(|r| r.0.clone()).collect(),
+        series: vec![Series {
+            name: format!("Change since {}", month(&req.baseline)),
+            values: rows.iter().map(|r| r.1).collect(),
+        }],
+    }))
+}
+
+/// Anomalies by impact, largest first: the total impact, or for account-limited users the
+/// share attributable to their accounts.
+pub(crate) fn anomalies(period: &DateRange, out: &AnomaliesResponse) -> Option<Chart> {
+    let mut rows: Vec<(String, f64)> = out
+        .anomalies
+        .iter()
+        .map(|a| {
+            let what = a
+                .dimension_value
+                .clone()
+                .or_else(|| a.root_causes.iter().find_map(|c| c.service.clone()))
+                .unwrap_or_else(|| a.id.clone());
+            (
+                format!("{} {what}", a.start),
+                a.total_impact.or(a.attributable_impact).unwrap_or(0.0),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Some(Chart::Bars(BarChart {
+        title: format!("Cost anomalies by impact, {}", span(period)),
+        unit: unit("USD"),
+        categories: rows.iter().map(|r| r.0.clone()).collect(),
+        series: vec![Series {
+            name: "Impact (actual − expected)".into(),
+            values: rows.iter().map(|r| r.1).collect(),
+        }],
+    }))
+}
+
+/// One percentage line over the request's periods.
+fn percent_line(
+    title: &str,
+    req: &CommitmentRequest,
+    name: &str,
+    points: impl Iterator<Item = (Date, f64)>,
+) -> Option<Chart> {
+    let (periods, values): (Vec<String>, Vec<f64>) = points
+        .map(|(start, v)| (label(start, req.granularity), v))
+        .unzip();
+    (!periods.is_empty()).then(|| {
+        Chart::Time(TimeChart {
+            title: format!("{title}, {}", span(&req.period)),
+            unit: Unit::Percent,
+            period_name: period_name(req.granularity),
+            periods,
+            style: TimeStyle::Lines,
+            series: vec![Series {
+                name: name.into(),
+                values,
+            }],
+            band: None,
+        })
+    })
+}
+
+pub(crate) fn savings_plans_utilization(
+    req: &CommitmentRequest,
+    out: &SavingsPlansUtilizationResponse,
+) -> Option<Chart> {
+    let points = out
+        .periods
+        .iter()
+        .map(|p| (p.start, p.utilization.utilization_percentage));
+    percent_line("Savings Plans utilization", req, "Utilization", points)
+}
+
+pub(crate) fn reservation_utilization(
+    req: &CommitmentRequest,
+    out: &ReservationUtilizationResponse,
+) -> Option<Chart> {
+    let points = out
+        .periods
+        .iter()
+        .map(|p| (p.start, p.utilization.utilization_percentage));
+    percent_line("Reservation utilization", req, "Utilization", points)
+}
+
+/// Coverage per group over time: `(period start, group, covered, total)` rows to one line per
+/// group (the largest by total), the rest weighted into "Other", or one line when ungrouped.
+fn coverage(
+    title: &str,
+    req: &CommitmentRequest,
+    rows: Vec<(Date, String, f64, f64)>,
+) -> Option<Chart> {
+    let starts: Vec<Date> = {
+        let mut s: Vec<Date> = rows.iter().map(|r| r.0).collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    if starts.is_empty() {
+        return None;
+    }
+    let n = starts.len();
+    // Per group: (covered, total) per period, and the group's total weight.
+    let mut groups: BTreeMap<String, (Vec<(f64, f64)>, f64)> = BTreeMap::new();
+    for (start, group, covered, total) in rows {
+        let i = starts.binary_search(&start).unwrap_or(0);
+        let entry = groups
+            .entry(group)
+            .or_insert_with(|| (vec![(0.0, 0.0); n], 0.0));
+        if let Some(cell) = entry.0.get_mut(i) {
+            cell.0 += covered;
+            cell.1 += total;
+        }
+        entry.1 += total;
+    }
+    let mut ranked: Vec<(String, (Vec<(f64, f64)>, f64))> = groups.into_iter().collect();
+    ranked.sort_by(|a, b| (b.1).1.total_cmp(&(a.1).1));
+    let keep = if ranked.len() > MAX_LINES {
+        MAX_LINES - 1
+    } else {
+        ranked.len()
+    };
+    let rest: Vec<_> = ranked.split_off(keep);
+    if !rest.is_empty() {
+        let mut other = vec![(0.0, 0.0); n];
+        for (_, (cells, _)) in &rest {
+            for (sum, cell) in other.iter_mut().zip(cells) {
+                sum.0 += cell.0;
+                sum.1 += cell.1;
+            }
+        }
+        ranked.push((charts::style::OTHER_NAME.to_owned(), (other, 0.0)));
+    }
+    let pct = |(covered, total): &(f64, f64)| {
+        if *total > 0.0 {
+            covered / total * 100.0
+        } else {
+            0.0
+        }
+    };
+    let series = ranked
+        .into_iter()
+        .map(|(name, (cells, _))| Series {
+            name: if name.is_empty() {
+                "Coverage".into()
+            } else {
+                name
+            },
+            values: cells.iter().map(pct).collect(),
+        })
+        .collect();
+    Some(Chart::Time(TimeChart {
+        title: format!("{title}, {}", span(&req.period)),
+        unit: Unit::Percent,
+        period_name: period_name(req.granularity),
+        periods: starts.iter().map(|s| label(*s, req.granularity)).collect(),
+        style: TimeStyle::Lines,
+        series,
+        band: None,
+    }))
+}
+
+fn attributes(map: &BTreeMap<String, String>) -> String {
+    map.values().cloned().collect::<Vec<_>>().join(" / ")
+}
+
+pub(crate) fn savings_plans_coverage(
+    req: &CommitmentRequest,
+    out: &SavingsPlansCoverageResponse,
+) -> Option<Chart> {
+    let rows = out
+        .periods
+        .iter()
+        .map(|p| {
+            let c = &p.coverage;
+            (
+                p.start,
+                attributes(&p.attributes),
+                c.spend_covered_by_savings_plans,
+                c.total_cost,
+            )
+        })
+        .collect();
+    coverage("Savings Plans coverage (of eligible spend)", req, rows)
+}
+
+pub(crate) fn reservation_coverage(
+    req: &CommitmentRequest,
+    out: &ReservationCoverageResponse,
+) -> Option<Chart> {
+    let rows = out
+        .periods
+        .iter()
+        .flat_map(|p| {
+            let total = std::iter::once((String::new(), &p.total)).filter(|_| p.groups.is_empty());
+            let groups = p
+                .groups
+                .iter()
+                .map(|g| (attributes(&g.attributes), &g.coverage));
+            total
+                .chain(groups)
+                .map(|(name, c)| (p.start, name, c.reserved_hours, c.total_running_hours))
+        })
+        .collect();
+    coverage("Reservation coverage (of running hours)", req, rows)
+}
