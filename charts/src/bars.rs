@@ -40,7 +40,7 @@ pub(crate) fn draw(chart: &BarChart, rgb: &mut [u8], size: (u32, u32)) -> Result
     let mut cc = ChartBuilder::on(&plot)
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(178)
+        .y_label_area_size(206)
         .build_cartesian_2d(lo..hi, -0.5f64..(n as f64 - 0.5))
         .map_err(drawing)?;
     let categories = &chart.categories;
@@ -51,7 +51,7 @@ pub(crate) fn draw(chart: &BarChart, rgb: &mut [u8], size: (u32, u32)) -> Result
         }
         categories
             .get(n - 1 - r as usize)
-            .map(|c| printable(c, 26))
+            .map(|c| printable(c, 31))
             .unwrap_or_default()
     };
     let unit = &chart.unit;

@@ -8,7 +8,7 @@ use crate::style::{FAMILY, INK, printable};
 use crate::{RenderError, drawing};
 
 /// Width of the legend column, in pixels.
-const LEGEND_WIDTH: u32 = 210;
+const LEGEND_WIDTH: u32 = 228;
 
 /// A legend entry: a swatch of `colour`, lighter when `band`, and a name.
 pub(crate) struct Entry {
@@ -52,7 +52,7 @@ pub(crate) fn legend(
         area.draw(&Rectangle::new([(4, y), (18, y + 14)], fill))
             .map_err(drawing)?;
         area.draw(&Text::new(
-            printable(&entry.name, 28),
+            printable(&entry.name, 31),
             (24, y),
             text.clone(),
         ))

@@ -24,8 +24,8 @@ pub fn register_font() -> Result<(), RenderError> {
 }
 
 /// Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision
-/// deficiencies. Black is left for text; yellow comes last (weak on white).
-pub const PALETTE: [RGBColor; 7] = [
+/// deficiencies; yellow (weak on white) and black come last. Grey is kept for "Other".
+pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0x00, 0x72, 0xB2), // blue
     RGBColor(0xE6, 0x9F, 0x00), // orange
     RGBColor(0x00, 0x9E, 0x73), // bluish green
@@ -33,6 +33,7 @@ pub const PALETTE: [RGBColor; 7] = [
     RGBColor(0x56, 0xB4, 0xE9), // sky blue
     RGBColor(0xCC, 0x79, 0xA7), // reddish purple
     RGBColor(0xF0, 0xE4, 0x42), // yellow
+    RGBColor(0x00, 0x00, 0x00), // black
 ];
 
 /// The colour of the "Other" series.
@@ -181,6 +182,11 @@ mod tests {
     fn other_is_grey_and_the_rest_follow_the_palette() {
         assert_eq!(colour(3, OTHER_NAME), OTHER);
         assert_eq!(colour(0, "a"), PALETTE[0]);
-        assert_eq!(colour(8, "a"), PALETTE[1]);
+        assert_eq!(colour(7, "a"), PALETTE[7]);
+        assert_ne!(
+            colour(7, "a"),
+            colour(0, "a"),
+            "eight series, eight colours"
+        );
     }
 }

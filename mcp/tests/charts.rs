@@ -3,6 +3,9 @@
 //! unchanged plus one `image/png` block that decodes to an 800x450 PNG; without it (or with
 //! `false`) the result is exactly what it was, with no image; `tools/list` documents the
 //! parameter and keeps every output schema.
+//!
+//! To look at the charts: `SMCP_CHART_DIR=/tmp/charts cargo test -p mcp --test charts` writes
+//! each tool's image there.
 
 // Test helpers outside #[test] functions may panic too.
 #![allow(
@@ -182,6 +185,9 @@ async fn chart_true_adds_one_png_and_changes_nothing_else() {
             .decode(content[1]["data"].as_str().unwrap())
             .unwrap();
         assert_eq!(png_size(&png), (800, 450), "{tool}");
+        if let Some(dir) = std::env::var_os("SMCP_CHART_DIR") {
+            std::fs::write(std::path::Path::new(&dir).join(format!("{tool}.png")), &png).unwrap();
+        }
         assert!(png.len() < 150 * 1024, "{tool}: {} bytes", png.len());
     }
 }

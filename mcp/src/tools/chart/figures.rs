@@ -201,20 +201,12 @@ pub(crate) fn comparison(req: &ComparisonRequest, out: &ComparisonResponse) -> O
 
 /// Cost drivers: each driver's change, largest first, named with its group.
 pub(crate) fn drivers(req: &ComparisonRequest, out: &DriversResponse) -> Option<Chart> {
+    // The usage types' names say their service; the groups' selectors would only cut them.
     let mut rows: Vec<(String, f64, &str)> = out
         .groups
         .iter()
-        .flat_map(|g| {
-            let group = g.selector.values().cloned().collect::<Vec<_>>().join(" / ");
-            g.drivers.iter().map(move |d| {
-                let name = if group.is_empty() {
-                    d.name.clone()
-                } else {
-                    format!("{} ({group})", d.name)
-                };
-                (name, d.value.difference, d.value.unit.as_str())
-            })
-        })
+        .flat_map(|g| g.drivers.iter())
+        .map(|d| (d.name.clone(), d.value.difference, d.value.unit.as_str()))
         .collect();
     rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
     let unit_name = rows.first()?.2.to_owned();
