@@ -1,20 +1,24 @@
 //! What each tool's chart shows, from its request and answer: costs over time as stacked bars
 //! per group, forecasts as a line in their prediction interval, comparisons and drivers as
-//! horizontal bars, anomalies by impact, utilization and coverage as percentages over time.
+//! horizontal bars, anomalies by impact, utilization and coverage as percentages over time
+//! ([`commitments`]).
+
+mod commitments;
+
+pub(crate) use self::commitments::{
+    reservation_coverage, reservation_utilization, savings_plans_coverage,
+    savings_plans_utilization,
+};
 
 use std::collections::BTreeMap;
 
 use charts::{Band, BarChart, Chart, Series, TimeChart, TimeStyle, Unit};
 
 use crate::cost::{
-    AnomaliesResponse, CommitmentRequest, ComparisonRequest, ComparisonResponse,
-    CostAndUsageRequest, CostAndUsageResponse, Date, DateRange, DriversResponse, ForecastRequest,
-    ForecastResponse, Granularity, GroupKey, ReservationCoverageResponse,
-    ReservationUtilizationResponse, SavingsPlansCoverageResponse, SavingsPlansUtilizationResponse,
+    AnomaliesResponse, ComparisonRequest, ComparisonResponse, CostAndUsageRequest,
+    CostAndUsageResponse, Date, DateRange, DriversResponse, ForecastRequest, ForecastResponse,
+    Granularity, GroupKey,
 };
-
-/// The most lines of a grouped coverage chart before the rest become "Other".
-const MAX_LINES: usize = charts::MAX_SERIES;
 
 fn unit(name: &str) -> Unit {
     if name.eq_ignore_ascii_case("USD") {
@@ -24,7 +28,7 @@ fn unit(name: &str) -> Unit {
     }
 }
 
-fn period_name(granularity: Granularity) -> String {
+pub(super) fn period_name(granularity: Granularity) -> String {
     match granularity {
         Granularity::Daily => "Day (UTC)",
         Granularity::Monthly => "Month (UTC)",
@@ -33,7 +37,7 @@ fn period_name(granularity: Granularity) -> String {
 }
 
 /// `2027-01` by month, `2027-01-05` by day.
-fn label(start: Date, granularity: Granularity) -> String {
+pub(super) fn label(start: Date, granularity: Granularity) -> String {
     let text = start.to_string();
     match granularity {
         Granularity::Monthly => text.get(..7).unwrap_or(&text).to_owned(),
@@ -45,7 +49,7 @@ fn month(range: &DateRange) -> String {
     label(range.start, Granularity::Monthly)
 }
 
-fn span(period: &DateRange) -> String {
+pub(super) fn span(period: &DateRange) -> String {
     format!("{} – {}", period.start, period.end)
 }
 
@@ -257,174 +261,4 @@ pub(crate) fn anomalies(period: &DateRange, out: &AnomaliesResponse) -> Option<C
             values: rows.iter().map(|r| r.1).collect(),
         }],
     }))
-}
-
-/// One percentage line over the request's periods.
-fn percent_line(
-    title: &str,
-    req: &CommitmentRequest,
-    name: &str,
-    points: impl Iterator<Item = (Date, f64)>,
-) -> Option<Chart> {
-    let (periods, values): (Vec<String>, Vec<f64>) = points
-        .map(|(start, v)| (label(start, req.granularity), v))
-        .unzip();
-    (!periods.is_empty()).then(|| {
-        Chart::Time(TimeChart {
-            title: format!("{title}, {}", span(&req.period)),
-            unit: Unit::Percent,
-            period_name: period_name(req.granularity),
-            periods,
-            style: TimeStyle::Lines,
-            series: vec![Series {
-                name: name.into(),
-                values,
-            }],
-            band: None,
-        })
-    })
-}
-
-pub(crate) fn savings_plans_utilization(
-    req: &CommitmentRequest,
-    out: &SavingsPlansUtilizationResponse,
-) -> Option<Chart> {
-    let points = out
-        .periods
-        .iter()
-        .map(|p| (p.start, p.utilization.utilization_percentage));
-    percent_line("Savings Plans utilization", req, "Utilization", points)
-}
-
-pub(crate) fn reservation_utilization(
-    req: &CommitmentRequest,
-    out: &ReservationUtilizationResponse,
-) -> Option<Chart> {
-    let points = out
-        .periods
-        .iter()
-        .map(|p| (p.start, p.utilization.utilization_percentage));
-    percent_line("Reservation utilization", req, "Utilization", points)
-}
-
-/// Coverage per group over time: `(period start, group, covered, total)` rows to one line per
-/// group (the largest by total), the rest weighted into "Other", or one line when ungrouped.
-fn coverage(
-    title: &str,
-    req: &CommitmentRequest,
-    rows: Vec<(Date, String, f64, f64)>,
-) -> Option<Chart> {
-    let starts: Vec<Date> = {
-        let mut s: Vec<Date> = rows.iter().map(|r| r.0).collect();
-        s.sort();
-        s.dedup();
-        s
-    };
-    if starts.is_empty() {
-        return None;
-    }
-    let n = starts.len();
-    // Per group: (covered, total) per period, and the group's total weight.
-    let mut groups: BTreeMap<String, (Vec<(f64, f64)>, f64)> = BTreeMap::new();
-    for (start, group, covered, total) in rows {
-        let i = starts.binary_search(&start).unwrap_or(0);
-        let entry = groups
-            .entry(group)
-            .or_insert_with(|| (vec![(0.0, 0.0); n], 0.0));
-        if let Some(cell) = entry.0.get_mut(i) {
-            cell.0 += covered;
-            cell.1 += total;
-        }
-        entry.1 += total;
-    }
-    let mut ranked: Vec<(String, (Vec<(f64, f64)>, f64))> = groups.into_iter().collect();
-    ranked.sort_by(|a, b| (b.1).1.total_cmp(&(a.1).1));
-    let keep = if ranked.len() > MAX_LINES {
-        MAX_LINES - 1
-    } else {
-        ranked.len()
-    };
-    let rest: Vec<_> = ranked.split_off(keep);
-    if !rest.is_empty() {
-        let mut other = vec![(0.0, 0.0); n];
-        for (_, (cells, _)) in &rest {
-            for (sum, cell) in other.iter_mut().zip(cells) {
-                sum.0 += cell.0;
-                sum.1 += cell.1;
-            }
-        }
-        ranked.push((charts::style::OTHER_NAME.to_owned(), (other, 0.0)));
-    }
-    let pct = |(covered, total): &(f64, f64)| {
-        if *total > 0.0 {
-            covered / total * 100.0
-        } else {
-            0.0
-        }
-    };
-    let series = ranked
-        .into_iter()
-        .map(|(name, (cells, _))| Series {
-            name: if name.is_empty() {
-                "Coverage".into()
-            } else {
-                name
-            },
-            values: cells.iter().map(pct).collect(),
-        })
-        .collect();
-    Some(Chart::Time(TimeChart {
-        title: format!("{title}, {}", span(&req.period)),
-        unit: Unit::Percent,
-        period_name: period_name(req.granularity),
-        periods: starts.iter().map(|s| label(*s, req.granularity)).collect(),
-        style: TimeStyle::Lines,
-        series,
-        band: None,
-    }))
-}
-
-fn attributes(map: &BTreeMap<String, String>) -> String {
-    map.values().cloned().collect::<Vec<_>>().join(" / ")
-}
-
-pub(crate) fn savings_plans_coverage(
-    req: &CommitmentRequest,
-    out: &SavingsPlansCoverageResponse,
-) -> Option<Chart> {
-    let rows = out
-        .periods
-        .iter()
-        .map(|p| {
-            let c = &p.coverage;
-            (
-                p.start,
-                attributes(&p.attributes),
-                c.spend_covered_by_savings_plans,
-                c.total_cost,
-            )
-        })
-        .collect();
-    coverage("Savings Plans coverage (of eligible spend)", req, rows)
-}
-
-pub(crate) fn reservation_coverage(
-    req: &CommitmentRequest,
-    out: &ReservationCoverageResponse,
-) -> Option<Chart> {
-    let rows = out
-        .periods
-        .iter()
-        .flat_map(|p| {
-            let total = std::iter::once((String::new(), &p.total)).filter(|_| p.groups.is_empty());
-            let groups = p
-                .groups
-                .iter()
-                .map(|g| (attributes(&g.attributes), &g.coverage));
-            total
-                .chain(groups)
-                .map(|(name, c)| (p.start, name, c.reserved_hours, c.total_running_hours))
-        })
-        .collect();
-    coverage("Reservation coverage (of running hours)", req, rows)
 }
