@@ -69,6 +69,14 @@ sign_per_s, verify_per_s = float(fields[3]), float(fields[4])
 issuance = load("issuance.json")
 healthz, mcp, ping = wrk("wrk_healthz.txt"), wrk("wrk_mcp.txt"), wrk("wrk_ping.txt")
 cold_lambda = load("cold_lambda.json")
+chart_sizes = load("chart_sizes.json")
+charts = {
+    kind: {
+        "median_ms": load(f"chart_{kind}.json")["median"]["point_estimate"] / 1e6,
+        "png_kb": chart_sizes[kind] / 1024,
+    }
+    for kind in ("cost-by-service", "forecast", "utilization", "comparison")
+}
 rss_kb = int(re.search(r"(\d+)", (WORK / "rss.txt").read_text()).group(1))
 arm64 = {name: lambda_zip(name) for name in ("authz", "mcp")}
 if all(arm64.values()):
@@ -112,6 +120,7 @@ results = {
         "target_p99_ms": 5,
     },
     "memory": {"serve_peak_rss_mb": rss_kb / 1024, "target_mb": 40},
+    "charts": {**charts, "target_ms": 30, "target_kb": 150},
     "size": {
         "note": size_note,
         **sizes,
@@ -170,6 +179,10 @@ rows += [
     ("serve peak RSS during (4)", f"{f(rss_kb / 1024, '.1f')} MB", "-", "-",
      f"< 40 MB {verdict(rss_kb / 1024 < 40)}"),
 ]
+for kind, chart in charts.items():
+    rows.append((f"chart {kind} (median)", f"{f(chart['median_ms'])} ms / {f(chart['png_kb'], '.1f')} KB",
+                 "-", "-",
+                 f"< 30 ms, < 150 KB {verdict(chart['median_ms'] < 30 and chart['png_kb'] < 150)}"))
 for name, s in sizes.items():
     label = "arm64" if s.get("artefact") else "x86_64 proxy"
     rows.append((f"{name} zipped ({label})", f"{f(s['zip_bytes'] / mb)} MB",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark command (README, "Benchmarks"): cold start, token verification and issuance,
-# authenticated MCP throughput, memory and artefact size, each as a ratio to a reference measured
-# in the same run. Writes target/bench/latest.json and prints a table. Not part of tests/run.sh.
+# authenticated MCP throughput, memory, chart rendering and artefact size, each as a ratio to a
+# reference measured in the same run (charts against their budget). Writes
+# target/bench/latest.json and prints a table. Not part of tests/run.sh.
 #
 # Knobs (environment): BENCH_RUNS (cold starts per binary, default 15), BENCH_WRK_SECONDS
 # (default 10), BENCH_WRK_CONNECTIONS (default 8), BENCH_CODES (default 8000),
@@ -39,6 +40,7 @@ step() { printf '== %s\n' "$*" >&2; }
 step "building (release)"
 cargo build --release -p serverless-mcp -p authz -p mcp -p bench >&2
 cargo bench -p shared --bench token --no-run >&2
+cargo bench -p charts --bench render --no-run >&2
 # The deployed artefacts (arm64, cargo-lambda + Zig; also installs cargo-lambda, whose emulator
 # times the Lambda cold starts below). BENCH_LAMBDA_BUILD=0 skips it (sizes then come from the
 # native binaries, and the emulator from an existing tests/.work/build-venv).
@@ -161,6 +163,16 @@ BENCH_TOKEN=$TOKEN wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency \
     -s bench/ping.lua "$ISSUER/mcp" >"$WORK/wrk_ping.txt"
 grep VmHWM "/proc/$SERVE_PID/status" >"$WORK/rss.txt"
 stop_serve
+
+step "5b. chart rendering: criterion, one render + PNG encode per chart kind (budget 30 ms, 150 KB)"
+rm -rf target/criterion/chart_*/new target/criterion/charts-sizes.json
+cargo bench -p charts --bench render -- --warm-up-time 1 --measurement-time 3 \
+    >"$WORK/charts.log" 2>&1 || { cat "$WORK/charts.log" >&2; exit 1; }
+grep -E '^chart_|time:' "$WORK/charts.log" >&2 || true
+for kind in cost-by-service forecast utilization comparison; do
+    cp "target/criterion/chart_$kind/new/estimates.json" "$WORK/chart_$kind.json"
+done
+cp target/criterion/charts-sizes.json "$WORK/chart_sizes.json"
 
 step "6. zipped Lambda artefacts"
 BENCH_ELAPSED=$(($(date +%s) - BENCH_START))

@@ -8,11 +8,13 @@
 //! organisation-wide total impact and answer as an oracle); it is applied to
 //! `attributable_impact` instead.
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::{Authenticated, CostServer, input};
 use crate::access::Visibility;
 use crate::cost::{AnomaliesRequest, AnomaliesResponse};
@@ -31,6 +33,9 @@ pub struct GetAnomaliesParams {
     /// linked accounts, compared with attributable_impact (their accounts' share) instead.
     #[serde(default)]
     pub min_total_impact: Option<f64>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): the anomalies by impact, largest first. Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 /// What `visibility` may see of `out`. Everyone but account-limited users gets `out` as it is.
@@ -71,6 +76,7 @@ impl CostServer {
     #[tool(
         name = "get_anomalies",
         description = "Cost anomalies detected by AWS Cost Anomaly Detection in a period, with their impact and root causes (service, account, region, usage type, contribution). A user limited to some linked accounts sees only anomalies with a root cause in those accounts, only those root causes, and no organisation-wide figures (dimension value, max/total impact, actual/expected spend): attributable_impact, the sum of the visible root causes' contributions, stands in for them, and min_total_impact is compared with it.",
+        output_schema = schema_for_output::<AnomaliesResponse>(),
         annotations(
             title = "Cost anomalies",
             read_only_hint = true,
@@ -81,8 +87,9 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<GetAnomaliesParams>,
         caller: Authenticated,
-    ) -> Result<Json<AnomaliesResponse>, String> {
+    ) -> Result<Charted<AnomaliesResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         let period = input::period("start_date", &p.start_date, "end_date", &p.end_date)?;
         if p.min_total_impact
             .is_some_and(|v| !v.is_finite() || v < 0.0)
@@ -103,11 +110,11 @@ impl CostServer {
                 self.source().anomalies(&request)
             })
             .await?;
-        Ok(Json(visible_part(
-            out,
-            &access.visibility,
-            p.min_total_impact,
-        )))
+        let visible = visible_part(out, &access.visibility, p.min_total_impact);
+        Ok(chart::attach(chart, visible, |out| {
+            figures::anomalies(&request.period, out)
+        })
+        .await)
     }
 }
 

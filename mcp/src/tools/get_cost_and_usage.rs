@@ -1,11 +1,13 @@
 //! `get_cost_and_usage`: costs and usage over a period (GetCostAndUsage), by day or month, with
 //! up to two group-by keys, several metrics and a filter expression.
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::{Authenticated, CostServer, input};
 use crate::cost::{
     CostAndUsageRequest, CostAndUsageResponse, Dimension, Expression, Granularity, GroupKey, Metric,
@@ -38,6 +40,9 @@ pub struct GetCostAndUsageParams {
     /// Only cost matching this filter, e.g. {"dimension": {"key": "REGION", "values": ["us-east-1"]}}.
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): the first metric per period, stacked by group (the 7 largest, the rest as Other). Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 #[tool_router(router = get_cost_and_usage_router, vis = "pub(crate)")]
@@ -45,6 +50,7 @@ impl CostServer {
     #[tool(
         name = "get_cost_and_usage",
         description = "Costs and usage for a period, by day or month, optionally grouped by up to two dimensions or tags and filtered. End dates are inclusive. Group totals add up to the ungrouped total.",
+        output_schema = schema_for_output::<CostAndUsageResponse>(),
         annotations(
             title = "Cost and usage",
             read_only_hint = true,
@@ -55,8 +61,9 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<GetCostAndUsageParams>,
         caller: Authenticated,
-    ) -> Result<Json<CostAndUsageResponse>, String> {
+    ) -> Result<Charted<CostAndUsageResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         if p.metrics.is_empty() {
             return Err("metrics: give at least one metric".into());
         }
@@ -81,6 +88,6 @@ impl CostServer {
                 self.source().cost_and_usage(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| figures::cost_and_usage(&request, out)).await)
     }
 }

@@ -1,11 +1,13 @@
 //! `get_cost_and_usage_comparisons`: one month against another, in total and per group
 //! (GetCostAndUsageComparisons).
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::{Authenticated, CostServer, input};
 use crate::cost::{ComparisonRequest, ComparisonResponse, Dimension, Expression, GroupKey, Metric};
 
@@ -29,6 +31,9 @@ pub struct ComparisonParams {
     /// Only cost matching this filter.
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): get_cost_and_usage_comparisons draws both months per group, get_cost_comparison_drivers each driver's change, largest first (9 rows, the rest as Other). Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 impl CostServer {
@@ -71,6 +76,7 @@ impl CostServer {
     #[tool(
         name = "get_cost_and_usage_comparisons",
         description = "Compare one calendar month's cost (or usage) with another's, in total and broken down by a dimension or tag, largest changes first.",
+        output_schema = schema_for_output::<ComparisonResponse>(),
         annotations(
             title = "Month-over-month comparison",
             read_only_hint = true,
@@ -81,14 +87,15 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<ComparisonParams>,
         caller: Authenticated,
-    ) -> Result<Json<ComparisonResponse>, String> {
+    ) -> Result<Charted<ComparisonResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         let request = self.comparison_request(&access, p)?;
         let out = self
             .run(&access, "GetCostAndUsageComparisons", &request, || {
                 self.source().cost_and_usage_comparisons(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| figures::comparison(&request, out)).await)
     }
 }

@@ -1,11 +1,13 @@
 //! `get_cost_and_usage_with_resources`: resource-level costs for one service over the last 14
 //! days (GetCostAndUsageWithResources). Needs the `costs:resources` scope.
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::{Authenticated, CostServer, input};
 use crate::cost::{
     CostAndUsageRequest, CostAndUsageResponse, Dimension, Expression, Granularity, GroupKey,
@@ -45,6 +47,9 @@ pub struct GetCostAndUsageWithResourcesParams {
     /// Further conditions, ANDed with the service.
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): the first metric per period, stacked by group (the 7 largest, the rest as Other). Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 #[tool_router(router = get_cost_and_usage_with_resources_router, vis = "pub(crate)")]
@@ -52,6 +57,7 @@ impl CostServer {
     #[tool(
         name = "get_cost_and_usage_with_resources",
         description = "Resource-level costs (per instance, bucket, function …) of one service over the last 14 days. Needs the costs:resources scope; each call is more expensive than get_cost_and_usage.",
+        output_schema = schema_for_output::<CostAndUsageResponse>(),
         annotations(
             title = "Cost by resource",
             read_only_hint = true,
@@ -62,8 +68,9 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<GetCostAndUsageWithResourcesParams>,
         caller: Authenticated,
-    ) -> Result<Json<CostAndUsageResponse>, String> {
+    ) -> Result<Charted<CostAndUsageResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         for needed in super::extra_scopes("get_cost_and_usage_with_resources") {
             access.require_scope(needed)?;
         }
@@ -98,6 +105,6 @@ impl CostServer {
                 self.source().cost_and_usage_with_resources(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| figures::cost_and_usage(&request, out)).await)
     }
 }

@@ -1,11 +1,13 @@
 //! `get_cost_forecast`: forecast spend for a future period (GetCostForecast) with an 80 % or
 //! 95 % prediction interval. Future dates are the point: the start may be today or later.
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::{Authenticated, CostServer, input};
 use crate::cost::{DateRange, Expression, ForecastRequest, ForecastResponse, Granularity, Metric};
 
@@ -41,6 +43,9 @@ pub struct GetCostForecastParams {
     /// Only forecast cost matching this filter.
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): the forecast mean per period inside its prediction interval. Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 /// Checks a forecast period: starts today or later, within the API's horizon.
@@ -89,6 +94,7 @@ impl CostServer {
     #[tool(
         name = "get_cost_forecast",
         description = "Forecast AWS spend for a future period (start today or later), by day or month, with an 80% or 95% prediction interval, optionally filtered.",
+        output_schema = schema_for_output::<ForecastResponse>(),
         annotations(
             title = "Cost forecast",
             read_only_hint = true,
@@ -99,8 +105,9 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<GetCostForecastParams>,
         caller: Authenticated,
-    ) -> Result<Json<ForecastResponse>, String> {
+    ) -> Result<Charted<ForecastResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         if p.metric.is_usage() {
             return Err(
                 "metric: use a cost metric here; get_usage_forecast forecasts usage".into(),
@@ -123,6 +130,6 @@ impl CostServer {
                 self.source().cost_forecast(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| figures::forecast(&request, out)).await)
     }
 }

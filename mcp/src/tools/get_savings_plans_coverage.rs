@@ -1,11 +1,13 @@
 //! `get_savings_plans_coverage`: how much eligible spend Savings Plans covered
 //! (GetSavingsPlansCoverage).
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::get_savings_plans_utilization::CommitmentParams;
 use super::{Authenticated, CostServer};
 use crate::cost::{Expression, Granularity, GroupKey, SavingsPlansCoverageResponse};
@@ -30,6 +32,9 @@ pub struct CoverageParams {
     /// Only usage matching this filter.
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): coverage in percent per period, one line per group (the 7 largest, the rest as Other). Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 impl CoverageParams {
@@ -40,6 +45,7 @@ impl CoverageParams {
                 end_date: self.end_date,
                 granularity: self.granularity,
                 filter: self.filter,
+                chart: self.chart,
             },
             self.group_by.into_iter().collect(),
         )
@@ -51,6 +57,7 @@ impl CostServer {
     #[tool(
         name = "get_savings_plans_coverage",
         description = "Savings Plans coverage for a period: eligible spend covered by Savings Plans versus on-demand, per day or month, optionally by account, region or service.",
+        output_schema = schema_for_output::<SavingsPlansCoverageResponse>(),
         annotations(
             title = "Savings Plans coverage",
             read_only_hint = true,
@@ -61,8 +68,9 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<CoverageParams>,
         caller: Authenticated,
-    ) -> Result<Json<SavingsPlansCoverageResponse>, String> {
+    ) -> Result<Charted<SavingsPlansCoverageResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         let (params, group_by) = p.split();
         let request = self.commitment_request(&access, params, group_by)?;
         let out = self
@@ -70,6 +78,9 @@ impl CostServer {
                 self.source().savings_plans_coverage(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| {
+            figures::savings_plans_coverage(&request, out)
+        })
+        .await)
     }
 }

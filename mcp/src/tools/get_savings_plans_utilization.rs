@@ -1,11 +1,13 @@
 //! `get_savings_plans_utilization`: how much of the Savings Plans commitment was used
 //! (GetSavingsPlansUtilization).
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::{Authenticated, CostServer, input};
 use crate::cost::{CommitmentRequest, Expression, Granularity, SavingsPlansUtilizationResponse};
 
@@ -27,6 +29,9 @@ pub struct CommitmentParams {
     /// Only commitments or usage matching this filter (e.g. LINKED_ACCOUNT, REGION).
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): utilization in percent per period. Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 impl CostServer {
@@ -54,6 +59,7 @@ impl CostServer {
     #[tool(
         name = "get_savings_plans_utilization",
         description = "Savings Plans utilization for a period: commitment, used and unused commitment, utilization percentage and net savings, per day or month and in total.",
+        output_schema = schema_for_output::<SavingsPlansUtilizationResponse>(),
         annotations(
             title = "Savings Plans utilization",
             read_only_hint = true,
@@ -64,14 +70,18 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<CommitmentParams>,
         caller: Authenticated,
-    ) -> Result<Json<SavingsPlansUtilizationResponse>, String> {
+    ) -> Result<Charted<SavingsPlansUtilizationResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         let request = self.commitment_request(&access, p, Vec::new())?;
         let out = self
             .run(&access, "GetSavingsPlansUtilization", &request, || {
                 self.source().savings_plans_utilization(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| {
+            figures::savings_plans_utilization(&request, out)
+        })
+        .await)
     }
 }

@@ -1,11 +1,13 @@
 //! `get_usage_forecast`: forecast usage of one usage type for a future period
 //! (GetUsageForecast, which requires a USAGE_TYPE filter).
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::chart::{self, Charted, figures};
 use super::get_cost_forecast::{forecast_period, interval};
 use super::{Authenticated, CostServer};
 use crate::cost::{
@@ -46,6 +48,9 @@ pub struct GetUsageForecastParams {
     /// Further conditions, ANDed with the usage type.
     #[serde(default)]
     pub filter: Option<Expression>,
+    /// Also answer a PNG chart (image/png content after the JSON text, 800x450): the forecast mean per period inside its prediction interval. Default false: images cost context tokens.
+    #[serde(default)]
+    pub chart: bool,
 }
 
 #[tool_router(router = get_usage_forecast_router, vis = "pub(crate)")]
@@ -53,6 +58,7 @@ impl CostServer {
     #[tool(
         name = "get_usage_forecast",
         description = "Forecast the usage of one usage type (hours, GB, requests …) for a future period, with an 80% or 95% prediction interval.",
+        output_schema = schema_for_output::<ForecastResponse>(),
         annotations(
             title = "Usage forecast",
             read_only_hint = true,
@@ -63,8 +69,9 @@ impl CostServer {
         &self,
         Parameters(p): Parameters<GetUsageForecastParams>,
         caller: Authenticated,
-    ) -> Result<Json<ForecastResponse>, String> {
+    ) -> Result<Charted<ForecastResponse>, String> {
         let access = caller.access()?;
+        let chart = p.chart;
         if !p.metric.is_usage() {
             return Err("metric: use UsageQuantity or NormalizedUsageAmount; get_cost_forecast forecasts cost".into());
         }
@@ -94,6 +101,6 @@ impl CostServer {
                 self.source().usage_forecast(&request)
             })
             .await?;
-        Ok(Json(out))
+        Ok(chart::attach(chart, out, |out| figures::forecast(&request, out)).await)
     }
 }

@@ -7,6 +7,7 @@
 
 mod app;
 mod caller;
+mod chart;
 mod get_anomalies;
 mod get_cost_and_usage;
 mod get_cost_and_usage_comparisons;
