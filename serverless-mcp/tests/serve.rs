@@ -334,13 +334,36 @@ async fn serve_answers_from_cost_explorer_through_the_cache_and_the_budget() {
     let january = serde_json::json!({
         "start_date": "2026-01-01", "end_date": "2026-01-31", "granularity": "MONTHLY"
     });
-    for attempt in ["first (Cost Explorer)", "second (the cache)"] {
-        let answer: serde_json::Value = call(january.clone()).await.unwrap().json().await.unwrap();
+    // The second asks for a chart too: drawn from the cached Cost Explorer answer (the chart is
+    // not part of the question, so it costs no second call).
+    for (attempt, chart) in [
+        ("first (Cost Explorer)", false),
+        ("second (the cache)", true),
+    ] {
+        let mut arguments = january.clone();
+        arguments["chart"] = serde_json::json!(chart);
+        let answer: serde_json::Value = call(arguments).await.unwrap().json().await.unwrap();
         assert_eq!(answer["result"]["isError"], false, "{attempt}: {answer}");
+        let content = answer["result"]["content"].as_array().unwrap();
         assert!(
-            answer["result"]["content"].to_string().contains("1234.5"),
+            content[0].to_string().contains("1234.5"),
             "{attempt}: {answer}"
         );
+        let images: Vec<_> = content
+            .iter()
+            .filter(|c| c["type"] == "image" && c["mimeType"] == "image/png")
+            .collect();
+        assert_eq!(images.len(), usize::from(chart), "{attempt}: {answer}");
+        if let Some(image) = images.first() {
+            use base64::Engine as _;
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(image["data"].as_str().unwrap())
+                .unwrap();
+            assert!(
+                png.starts_with(b"\x89PNG\r\n\x1a\n"),
+                "{attempt}: not a PNG"
+            );
+        }
     }
     let february = serde_json::json!({
         "start_date": "2026-02-01", "end_date": "2026-02-28", "granularity": "MONTHLY"
