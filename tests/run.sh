@@ -209,9 +209,10 @@ run_interop() {
   grep -q '^warning: SMCP_CIMD_TEST_CA is set' "$iwork/serve.out" \
     || { echo "interop: serve did not warn about SMCP_CIMD_TEST_CA" >&2; failed+=(cimd_warning); }
 
-  # claude_code.mjs starts serve instances of its own (one per way Claude Code signs in).
+  # claude_code.mjs starts serve instances of its own (one per way Claude Code signs in);
+  # fixture_protected.mjs its own `serve --no-mcp` and the protected conformance fixture.
   export SMCP_BIN="$root/target/debug/serverless-mcp"
-  for name in sdk_client inspector claude claude_code mcp_remote conformance fixture python_client cimd_client; do
+  for name in sdk_client inspector claude claude_code mcp_remote conformance fixture fixture_protected python_client cimd_client; do
     local t0=$SECONDS
     log "interop: $name"
     if [ "$name" = python_client ] || [ "$name" = cimd_client ]; then

@@ -12,12 +12,33 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post_service;
+use axum::routing::{MethodFilter, MethodRouter, on_service, post_service};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{Authenticator, MAX_BODY_BYTES, require_bearer};
+
+/// Where the endpoint keeps MCP sessions (the `Mcp-Session-Id` of protocol versions before
+/// 2026-07-28; from 2026-07-28 on, rmcp serves every request statelessly whatever this says).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sessions {
+    /// No sessions (the default): every request stands alone, so any instance of a Lambda
+    /// function can answer it. Only `POST` is routed; `GET` and `DELETE` are 405 with `Allow:
+    /// POST`. A server-to-client request (sampling, elicitation) cannot be answered, since the
+    /// answer has no session to reach.
+    #[default]
+    Stateless,
+    /// Sessions in this process's memory (rmcp's `LocalSessionManager`): `initialize` opens one,
+    /// `GET` opens its standalone SSE stream, `DELETE` ends it, and a client's answer to a
+    /// server-to-client request reaches the call that asked. Every request of a session must
+    /// reach the same process while the calls that wait on it are open: one local process, or
+    /// one Lambda instance answering concurrent invocations; not a fleet of Lambda instances.
+    /// Every method still goes through the Host/Origin check and the bearer layer.
+    InMemory,
+}
 
 /// The accepted `Host` and `Origin` values.
 struct HostGuard {
@@ -123,11 +144,42 @@ pub(crate) fn default_http_config() -> StreamableHttpServerConfig {
         .with_max_request_body_bytes(MAX_BODY_BYTES)
 }
 
+/// rmcp's service for `factory` with the session manager `sessions` names, on the methods it
+/// answers: `POST` without sessions, `POST`, `GET` and `DELETE` with them (others: 405 with
+/// `Allow`).
+fn service<S, F>(
+    factory: F,
+    sessions: Sessions,
+    http: StreamableHttpServerConfig,
+) -> (MethodRouter, &'static [Method])
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+{
+    match sessions {
+        Sessions::Stateless => {
+            let manager = Arc::new(NeverSessionManager::default());
+            let service = StreamableHttpService::new(factory, manager, http);
+            (post_service(service), &[Method::POST])
+        }
+        Sessions::InMemory => {
+            let manager = Arc::new(LocalSessionManager::default());
+            let service = StreamableHttpService::new(factory, manager, http);
+            let methods: &'static [Method] = &[Method::POST, Method::GET, Method::DELETE];
+            let filter = MethodFilter::POST
+                .or(MethodFilter::GET)
+                .or(MethodFilter::DELETE);
+            (on_service(filter, service), methods)
+        }
+    }
+}
+
 /// The MCP endpoint at `path`: rmcp's service for `factory`, behind the Host/Origin check, the
 /// bearer layer and CORS.
 pub(crate) fn router<S, F>(
     path: &str,
     factory: F,
+    sessions: Sessions,
     http: StreamableHttpServerConfig,
     auth: Arc<Authenticator>,
     hosts: Vec<String>,
@@ -140,8 +192,7 @@ where
     let http = http
         .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins.clone());
-    let service =
-        StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), http);
+    let (service, methods) = service(factory, sessions, http);
     let cors_origins = origins
         .iter()
         .filter_map(|o| o.parse().ok())
@@ -149,7 +200,7 @@ where
     let guard = Arc::new(HostGuard { hosts, origins });
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(cors_origins))
-        .allow_methods([Method::POST])
+        .allow_methods(methods.to_vec())
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -167,7 +218,7 @@ where
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(Duration::from_secs(3600));
-    let endpoint = post_service(service)
+    let endpoint = service
         .route_layer(map_response(name_plain_text))
         .route_layer(from_fn_with_state(auth, require_bearer))
         .route_layer(from_fn_with_state(guard, check_host_and_origin))

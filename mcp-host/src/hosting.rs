@@ -6,12 +6,25 @@ use axum::Router;
 
 /// Serves `app` on `listener` until Ctrl-C or SIGTERM, then finishes the requests in flight.
 /// The peer address is available to handlers as `ConnectInfo<SocketAddr>`.
+/// SSE streams (a session's standalone `GET` stream, a `subscriptions/listen`) stay open until
+/// the client leaves: cancel the `cancellation_token` of the router's
+/// [`StreamableHttpServerConfig`](crate::StreamableHttpServerConfig) on shutdown to end them, as
+/// [`McpHost::run`](crate::McpHost::run) does.
 pub async fn serve_local(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    serve_local_until(listener, app, shutdown_signal()).await
+}
+
+/// [`serve_local`] stopping when `stop` resolves.
+pub(crate) async fn serve_local_until(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(stop)
     .await
 }
 

@@ -71,7 +71,7 @@ use shared::store::RevocationList;
 pub use self::auth::MAX_BODY_BYTES;
 pub use self::auth::{HttpJwks, InProcessJwks, JWKS_REFETCH_SECS, JwksError, JwksSource};
 pub use self::caller::Caller;
-pub use self::endpoint::resource_host_and_origin;
+pub use self::endpoint::{Sessions, resource_host_and_origin};
 pub use self::hosting::{serve_lambda, serve_local, shutdown_signal};
 pub use self::run::{DEFAULT_ADDR, HostError, keys};
 pub use self::scopes::ScopePolicy;
@@ -120,6 +120,7 @@ pub struct McpHost<S> {
     hosts: Vec<String>,
     origins: Vec<String>,
     http: StreamableHttpServerConfig,
+    sessions: Sessions,
 }
 
 impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
@@ -134,6 +135,7 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
             hosts: Vec::new(),
             origins: Vec::new(),
             http: endpoint::default_http_config(),
+            sessions: Sessions::Stateless,
         }
     }
 
@@ -202,6 +204,19 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         self
     }
 
+    /// Where MCP sessions live (default [`Sessions::Stateless`]). [`Sessions::InMemory`] also
+    /// turns on rmcp's session mode for protocol versions before 2026-07-28
+    /// (`legacy_session_mode`), and routes `GET` (the standalone SSE stream) and `DELETE` (end
+    /// of session) to the service, behind the same checks as `POST`; a later
+    /// [`configure_http`](Self::configure_http) may still change the mode.
+    pub fn sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = sessions;
+        self.http = self
+            .http
+            .with_legacy_session_mode(sessions == Sessions::InMemory);
+        self
+    }
+
     /// The whole resource server for `protection`: the metadata routes (no authentication) and
     /// the MCP endpoint at the resource URL's path. Serve it, merge it into a larger router, or
     /// wrap it in more layers.
@@ -230,13 +245,22 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         ));
         let path = endpoint::path(config);
         let factory = self.factory;
-        let mcp = endpoint::router(&path, factory, self.http, auth, hosts, origins);
+        let mcp = endpoint::router(
+            &path,
+            factory,
+            self.sessions,
+            self.http,
+            auth,
+            hosts,
+            origins,
+        );
         metadata.merge(mcp)
     }
 }
 
-/// Every route of [`McpHost::router`] for `config`: its path and the methods it answers (a `GET`
-/// route answers `HEAD` too; other methods are 405 with `Allow`).
+/// Every route of [`McpHost::router`] for `config` with the default [`Sessions::Stateless`]:
+/// its path and the methods it answers (a `GET` route answers `HEAD` too; other methods are 405
+/// with `Allow`). With [`Sessions::InMemory`] the MCP endpoint answers `GET` and `DELETE` too.
 pub fn routes(config: &Config) -> Vec<(String, &'static [http::Method])> {
     let mut routes: Vec<(String, &'static [http::Method])> = resource_metadata::paths(config)
         .into_iter()

@@ -67,10 +67,17 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         shared::store::create_private_dir(&config.data_dir)
             .map_err(|e| HostError(format!("{}: {e}", shared_keys::DATA_DIR)))?;
         let resource = config.resource.clone();
+        // Ends rmcp's open SSE streams on shutdown, so the graceful shutdown does not wait on
+        // clients that keep them open.
+        let streams = self.http.cancellation_token.clone();
         let app = self.app(config).await?;
         println!("listening on http://{local}");
         println!("  MCP server URL: {resource}");
-        hosting::serve_local(listener, app)
+        let stop = async move {
+            hosting::shutdown_signal().await;
+            streams.cancel();
+        };
+        hosting::serve_local_until(listener, app, stop)
             .await
             .map_err(|e| HostError(format!("server stopped: {e}")))
     }

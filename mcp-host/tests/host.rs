@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use http::{Request, Response, header};
 use http_body_util::BodyExt as _;
-use mcp_host::{InProcessJwks, McpHost, Protection};
+use mcp_host::{InProcessJwks, McpHost, Protection, Sessions};
 use rmcp::model::{NumberOrString, ProgressNotificationParam, ProgressToken};
 use rmcp::{Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
@@ -220,4 +220,86 @@ async fn other_hosts_are_refused_unless_allowed() {
         .await
         .unwrap();
     assert_eq!(allowed.status(), 200);
+}
+
+fn request(method: http::Method, token: Option<&str>, session: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri("/files/mcp")
+        .header(header::HOST, "files.example:7001")
+        .header(header::ACCEPT, "text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn in_memory_sessions_route_get_and_delete_behind_the_bearer_layer() {
+    let read = token("files:read").await;
+    // The default is stateless: no session id, GET and DELETE are 405 with Allow: POST.
+    let stateless = host().router(protection());
+    let get = stateless
+        .clone()
+        .oneshot(request(http::Method::GET, Some(&read), None))
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(header_of(&get, header::ALLOW), "POST");
+
+    let app = host().sessions(Sessions::InMemory).router(protection());
+    let init = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}
+    });
+    let opened = app
+        .clone()
+        .oneshot(post("files.example:7001", Some(&read), &init))
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = header_of(&opened, "mcp-session-id".parse().unwrap());
+    assert!(!session.is_empty(), "{:?}", opened.headers());
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let mut notify = post("files.example:7001", Some(&read), &initialized);
+    notify
+        .headers_mut()
+        .insert("mcp-session-id", session.parse().unwrap());
+    assert_eq!(app.clone().oneshot(notify).await.unwrap().status(), 202);
+
+    // GET and DELETE pass the bearer layer like POST: 401 without a token.
+    for method in [http::Method::GET, http::Method::DELETE] {
+        let denied = app
+            .clone()
+            .oneshot(request(method.clone(), None, Some(&session)))
+            .await
+            .unwrap();
+        assert_eq!(denied.status(), 401, "{method}");
+    }
+    // With it, GET opens the session's standalone SSE stream (not read: it stays open).
+    let stream = app
+        .clone()
+        .oneshot(request(http::Method::GET, Some(&read), Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(header_of(&stream, header::CONTENT_TYPE).starts_with("text/event-stream"));
+    drop(stream);
+    // DELETE ends the session; it is unknown afterwards.
+    let ended = app
+        .clone()
+        .oneshot(request(http::Method::DELETE, Some(&read), Some(&session)))
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    let gone = app
+        .oneshot(request(http::Method::GET, Some(&read), Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
 }

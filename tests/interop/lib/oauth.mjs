@@ -25,8 +25,11 @@ export function authorizationUrl(base, params) {
   return url;
 }
 
-/** Registers a public client (unless `client` is given) and runs the whole code flow. */
-export async function obtainTokens({ base, username, password, redirectUri = 'http://127.0.0.1:53684/callback', client, scope }) {
+/**
+ * Registers a public client (unless `client` is given) and runs the whole code flow, for the
+ * resource `resource` (default: the MCP server of `serve`, `${base}/mcp`).
+ */
+export async function obtainTokens({ base, username, password, redirectUri = 'http://127.0.0.1:53684/callback', client, scope, resource = `${base}/mcp` }) {
   const registered = client ?? (await register(base, {
     client_name: 'interop token helper',
     redirect_uris: [redirectUri],
@@ -43,7 +46,7 @@ export async function obtainTokens({ base, username, password, redirectUri = 'ht
     code_challenge: challenge,
     code_challenge_method: 'S256',
     state,
-    resource: `${base}/mcp`,
+    resource,
     scope,
   });
   const { url: callback } = await walkAuthorization(url, { username, password, issuer: base });
@@ -56,7 +59,7 @@ export async function obtainTokens({ base, username, password, redirectUri = 'ht
     redirect_uri: redirectUri,
     code_verifier: verifier,
     client_id: registered.client_id,
-    resource: `${base}/mcp`,
+    resource,
   });
   if (registered.client_secret) form.set('client_secret', registered.client_secret);
   const response = await fetch(`${base}/token`, {

@@ -6,6 +6,9 @@ import http from 'node:http';
 
 export function startProxy({ target, token }) {
   const upstream = new URL(target);
+  // Requests still open upstream (an SSE stream the client left open): ended on close, so a
+  // remote server's streams do not keep this process alive.
+  const open = new Set();
   const server = http.createServer((req, res) => {
     const self = `127.0.0.1:${server.address().port}`;
     const headers = { ...req.headers };
@@ -20,6 +23,8 @@ export function startProxy({ target, token }) {
         answer.pipe(res);
       },
     );
+    open.add(forward);
+    forward.on('close', () => open.delete(forward));
     forward.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`proxy error: ${error.message}`);
@@ -35,6 +40,7 @@ export function startProxy({ target, token }) {
         close: () =>
           new Promise((done) => {
             server.closeAllConnections?.();
+            for (const forward of open) forward.destroy();
             server.close(() => done());
           }),
       });
