@@ -15,8 +15,12 @@
 // The host's backend (this script's http server) holds the token and forwards the page's
 // JSON-RPC to serve's /mcp, as a web host's server would: the browser never talks to serve.
 //
+// Last, the same view on Cost Explorer data: a serve with SMCP_COST_SOURCE=aws against moto
+// (SMCP_AWS_HTTP, its login in SMCP_AWS_USER/SMCP_AWS_PASSWORD, moto at AWS_ENDPOINT_URL), a
+// GetCostAndUsage answer by service seeded in moto, drawn and tabulated by the view.
+//
 // Environment (as walk.mjs): SMCP_HTTP, SMCP_USER/SMCP_PASSWORD, CHROMIUM, CI_NO_SANDBOX,
-// BROWSER_WORK.
+// BROWSER_WORK; SMCP_AWS_HTTP, SMCP_AWS_USER/SMCP_AWS_PASSWORD, AWS_ENDPOINT_URL.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -29,7 +33,9 @@ const env = process.env;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modules = path.join(here, 'node_modules');
 const base = env.SMCP_HTTP.replace(/\/$/, '');
-const mcpUrl = `${base}/mcp`;
+// Which serve the host talks to: the sample-data instance, then (last section) the one on
+// Cost Explorer data.
+let mcpUrl = `${base}/mcp`;
 const screens = `${env.BROWSER_WORK}/screens`;
 mkdirSync(screens, { recursive: true });
 const axeSource = readFileSync(path.join(modules, 'axe-core', 'axe.min.js'), 'utf8');
@@ -564,6 +570,89 @@ try {
     await check('the view answers the host\'s ui/resource-teardown before it is removed', async () => {
       const answer = await page.evaluate(() => window.hostBridge.teardownResource({}));
       assert.deepEqual(answer, {});
+    });
+    await context.close();
+  }
+
+  // The view on Cost Explorer data (the AWS adapter against moto).
+  stopped = false;
+  {
+    const awsBase = env.SMCP_AWS_HTTP?.replace(/\/$/, '');
+    const endpoint = env.AWS_ENDPOINT_URL;
+    const context = await browser.newContext({ viewport: { width: 820, height: 900 } });
+    const page = await context.newPage();
+    const problems = watch(page);
+    const view = page.frameLocator('iframe#view');
+    const { start_date: start } = monthsBack(3);
+    const next = (iso) => {
+      const d = new Date(`${iso}T00:00:00Z`);
+      return isoDay(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)));
+    };
+    const tomorrow = isoDay(new Date(Date.now() + 86_400_000));
+    const starts = [start, next(start), next(next(start))];
+    const seeded = {
+      'Amazon Elastic Compute Cloud - Compute': [410.25, 388.5, 402.75],
+      'Amazon Simple Storage Service': [95.5, 101.25, 99.0],
+      'AWS Lambda': [12.5, 14.75, 13.25],
+    };
+    let answer;
+
+    await check('aws: a serve on Cost Explorer data (SMCP_COST_SOURCE=aws against moto) is configured for this run', () => {
+      assert.ok(awsBase && env.SMCP_AWS_USER && env.SMCP_AWS_PASSWORD && endpoint, 'SMCP_AWS_HTTP, SMCP_AWS_USER, SMCP_AWS_PASSWORD and AWS_ENDPOINT_URL (tests/browser/run.sh sets them)');
+    });
+
+    await check('aws: get_cost_and_usage through the AWS adapter answers the seeded Cost Explorer result', async () => {
+      const results = [{
+        ResultsByTime: starts.map((s, i) => ({
+          TimePeriod: { Start: s, End: i === 2 ? tomorrow : starts[i + 1] },
+          Total: {},
+          Groups: Object.entries(seeded).map(([service, amounts]) => ({
+            Keys: [service],
+            Metrics: { UnblendedCost: { Amount: String(amounts[i]), Unit: 'USD' } },
+          })),
+          Estimated: i === 2,
+        })),
+        GroupDefinitions: [{ Type: 'DIMENSION', Key: 'SERVICE' }],
+        DimensionValueAttributes: [],
+      }];
+      const put = await fetch(`${endpoint}/moto-api/static/ce/cost-and-usage-results`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ account_id: '123456789012', results }),
+      });
+      assert.equal(put.status, 201, await put.text());
+      const { tokens } = await obtainTokens({ base: awsBase, username: env.SMCP_AWS_USER, password: env.SMCP_AWS_PASSWORD });
+      mcpUrl = `${awsBase}/mcp`;
+      accessToken = tokens.access_token;
+      answer = (await mcp('tools/call', { name: 'get_cost_and_usage', arguments: args })).result;
+      assert.equal(answer.isError ?? false, false, JSON.stringify(answer).slice(0, 300));
+      assert.equal(answer.structuredContent.periods.length, 3);
+      assert.deepEqual([...seriesOf(answer.structuredContent)].sort(), Object.keys(seeded).sort());
+    });
+
+    await check('aws: the view draws every seeded service for each month and tabulates the exact amounts', async () => {
+      host.setPage(hostPage({ theme: 'light', tool: 'get_cost_and_usage', arguments: args, result: answer }));
+      await page.goto(host.url);
+      await page.waitForFunction(() => window.hostState && (window.hostState.resultSent || window.hostState.error));
+      assert.equal(await page.evaluate(() => window.hostState.error), null);
+      await view.locator('svg rect.bar').first().waitFor();
+      for (const name of Object.keys(seeded)) {
+        assert.equal(await view.locator(`svg rect.bar[data-series="${name}"]`).count(), 3, name);
+      }
+      await view.getByRole('button', { name: 'Table view' }).click();
+      const table = view.getByRole('table');
+      await table.waitFor();
+      const header = await table.locator('thead th').allInnerTexts();
+      for (const [name, amounts] of Object.entries(seeded)) {
+        const column = header.indexOf(name);
+        assert.ok(column > 0, `${name} in ${header.join(' | ')}`);
+        for (let i = 0; i < 3; i += 1) {
+          const cell = await table.locator('tbody tr').nth(i).locator('th, td').nth(column).innerText();
+          assert.equal(cell, usd(amounts[i]), `${name}, month ${i}`);
+        }
+      }
+      await page.locator('iframe#view').screenshot({ path: `${screens}/app-view-aws.png` });
+      assert.deepEqual(problems, []);
     });
     await context.close();
   }

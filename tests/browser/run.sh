@@ -106,8 +106,17 @@ CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
   SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
   "$node" "$dir/inspector_web.mjs" || status=1
 
+# The view on Cost Explorer data too: a serve with the AWS adapter against moto (the moto that
+# tests/run.sh started; app_view.mjs seeds it and fails without it).
+aws_port=""
+if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+  aws_port="$(free_port)"
+  SMCP_COST_SOURCE=aws SMCP_ACCOUNT_SCOPES='{"*":["*"]}' start_serve aws "127.0.0.1:$aws_port"
+fi
 log "the cost tools' MCP App in a host page built on the official AppBridge"
 CHROMIUM="$chromium" CI_NO_SANDBOX="$no_sandbox" BROWSER_WORK="$work" \
   SMCP_HTTP="http://127.0.0.1:$http_port" SMCP_USER="$USER_http" SMCP_PASSWORD="$PASSWORD_http" \
+  SMCP_AWS_HTTP="${aws_port:+http://127.0.0.1:$aws_port}" SMCP_AWS_USER="${USER_aws:-}" \
+  SMCP_AWS_PASSWORD="${PASSWORD_aws:-}" \
   "$node" "$dir/app_view.mjs" || status=1
 exit "$status"
