@@ -93,6 +93,10 @@ PROBES = {
         "", "costs:read=Read your costs", "costs:read=Read;costs:resources=Per-resource costs",
         "costs:read=Costs; read only", "costs:read", "costs:read=", "=text", "notes:read=Notes",
         "costs:read=a=b", "costs:read=Read;", "costs:read=Read;;costs:resources=R",
+        "costs:read=" + "r" * 200, "costs:read=" + "r" * 201, "costs:read=Read\tcosts",
+        "costs:read=Read\x7f", "costs:read=Read\x85", "costs:read=Read\u202e", "costs:read=Read\ufeff",
+        "costs:read=Read\u200bcosts", "costs:read=Read\u00e9",
+        "costs:read=Read;costs:read=Again",
     ],
     "LogFilter": [
         "info", "debug", "info,authz=debug", "warn,mcp::tools=trace", "off", "INFO", "info,",
@@ -166,6 +170,9 @@ STARTUP_ONLY = [
     ("ScopeDescriptions", lambda p, v: v.split("=")[0] not in ("costs:read", "costs:resources"),
      "is not one of the configured scopes",
      "a description names one of Scopes (another parameter)"),
+    ("ScopeDescriptions", lambda p, v: len({e.split("=")[0] for e in v.split(";")}) < len(v.split(";")),
+     "is described twice",
+     "each scope described once (a pattern cannot compare entries)"),
 ]
 
 
