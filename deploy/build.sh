@@ -4,9 +4,23 @@
 # with cargo-lambda from PyPI (pinned with its Zig in deploy/build-requirements.txt), for arm64
 # (aarch64-unknown-linux-gnu; Zig links against glibc 2.17 by default), then checks that no
 # binary needs a glibc newer than Amazon Linux 2023's (2.34) and prints the zip sizes.
-# Usage: deploy/build.sh [VENV_DIR]   (default: tests/.work/build-venv under the repository)
+# Usage: deploy/build.sh [--mcp-bin NAME] [VENV_DIR]   (VENV_DIR default: tests/.work/build-venv)
+#   --mcp-bin NAME (or SMCP_MCP_BIN=NAME): the workspace binary built into the MCP function's
+#   artefact, target/lambda/mcp/bootstrap.zip (the template's literal CodeUri, which `sam package`
+#   uploads). Default mcp, the Cost Explorer server; any binary made with mcp-host, e.g.
+#   hello-mcp, is deployed with McpServer=custom (deploy/README.md, "Deploy your own MCP server").
 # Needs Rust (rustup) and Python 3; everything else is installed into the venv.
 set -euo pipefail
+
+mcp_bin="${SMCP_MCP_BIN:-mcp}"
+if [ "${1:-}" = --mcp-bin ]; then
+  mcp_bin="${2:?--mcp-bin needs a binary name}"
+  shift 2
+fi
+if ! [[ "$mcp_bin" =~ ^[A-Za-z0-9_-]+$ ]] || [ "$mcp_bin" = authz ]; then
+  echo "--mcp-bin: not an MCP server binary name: $mcp_bin" >&2
+  exit 2
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${1:-$root/tests/.work/build-venv}"
@@ -35,8 +49,19 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 cd "$root"
-log "cargo lambda build --release --arm64 --bin authz --bin mcp --output-format zip"
-cargo lambda build --release --arm64 --bin authz --bin mcp --output-format zip
+log "cargo lambda build --release --arm64 --bin authz --bin $mcp_bin --output-format zip"
+cargo lambda build --release --arm64 --bin authz --bin "$mcp_bin" --output-format zip
+if [ "$mcp_bin" != mcp ]; then
+  # The template's CodeUri is literal (a parameter would not be uploaded by `sam package`):
+  # the chosen server takes the mcp artefact's place. The zip holds `bootstrap` either way.
+  if [ ! -s "target/lambda/$mcp_bin/bootstrap.zip" ]; then
+    echo "missing target/lambda/$mcp_bin/bootstrap.zip" >&2
+    exit 1
+  fi
+  mkdir -p target/lambda/mcp
+  cp "target/lambda/$mcp_bin/bootstrap.zip" target/lambda/mcp/bootstrap.zip
+  log "target/lambda/mcp/bootstrap.zip is $mcp_bin: deploy with McpServer=custom"
+fi
 
 status=0
 for fn in authz mcp; do

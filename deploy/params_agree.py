@@ -80,6 +80,24 @@ PROBES = {
         '{"team-a":["*"]', '{"team-a":["all"]}', '{"a\\"b":["*"]}', '{"team-a":["*"]} x',
         '{"team-a":{"x":["*"]}}', "null",
     ],
+    "Scopes": [
+        "costs:read costs:resources", "costs:read,costs:resources", "costs:read, costs:resources",
+        "costs:read costs:resources notes:write", "notes:read costs:read costs:resources",
+        "costs:read", "notes:read", "a b", "", " costs:read costs:resources",
+        'costs:read costs:resources a"b', "costs:read costs:resources a\\b",
+        "costs:read costs:resources a;b", "costs:read costs:resources a=b",
+        "costs:read costs:resources " + "x" * 128, "costs:read costs:resources " + "x" * 129,
+        "costs:read costs:resources caf\u00e9",
+    ],
+    "ScopeDescriptions": [
+        "", "costs:read=Read your costs", "costs:read=Read;costs:resources=Per-resource costs",
+        "costs:read=Costs; read only", "costs:read", "costs:read=", "=text", "notes:read=Notes",
+        "costs:read=a=b", "costs:read=Read;", "costs:read=Read;;costs:resources=R",
+        "costs:read=" + "r" * 200, "costs:read=" + "r" * 201, "costs:read=Read\tcosts",
+        "costs:read=Read\x7f", "costs:read=Read\x85", "costs:read=Read\u202e", "costs:read=Read\ufeff",
+        "costs:read=Read\u200bcosts", "costs:read=Read\u00e9",
+        "costs:read=Read;costs:read=Again",
+    ],
     "LogFilter": [
         "info", "debug", "info,authz=debug", "warn,mcp::tools=trace", "off", "INFO", "info,",
         "", "verbose", "authz=loud", "info,authz", "authz[span]=debug", "info authz=debug",
@@ -125,6 +143,10 @@ RESTRICTIONS = [
      "an explicit mapping: {} for nobody, {\"*\":[\"*\"]} for everyone"),
     ("AccountScopes", lambda p, v: "\\" in v,
      "group names without JSON escapes"),
+    ("Scopes", lambda p, v: v == "",
+     "the scopes written out (empty would mean the built-in default)"),
+    ("ScopeDescriptions", lambda p, v: ";;" in v or v.endswith(";"),
+     "no empty entries between or after the semicolons"),
     ("LogFilter", lambda p, v: v == "" or re.search(r"(^|,)[A-Za-z_:]+(,|$)|\[| ", v) is not None,
      "only levels and target=level directives (no bare targets, span filters or blanks)"),
     ("CustomDomain", lambda p, v: v in ("localhost", "MCP.example.com", "mcp.example.com.",
@@ -134,6 +156,23 @@ RESTRICTIONS = [
     ("DistributionHostname", lambda p, v: v in ("D123.cloudfront.net", "d123.example.com",
                                                 "d123.cloudfront.net/x"),
      "a CloudFront distribution's own host name"),
+]
+
+
+# Values the template accepts although the functions refuse them, because CloudFormation cannot
+# express the rule (its Rules have no Fn::Split, so a space-separated Scopes string cannot be
+# searched): (parameter, test, words the refusal must contain, reason). The function refuses to
+# start and says why, which is the check these values get.
+STARTUP_ONLY = [
+    ("Scopes", lambda p, v: not {"costs:read", "costs:resources"} <= set(re.split(r"[ ,]+", v)),
+     "does not offer",
+     "the Cost Explorer server declares costs:read and costs:resources (McpServer=cost-explorer)"),
+    ("ScopeDescriptions", lambda p, v: v.split("=")[0] not in ("costs:read", "costs:resources"),
+     "is not one of the configured scopes",
+     "a description names one of Scopes (another parameter)"),
+    ("ScopeDescriptions", lambda p, v: len({e.split("=")[0] for e in v.split(";")}) < len(v.split(";")),
+     "is described twice",
+     "each scope described once (a pattern cannot compare entries)"),
 ]
 
 
@@ -301,6 +340,11 @@ def main(template_path, binary):
                 if FIRST_DEPLOYMENT[2] not in why:
                     failures.append(f"{name}={value!r}: expected the two-step hint, got {why}")
                 used.add("first-deployment")
+            elif by_template and not by_functions and any(
+                    p == name and test(name, value) and words in why
+                    for p, test, words, _ in STARTUP_ONLY):
+                used.update(f"startup-{i}" for i, (p, test, words, _) in enumerate(STARTUP_ONLY)
+                            if p == name and test(name, value) and words in why)
             elif by_template and not by_functions:
                 failures.append(f"{name}={value!r}: the template accepts it, but {why}")
             elif by_functions and not by_template:
@@ -315,6 +359,10 @@ def main(template_path, binary):
     for i, (param, _, reason) in enumerate(RESTRICTIONS):
         if i not in used:
             failures.append(f"restriction on {param} ({reason}) matches no probe any more")
+
+    for i, (param, _, _, reason) in enumerate(STARTUP_ONLY):
+        if f"startup-{i}" not in used:
+            failures.append(f"start-up-only rule on {param} ({reason}) matches no probe any more")
 
     for failure in failures:
         print(f"params-agree: {failure}", file=sys.stderr)

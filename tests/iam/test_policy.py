@@ -222,6 +222,33 @@ class TheTemplate(unittest.TestCase):
         self.assertEqual(self.outcome(ROOT / "deploy/template.yaml", [self.kms("admin", "Sign")])[0], 1)
         self.assertEqual(self.outcome(ROOT / "deploy/template.yaml", [self.kms("admin", "GetPublicKey")])[0], 0)
 
+    def mcp_decides(self, parameters: dict, action: str, leading_key: str | None) -> bool:
+        template = policy.load_template(ROOT / "deploy/template.yaml")
+        physical = policy.Physical(**self.RUN["physical"], parameters=parameters)
+        resolver = policy.Resolver(template, physical)
+        ident = policy.role_identity(template, resolver, "mcp", "McpRole")
+        resource = "*" if action.startswith("ce:") else TABLE_ARN
+        context = {"dynamodb:LeadingKeys": [leading_key]} if leading_key else {}
+        return policy.evaluate(ident, policy.Request(action, resource, context), {}, ROOT_PRINCIPAL).allowed
+
+    def test_a_custom_server_gets_no_cost_explorer_access(self):
+        calls = [("ce:GetCostAndUsage", None), ("ce:GetCostForecast", None),
+                 ("dynamodb:GetItem", "CECACHE#x"), ("dynamodb:PutItem", "CECACHE#x"),
+                 ("dynamodb:UpdateItem", "RATE#ce-budget#u")]
+        for action, key in calls:
+            # The default instance (the Cost Explorer stack) is allowed these ...
+            self.assertTrue(self.mcp_decides({}, action, key), action)
+            self.assertTrue(self.mcp_decides({"McpServer": "cost-explorer"}, action, key), action)
+            # ... a server built with mcp-host is not.
+            self.assertFalse(self.mcp_decides({"McpServer": "custom"}, action, key), action)
+        # Every server reads the revocation list, and none other statements of its own.
+        self.assertTrue(self.mcp_decides({"McpServer": "custom"}, "dynamodb:BatchGetItem", "REVOKED#j"))
+        template = policy.load_template(ROOT / "deploy/template.yaml")
+        resolver = policy.Resolver(template, policy.Physical(**self.RUN["physical"], parameters={"McpServer": "custom"}))
+        sids = [st.sid for st in policy.role_identity(template, resolver, "mcp", "McpRole").statements]
+        self.assertEqual(sids, ["Logs", "RevocationListRead"])
+        self.assertFalse(any(a.startswith("ce:") for st in policy.role_identity(template, resolver, "mcp", "McpRole").statements for a in st.actions or []))
+
 
 if __name__ == "__main__":
     unittest.main()
