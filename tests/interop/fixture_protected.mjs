@@ -6,8 +6,10 @@
 // by lib/proxy.mjs. Also checks the bearer layer itself (401 with the RFC 9728 challenge without a
 // token; the fixture's metadata names our issuer) and that progress notifications reach the
 // client as SSE events as they are sent, not buffered to the end: `test_tool_with_progress`
-// sends progress 0, 50 and 100 with 50 ms between them, then its result; the first event must
-// arrive at least MIN_SPREAD_MS before the result, in separate reads.
+// sends progress 0, 50 and 100 with 50 ms between them, then its result 150 ms after the first;
+// the first event must arrive at least MIN_SPREAD_MS before the result, in an earlier read (a
+// buffered answer comes in one read, all events at once). The Lambda emulator sometimes hands
+// two events over in one read, so the reads are not required to be one per event.
 //
 // Two modes:
 //  - local (tests/run.sh, run_interop): starts `$SMCP_BIN serve --no-mcp` and
@@ -33,7 +35,7 @@ const baseline = path.resolve(here, process.env.FIXTURE_BASELINE ?? 'fixture-bas
 const work = path.join(process.env.INTEROP_WORK ?? path.join(here, '..', '.work', 'interop'), process.env.FIXTURE_WORK_NAME ?? 'fixture-protected');
 const label = process.env.FIXTURE_LABEL ?? 'fixture_protected';
 /** The tool spaces its three progress notifications 50 ms apart, then answers 50 ms later. */
-const MIN_SPREAD_MS = 100;
+const MIN_SPREAD_MS = 40;
 
 const external = process.env.FIXTURE_URL;
 const fail = (message) => {
@@ -254,7 +256,7 @@ try {
     console.log(`# streaming: ${events.map((e) => `${e.method}${e.progress !== undefined ? `(${e.progress})` : ''} @ ${e.at.toFixed(1)} ms [read ${e.read}]`).join(', ')}; transfer-encoding ${timings.transferEncoding ?? '-'}, lambda mode ${timings.mode ?? '-'}`);
     ok(progress.length === 3 && !!result, 'three progress events, then the result', events);
     ok(spread >= MIN_SPREAD_MS, `the first progress event arrived ${spread.toFixed(1)} ms before the result (>= ${MIN_SPREAD_MS} ms: streamed, not buffered)`, events);
-    ok(reads === events.length, `each of the ${events.length} events came in its own read (${reads} reads)`, events);
+    ok(reads >= 2 && result && progress.length && result.read > progress[0].read, `the first progress event and the result came in different reads (${reads} reads for ${events.length} events)`, events);
   }
 
   const proxy = await startProxy({ target: url, token: tokens.access_token });
