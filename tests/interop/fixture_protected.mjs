@@ -20,13 +20,14 @@
 //    FIXTURE_BASELINE may name another expected-failures file (default fixture-baseline.yaml).
 // Prints a per-scenario table and the streaming timings; exits non-zero on any failure.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { track } from './lib/children.mjs';
 import { obtainTokens } from './lib/oauth.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { conformance, results, stop } from './lib/suite.mjs';
 import { ok, done, step } from './lib/tap.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -104,50 +105,6 @@ function startUntil(name, argv, env, pattern) {
       reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal}):\n${stdout}${stderr}`));
     });
   });
-}
-
-/** SIGTERM; resolves the exit code (SIGKILL after 10 s: resolves null). */
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** Runs `conformance server` for one requirement set; resolves { code, output }. */
-function conformance(url, revision, dir) {
-  const args = [suite, 'server', '--url', url, '--requirements', revision, '--expected-failures', baseline, '--output-dir', dir];
-  return new Promise((resolve, reject) => {
-    const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } }));
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 900_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-/** One run's results: scenario → { verdict, counts, bad }. */
-function results(dir) {
-  const out = new Map();
-  for (const entry of readdirSync(dir).sort()) {
-    const scenario = entry.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
-    const checks = JSON.parse(readFileSync(path.join(dir, entry, 'checks.json'), 'utf8'));
-    const bad = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
-    const successes = checks.filter((c) => c.status === 'SUCCESS').length;
-    const verdict = bad.length ? 'baseline (see CONFORMANCE.md)' : successes ? 'pass' : 'nothing scored (skipped/info only)';
-    out.set(scenario, { verdict, counts: `${successes}/${checks.length}`, bad: bad.map((c) => `${c.id} ${c.status}`) });
-  }
-  return out;
 }
 
 const rpcHeaders = (token, session) => ({
@@ -263,7 +220,7 @@ try {
   try {
     for (const revision of ['2025-11-25', '2026-07-28']) {
       const dir = path.join(work, `server-${revision}`);
-      const run = await conformance(proxy.url, revision, dir);
+      const run = await conformance(proxy.url, revision, dir, baseline);
       const summary = run.output.slice(run.output.indexOf('=== SUMMARY ==='));
       ok(run.code === 0, `conformance server --requirements ${revision} (through the bearer layer): no unexpected failures, no stale baseline entries`, summary);
       const got = existsSync(dir) ? results(dir) : new Map();
