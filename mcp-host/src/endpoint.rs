@@ -174,14 +174,15 @@ where
     }
 }
 
-/// The MCP endpoint at `path`: rmcp's service for `factory`, behind the Host/Origin check, the
-/// bearer layer and CORS.
+/// The MCP endpoint at `path`: rmcp's service for `factory` (with repeated `tools/list` answers
+/// kept when `static_tool_list`), behind the Host/Origin check, the bearer layer and CORS.
 pub(crate) fn router<S, F>(
     path: &str,
     factory: F,
     sessions: Sessions,
     http: StreamableHttpServerConfig,
     auth: Arc<Authenticator>,
+    static_tool_list: bool,
     hosts: Vec<String>,
     origins: Vec<String>,
 ) -> Router
@@ -218,6 +219,15 @@ where
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(Duration::from_secs(3600));
+    let service = if static_tool_list {
+        let memo = Arc::new(crate::tool_list::ToolListMemo::default());
+        service.route_layer(from_fn_with_state(
+            memo,
+            crate::tool_list::answer_from_memory,
+        ))
+    } else {
+        service
+    };
     let endpoint = service
         .route_layer(map_response(name_plain_text))
         .route_layer(from_fn_with_state(auth, require_bearer))

@@ -59,6 +59,7 @@ mod hosting;
 mod resource_metadata;
 mod run;
 mod scopes;
+mod tool_list;
 
 use std::sync::Arc;
 
@@ -75,6 +76,7 @@ pub use self::endpoint::{Sessions, resource_host_and_origin};
 pub use self::hosting::{serve_lambda, serve_local, shutdown_signal};
 pub use self::run::{DEFAULT_ADDR, HostError, keys};
 pub use self::scopes::ScopePolicy;
+pub use self::tool_list::MAX_KINDS as TOOL_LIST_KINDS;
 
 /// What protecting a resource needs from its deployment: the issuer and resource URLs (and the
 /// rest of [`Config`]), where the issuer's keys come from, the clock, and the revocations the
@@ -121,6 +123,7 @@ pub struct McpHost<S> {
     origins: Vec<String>,
     http: StreamableHttpServerConfig,
     sessions: Sessions,
+    static_tool_list: bool,
 }
 
 impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
@@ -136,6 +139,7 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
             origins: Vec::new(),
             http: endpoint::default_http_config(),
             sessions: Sessions::Stateless,
+            static_tool_list: false,
         }
     }
 
@@ -217,6 +221,19 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         self
     }
 
+    /// Declares that the server's `tools/list` answer depends on the request alone (its
+    /// protocol version headers and `params`), never on the caller, the time or any state: the
+    /// same for every caller of a protocol version, as a `#[tool_router]` list is. The host then
+    /// answers a repeated `tools/list` with the answer rmcp gave the first request of its kind
+    /// (byte for byte, with the repeat's JSON-RPC id) instead of building and serializing the
+    /// list again; every request still passes the bearer layer. At most
+    /// [`TOOL_LIST_KINDS`] kinds are kept; requests of other kinds go to rmcp. Off by default:
+    /// a server that lists tools per caller must not turn it on.
+    pub fn static_tool_list(mut self) -> Self {
+        self.static_tool_list = true;
+        self
+    }
+
     /// The whole resource server for `protection`: the metadata routes (no authentication) and
     /// the MCP endpoint at the resource URL's path. Serve it, merge it into a larger router, or
     /// wrap it in more layers.
@@ -251,6 +268,7 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
             self.sessions,
             self.http,
             auth,
+            self.static_tool_list,
             hosts,
             origins,
         );

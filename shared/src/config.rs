@@ -81,6 +81,11 @@ pub struct RateLimit {
     pub window_secs: u64,
 }
 
+/// The log filter without `RUST_LOG`: `info`, but rmcp's own chatter (three `info` lines for every
+/// MCP request it serves: "Service initialized", "input stream terminated", "serve finished")
+/// only from `warn`; each request is still logged once, with its status and latency.
+pub const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+
 /// Settings shared by both servers.
 /// Not `PartialEq`: it holds secrets, which compare only in constant time.
 #[derive(Debug, Clone)]
@@ -186,7 +191,7 @@ impl Config {
             None if get(keys::LAMBDA_FUNCTION).is_some() => LogFormat::Json,
             None => LogFormat::Pretty,
         };
-        let log_filter = get(keys::LOG_FILTER).unwrap_or_else(|| "info".into());
+        let log_filter = get(keys::LOG_FILTER).unwrap_or_else(|| DEFAULT_LOG_FILTER.into());
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|_| {
             ConfigError::new(
                 keys::LOG_FILTER,

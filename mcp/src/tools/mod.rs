@@ -68,12 +68,14 @@ fn extra_scopes(tool: &str) -> impl Iterator<Item = &'static str> + '_ {
 }
 
 /// The Cost Explorer server on the host library: one [`CostServer`] per request over `ctx`,
-/// with the scopes its tools need.
+/// with the scopes its tools need. Its tool list is the `#[tool_router]`'s, the same for every
+/// caller, so repeated `tools/list` requests are answered from memory.
 pub fn host(ctx: Arc<ToolContext>) -> McpHost<CostServer> {
     TOOL_SCOPES.iter().fold(
         McpHost::new(move || Ok(CostServer::new(ctx.clone())))
             .resource_name("AWS Cost Explorer (MCP)")
-            .base_scope(EVERY_TOOL),
+            .base_scope(EVERY_TOOL)
+            .static_tool_list(),
         |host, (tool, scope)| host.tool_scope(*tool, *scope),
     )
 }

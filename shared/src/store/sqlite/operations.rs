@@ -85,11 +85,32 @@ pub(super) fn read_many(
     now: i64,
 ) -> Result<Vec<Item>, StoreError> {
     let mut found = Vec::with_capacity(keys.len());
-    for (pk, sk) in keys {
-        if let Some(item) = read(conn, pk, sk, now)? {
-            found.push(item);
-        }
+    if let [(pk, sk)] = keys {
+        found.extend(read(conn, pk, sk, now)?);
+        return Ok(found);
     }
+    // One read transaction for all the keys: one snapshot (as DynamoDB's BatchGetItem reads
+    // each item at once), and the file's shared lock taken once rather than once per key.
+    // Cached statements, as for the reads themselves.
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+    };
+    run("BEGIN").map_err(|e| unavailable("begin read", &e))?;
+    let mut read_all = || {
+        for (pk, sk) in keys {
+            found.extend(read(conn, pk, sk, now)?);
+        }
+        Ok(())
+    };
+    let outcome = read_all();
+    let ended = run(if outcome.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    });
+    outcome?;
+    ended.map_err(|e| unavailable("end read", &e))?;
     Ok(found)
 }
 
