@@ -66,8 +66,14 @@ verify_ns = load("verify.json")["median"]["point_estimate"]
 cached_ns = load("verify_cached.json")["median"]["point_estimate"]
 fields = (WORK / "openssl.txt").read_text().strip().split(":")
 sign_per_s, verify_per_s = float(fields[3]), float(fields[4])
-issuance = load("issuance.json")
+rounds = []
+for n in range(1, int(os.environ["TOKEN_ROUNDS"]) + 1):
+    run = load(f"issuance_{n}.json")
+    limit = float((WORK / f"openssl_sign_{n}.txt").read_text().strip().split(":")[3])
+    rounds.append({**run, "openssl_rsa2048_sign_per_sec": limit, "ratio": ratio(run["per_sec"], limit)})
+worst = min(rounds, key=lambda r: r["ratio"] or 0)
 healthz, mcp, ping = wrk("wrk_healthz.txt"), wrk("wrk_mcp.txt"), wrk("wrk_ping.txt")
+limit = wrk("wrk_limit.txt")
 cold_lambda = load("cold_lambda.json")
 chart_sizes = load("chart_sizes.json")
 charts = {
@@ -103,18 +109,24 @@ results = {
         "cached_ratio": ratio(cached_ns / 1000, 1e6 / verify_per_s),
     },
     "token_issuance": {
-        **issuance,
-        "openssl_rsa2048_sign_per_sec": sign_per_s,
-        "ratio": ratio(issuance["per_sec"], sign_per_s),
+        "rounds": rounds,
+        "per_sec": worst["per_sec"],
+        "openssl_rsa2048_sign_per_sec": worst["openssl_rsa2048_sign_per_sec"],
+        "ratio": worst["ratio"],
+        "failed": sum(r["failed"] for r in rounds),
+        "note": "the worst round; each round against the openssl speed measured just before it",
         "target_ratio_min": 0.6,
     },
     "mcp_throughput": {
         "tools_list": mcp,
+        "limit": limit,
         "healthz": healthz,
         "ping": ping,
         "tools_list_response_bytes": (WORK / "tools_list.txt").stat().st_size,
-        "ratio": ratio(mcp["req_per_sec"], healthz["req_per_sec"]),
+        "ratio": ratio(mcp["req_per_sec"], limit["req_per_sec"]),
+        "ping_ratio": ratio(ping["req_per_sec"], healthz["req_per_sec"]),
         "connections": int(os.environ["WRK_CONNECTIONS"]),
+        "threads": int(os.environ["WRK_THREADS"]),
         "seconds": int(os.environ["WRK_SECONDS"]),
         "target_ratio_min": 0.5,
         "target_p99_ms": 5,
@@ -162,19 +174,24 @@ rows += [
     ("token verify, cached (hit)", f"{f(v['cached_verify_median_us'], '.3f')} us",
      f"openssl {f(v['openssl_rsa2048_verify_us'])} us", f"{f(v['cached_ratio'], '.3f')}x",
      "below the RSA limit"),
-    ("/token code exchanges", f"{f(i['per_sec'], '.0f')}/s",
-     f"openssl sign {f(sign_per_s, '.0f')}/s", f"{f(i['ratio'])}x",
+    ("/token code exchanges (worst round)", f"{f(i['per_sec'], '.0f')}/s",
+     f"openssl sign {f(i['openssl_rsa2048_sign_per_sec'], '.0f')}/s", f"{f(i['ratio'])}x",
      f">= 0.6x {verdict(i['ratio'] is not None and i['ratio'] >= 0.6)}"
      + (f" ({i['failed']} failed)" if i["failed"] else "")),
-    ("MCP tools/list", f"{f(mcp['req_per_sec'], '.0f')}/s",
-     f"/healthz {f(healthz['req_per_sec'], '.0f')}/s", f"{f(m['ratio'])}x",
+    ("/token rounds", ", ".join(f"{f(r['per_sec'], '.0f')}/s" for r in rounds),
+     ", ".join(f"{f(r['openssl_rsa2048_sign_per_sec'], '.0f')}/s" for r in rounds),
+     ", ".join(f"{f(r['ratio'])}x" for r in rounds), "every round >= 0.6x "
+     + verdict(all(r["ratio"] is not None and r["ratio"] >= 0.6 for r in rounds))),
+    (f"MCP tools/list (wrk -t{m['threads']} -c{m['connections']})", f"{f(mcp['req_per_sec'], '.0f')}/s",
+     f"limit {f(limit['req_per_sec'], '.0f')}/s", f"{f(m['ratio'])}x",
      f">= 0.5x {verdict(m['ratio'] is not None and m['ratio'] >= 0.5)}"
-     + (f" ({mcp['non_2xx']} non-2xx!)" if mcp["non_2xx"] else "")),
+     + (f" ({mcp['non_2xx']} non-2xx!)" if mcp["non_2xx"] else "")
+     + (f" (limit: {limit['non_2xx']} non-2xx!)" if limit["non_2xx"] else "")),
     ("MCP tools/list p50 / p99", f"{f(mcp['p50_ms'])} / {f(mcp['p99_ms'])} ms",
-     f"/healthz {f(healthz['p50_ms'])} / {f(healthz['p99_ms'])} ms", "-",
+     f"limit {f(limit['p50_ms'])} / {f(limit['p99_ms'])} ms", "-",
      f"p99 < 5 ms {verdict(mcp['p99_ms'] is not None and mcp['p99_ms'] < 5)}"),
     ("MCP ping (same auth, tiny answer)", f"{f(ping['req_per_sec'], '.0f')}/s",
-     f"/healthz {f(healthz['req_per_sec'], '.0f')}/s", f"{f(ratio(ping['req_per_sec'], healthz['req_per_sec']))}x",
+     f"/healthz {f(healthz['req_per_sec'], '.0f')}/s", f"{f(m['ping_ratio'])}x",
      f"p99 {f(ping['p99_ms'])} ms" + (f" ({ping['non_2xx']} non-2xx!)" if ping["non_2xx"] else "")),
     ("serve peak RSS during (4)", f"{f(rss_kb / 1024, '.1f')} MB", "-", "-",
      f"< 40 MB {verdict(rss_kb / 1024 < 40)}"),
