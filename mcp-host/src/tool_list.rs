@@ -110,7 +110,12 @@ fn kind(request: &Request, body: &[u8]) -> Option<(Vec<u8>, Id<'static>)> {
         return None;
     }
     let mut key = Vec::with_capacity(256 + params.len());
-    key.extend_from_slice(request.uri().to_string().as_bytes());
+    let uri = request.uri();
+    key.extend_from_slice(uri.scheme_str().unwrap_or_default().as_bytes());
+    key.push(0);
+    key.extend_from_slice(uri.authority().map_or("", |a| a.as_str()).as_bytes());
+    key.push(0);
+    key.extend_from_slice(uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
     for name in KEYED_HEADERS {
         for value in headers.get_all(name) {
             key.push(0);

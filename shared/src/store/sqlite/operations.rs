@@ -25,6 +25,7 @@ fn holds(
 }
 
 const SELECT: &str = "SELECT pk, sk, gsi1pk, gsi1sk, expires_at, attrs FROM items";
+const READ_COLUMNS: &str = "SELECT pk, sk, gsi1pk, gsi1sk, expires_at, attrs FROM items";
 const READ: &str =
     "SELECT pk, sk, gsi1pk, gsi1sk, expires_at, attrs FROM items WHERE pk = ?1 AND sk = ?2";
 const UPSERT: &str = "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, expires_at, attrs)
@@ -89,28 +90,32 @@ pub(super) fn read_many(
         found.extend(read(conn, pk, sk, now)?);
         return Ok(found);
     }
-    // One read transaction for all the keys: one snapshot (as DynamoDB's BatchGetItem reads
-    // each item at once), and the file's shared lock taken once rather than once per key.
-    // Cached statements, as for the reads themselves.
-    let run = |sql: &str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut stmt| stmt.execute([]))
-    };
-    run("BEGIN").map_err(|e| unavailable("begin read", &e))?;
-    let mut read_all = || {
-        for (pk, sk) in keys {
-            found.extend(read(conn, pk, sk, now)?);
-        }
-        Ok(())
-    };
-    let outcome = read_all();
-    let ended = run(if outcome.is_ok() {
-        "COMMIT"
-    } else {
-        "ROLLBACK"
-    });
-    outcome?;
-    ended.map_err(|e| unavailable("end read", &e))?;
+    if keys.is_empty() {
+        return Ok(found);
+    }
+    // One statement for all the keys, so one snapshot (as DynamoDB's BatchGetItem reads each
+    // item at once) and one read transaction: point reads joined by UNION ALL, each on the
+    // primary key. Cached by its text, which depends only on the number of keys.
+    let sql = (0..keys.len())
+        .map(|i| {
+            let (p, s) = (2 * i + 1, 2 * i + 2);
+            format!("{READ_COLUMNS} WHERE pk = ?{p} AND sk = ?{s}")
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let values = keys
+        .iter()
+        .flat_map(|(pk, sk)| [pk as &dyn rusqlite::ToSql, sk as &dyn rusqlite::ToSql])
+        .collect::<Vec<_>>();
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(|e| unavailable("get", &e))?;
+    let rows = stmt
+        .query_map(values.as_slice(), row_to_item)
+        .map_err(|e| unavailable("get", &e))?;
+    for row in rows {
+        found.extend(live(Some(row.map_err(|e| unavailable("get", &e))?), now)?);
+    }
     Ok(found)
 }
 
