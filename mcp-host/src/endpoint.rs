@@ -174,15 +174,21 @@ where
     }
 }
 
-/// The MCP endpoint at `path`: rmcp's service for `factory` (with repeated `tools/list` answers
-/// kept when `static_tool_list`), behind the Host/Origin check, the bearer layer and CORS.
+/// How the endpoint serves: rmcp's settings, where sessions live, and whether the server's tool
+/// list is static (then repeated `tools/list` answers are kept).
+pub(crate) struct Serving {
+    pub(crate) http: StreamableHttpServerConfig,
+    pub(crate) sessions: Sessions,
+    pub(crate) static_tool_list: bool,
+}
+
+/// The MCP endpoint at `path`: rmcp's service for `factory`, behind the Host/Origin check, the
+/// bearer layer and CORS.
 pub(crate) fn router<S, F>(
     path: &str,
     factory: F,
-    sessions: Sessions,
-    http: StreamableHttpServerConfig,
+    serving: Serving,
     auth: Arc<Authenticator>,
-    static_tool_list: bool,
     hosts: Vec<String>,
     origins: Vec<String>,
 ) -> Router
@@ -190,6 +196,11 @@ where
     S: rmcp::ServerHandler + Send + 'static,
     F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
 {
+    let Serving {
+        http,
+        sessions,
+        static_tool_list,
+    } = serving;
     let http = http
         .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins.clone());

@@ -265,10 +265,12 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         let mcp = endpoint::router(
             &path,
             factory,
-            self.sessions,
-            self.http,
+            endpoint::Serving {
+                http: self.http,
+                sessions: self.sessions,
+                static_tool_list: self.static_tool_list,
+            },
             auth,
-            self.static_tool_list,
             hosts,
             origins,
         );
