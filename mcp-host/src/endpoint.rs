@@ -144,6 +144,41 @@ pub(crate) fn default_http_config() -> StreamableHttpServerConfig {
         .with_max_request_body_bytes(MAX_BODY_BYTES)
 }
 
+/// rmcp's service behind an `Arc`. axum's middleware clones the service below it for every
+/// request, and rmcp's service clones its cancellation token (a lock) and configuration when it
+/// is cloned; this clone is one reference count.
+struct Shared<S, M>(Arc<StreamableHttpService<S, M>>);
+
+impl<S, M> Clone for Shared<S, M> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<S, M> tower::Service<Request> for Shared<S, M>
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    M: rmcp::transport::streamable_http_server::SessionManager,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let service = self.0.clone();
+        Box::pin(async move { Ok(service.handle(request).await.map(axum::body::Body::new)) })
+    }
+}
+
 /// rmcp's service for `factory` with the session manager `sessions` names, on the methods it
 /// answers: `POST` without sessions, `POST`, `GET` and `DELETE` with them (others: 405 with
 /// `Allow`).
@@ -159,12 +194,12 @@ where
     match sessions {
         Sessions::Stateless => {
             let manager = Arc::new(NeverSessionManager::default());
-            let service = StreamableHttpService::new(factory, manager, http);
+            let service = Shared(Arc::new(StreamableHttpService::new(factory, manager, http)));
             (post_service(service), &[Method::POST])
         }
         Sessions::InMemory => {
             let manager = Arc::new(LocalSessionManager::default());
-            let service = StreamableHttpService::new(factory, manager, http);
+            let service = Shared(Arc::new(StreamableHttpService::new(factory, manager, http)));
             let methods: &'static [Method] = &[Method::POST, Method::GET, Method::DELETE];
             let filter = MethodFilter::POST
                 .or(MethodFilter::GET)
