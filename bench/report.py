@@ -212,3 +212,19 @@ for row in [header] + rows:
     print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
 print(f"\n{os.cpu_count()} CPUs; bench took {results['bench_seconds_after_build']} s after the build; "
       f"results in {OUT / 'latest.json'}")
+
+roundtrips_path = WORK / "roundtrips.json"
+if roundtrips_path.is_file():
+    trips = json.loads(roundtrips_path.read_text())
+    results["round_trips"] = trips
+    (OUT / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    delay = trips[0]["delay_ms"] if trips else 0
+    print(f"\nround trips per operation (AWS stand-ins behind a {delay:g} ms delay per call; README table)")
+    head = ("operation", "login", "DynamoDB", "KMS", "Cognito", "managed login", "CE", "sequential",
+            f"latency ({delay:g} ms/call)", "without delay")
+    body = [(t["operation"], t["mode"], *(str(t["calls"][k]) for k in
+             ("dynamodb", "kms", "cognito-idp", "managed-login", "ce")), str(t["sequential"]),
+             f"{t['latency_ms']:.0f} ms", f"{t['latency0_ms']:.0f} ms") for t in trips]
+    widths = [max(len(r[k]) for r in body + [head]) for k in range(len(head))]
+    for row in [head] + body:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -8,7 +8,9 @@
 # (default 10), BENCH_WRK_CONNECTIONS (default 32), BENCH_WRK_THREADS (default 2),
 # BENCH_TOKEN_ROUNDS (rounds of /token exchanges, each against its own openssl measurement,
 # default 3), BENCH_CODES (seeded codes per round, default 16000), BENCH_CONCURRENCY (concurrent
-# /token exchanges, default 8), BENCH_TOKEN_SECONDS (seconds per round, default 4).
+# /token exchanges, default 8), BENCH_TOKEN_SECONDS (seconds per round, default 4),
+# BENCH_ROUNDTRIPS=0 (skips stage 6), BENCH_DELAY_MS (per AWS call in stage 6, default 5),
+# BENCH_ROUNDTRIP_REPS (flows per login mode in stage 6, default 3).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -192,7 +194,22 @@ for kind in cost-by-service forecast utilization comparison; do
 done
 cp target/criterion/charts-sizes.json "$WORK/chart_sizes.json"
 
-step "6. zipped Lambda artefacts"
+if [[ ${BENCH_ROUNDTRIPS:-1} != 0 ]]; then
+    step "6. round trips per operation: moto and oidc-provider behind a ${BENCH_DELAY_MS:-5} ms delay (bench/roundtrips.py)"
+    VENV=tests/.work/venv
+    if [[ ! -x $VENV/bin/python ]]; then  # the venv tests/run.sh makes, made the same way
+        python3 -m venv "$VENV" >&2
+        "$VENV/bin/pip" install --quiet -r tests/requirements.txt >&2
+    fi
+    if [[ ! -d tests/oidc/node_modules/oidc-provider ]]; then
+        (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error) >&2
+    fi
+    "$VENV/bin/python" bench/roundtrips.py --serve "$BIN/serverless-mcp" \
+        --delay-ms "${BENCH_DELAY_MS:-5}" --reps "${BENCH_ROUNDTRIP_REPS:-3}" \
+        --json "$WORK/roundtrips.json" >/dev/null
+fi
+
+step "7. zipped Lambda artefacts"
 BENCH_ELAPSED=$(($(date +%s) - BENCH_START))
 export WORK OUT BIN RUNS WRK_SECONDS WRK_CONNECTIONS WRK_THREADS CONCURRENCY TOKEN_ROUNDS BENCH_ELAPSED
 python3 bench/report.py

@@ -318,6 +318,11 @@ run_tracked bash tests/openapi/run.sh
 log "lambda: both functions under cargo lambda watch, end to end"
 run_tracked bash tests/lambda/run.sh "$venv/bin/python"
 
+# --- issue 20: AWS calls per operation, counted through a proxy, against the README's table ---
+log "round trips per operation (bench/roundtrips.py against the README's table)"
+run_tracked "$venv/bin/python" bench/roundtrips.py --serve target/debug/serverless-mcp \
+  --delay-ms 0 --reps 1 --check-readme README.md
+
 # --- issue 9: bounded load (wrk) on tools/list and /token refreshes, memory flat (tests/load/) ---
 log "load: wrk against serve"
 run_tracked bash tests/load/run.sh

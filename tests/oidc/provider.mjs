@@ -9,8 +9,10 @@
 //                                   Cognito's AdminUserGlobalSignOut does
 //   POST /test/token-use/<value>    the `token_use` later ID tokens carry (e.g. `access`)
 //
-// Usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI
-// Prints "listening <issuer>" on stdout once it accepts connections.
+// Usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI [PUBLIC_PORT]
+// Prints "listening <issuer>" on stdout once it accepts connections. With PUBLIC_PORT the
+// issuer (and every URL it publishes) is http://127.0.0.1:PUBLIC_PORT, a proxy in front of
+// PORT (bench/roundtrips.py delays and counts the calls there).
 
 // The warnings about what a test stand-in deliberately is (in-memory, dev keys, Node 20) are
 // noise in test output; anything else oidc-provider warns about still shows.
@@ -21,7 +23,7 @@ console.warn = (...args) => {
 };
 const { default: Provider } = await import('oidc-provider');
 
-const [port, clientId, clientSecret, redirectUri] = process.argv.slice(2);
+const [port, clientId, clientSecret, redirectUri, publicPort] = process.argv.slice(2);
 if (!port || !clientId || !clientSecret || !redirectUri) {
   console.error('usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI');
   process.exit(2);
@@ -34,7 +36,7 @@ const USER = {
   groups: ['finance', 'web'],
 };
 
-const issuer = `http://127.0.0.1:${port}`;
+const issuer = `http://127.0.0.1:${publicPort || port}`;
 // Grants made by the login interaction (each refresh token belongs to one).
 const grantIds = new Set();
 let tokenUse = 'id';

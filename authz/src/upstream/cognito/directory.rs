@@ -101,12 +101,19 @@ fn may_refresh(status: &UserStatusType) -> bool {
 impl UserDirectory for CognitoDirectory {
     async fn status(&self, grant: &GrantRecord) -> Result<UserStatus, UpstreamError> {
         let client = self.client().await;
-        let user = client
+        // The three questions are independent: asked at once, they cost one round trip, not
+        // three. The answers are read in the order they matter: a user who is gone is gone
+        // whatever the other two said.
+        let get_user = client
             .admin_get_user()
             .user_pool_id(&self.config.user_pool_id)
             .username(&grant.sub)
-            .send()
-            .await;
+            .send();
+        let (user, stands, groups) = tokio::join!(
+            get_user,
+            self.session_stands(grant),
+            self.groups(&client, &grant.sub)
+        );
         let user = match user {
             Ok(user) => user,
             Err(error) => {
@@ -132,17 +139,28 @@ impl UserDirectory for CognitoDirectory {
             tracing::info!(status = user_status.as_str(), "upstream user not confirmed");
             return Ok(UserStatus::Gone);
         }
-        if !self.session_stands(grant).await? {
+        if !stands? {
             tracing::info!("upstream session ended (signed out, revoked or expired)");
             return Ok(UserStatus::Gone);
         }
+        Ok(UserStatus::Active { groups: groups? })
+    }
+}
+
+impl CognitoDirectory {
+    /// The groups of the user `username` (the `sub` names a user as its username does).
+    async fn groups(
+        &self,
+        client: &aws_sdk_cognitoidentityprovider::Client,
+        username: &str,
+    ) -> Result<Vec<String>, UpstreamError> {
         let mut groups = Vec::new();
         let mut next: Option<String> = None;
         for _ in 0..10 {
             let page = client
                 .admin_list_groups_for_user()
                 .user_pool_id(&self.config.user_pool_id)
-                .username(user.username())
+                .username(username)
                 .set_next_token(next.take())
                 .send()
                 .await
@@ -162,7 +180,7 @@ impl UserDirectory for CognitoDirectory {
                 _ => break,
             }
         }
-        Ok(UserStatus::Active { groups })
+        Ok(groups)
     }
 }
 
