@@ -112,7 +112,7 @@ impl UserDirectory for CognitoDirectory {
         let (user, stands, groups) = tokio::join!(
             get_user,
             self.session_stands(grant),
-            self.groups(&client, &grant.sub)
+            self.groups(client, &grant.sub)
         );
         let user = match user {
             Ok(user) => user,
