@@ -13,21 +13,19 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::body::Body;
 use http::{Request, Response, header};
 use http_body_util::BodyExt as _;
-use mcp_host::{InProcessJwks, McpHost, Protection, Sessions};
+use mcp_host::{McpHost, Protection, Sessions};
 use rmcp::model::{NumberOrString, ProgressNotificationParam, ProgressToken};
 use rmcp::{Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
-use shared::clock::{Clock, ManualClock};
-use shared::config::Config;
-use shared::store::Stores;
-use shared::store::sqlite::SqliteBackend;
-use shared::token::{LocalSigner, TokenIssuer};
+use shared::token::TokenIssuer;
 use tower::ServiceExt as _;
+
+mod common;
 
 const ISS: &str = "http://127.0.0.1:7000";
 const RESOURCE: &str = "https://files.example:7001/files/mcp";
@@ -61,12 +59,7 @@ impl ServerHandler for Files {}
 
 fn issuer() -> &'static TokenIssuer {
     static ISSUER: OnceLock<TokenIssuer> = OnceLock::new();
-    ISSUER.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mcp-host-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let signer = Arc::new(LocalSigner::load_or_create(&dir).unwrap());
-        TokenIssuer::new(signer, ISS, RESOURCE, 3600)
-    })
+    ISSUER.get_or_init(|| common::issuer("test", ISS, RESOURCE))
 }
 
 fn host() -> McpHost<Files> {
@@ -77,26 +70,11 @@ fn host() -> McpHost<Files> {
 }
 
 fn protection() -> Protection {
-    let pairs = [("SMCP_ISSUER", ISS), ("SMCP_RESOURCE", RESOURCE)];
-    let config = Config::from_lookup(|k| {
-        pairs
-            .iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
-    let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock.clone());
-    let jwks = Arc::new(InProcessJwks::new(|| issuer().jwks()));
-    Protection::new(Arc::new(config), jwks, clock, stores.revocations.clone())
+    common::protection(issuer(), ISS, RESOURCE, NOW)
 }
 
 async fn token(scope: &str) -> String {
-    let (token, _) = issuer()
-        .mint("user-1", "client-1", scope, &[], NOW)
-        .await
-        .unwrap();
-    token.expose().to_owned()
+    common::token(issuer(), scope, NOW).await
 }
 
 fn post(host_header: &str, token: Option<&str>, body: &Value) -> Request<Body> {

@@ -17,19 +17,17 @@ use axum::Router;
 use axum::body::Body;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use mcp_host::{InProcessJwks, McpHost, Protection, TOOL_LIST_KINDS};
+use mcp_host::{McpHost, TOOL_LIST_KINDS};
 use rmcp::model::{
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::json;
-use shared::clock::{Clock, ManualClock};
-use shared::config::Config;
-use shared::store::Stores;
-use shared::store::sqlite::SqliteBackend;
-use shared::token::{LocalSigner, TokenIssuer};
+use shared::token::TokenIssuer;
 use tower::ServiceExt as _;
+
+mod common;
 
 const ISS: &str = "http://127.0.0.1:7100";
 const RESOURCE: &str = "http://127.0.0.1:7101/mcp";
@@ -64,28 +62,12 @@ impl ServerHandler for Counted {
 
 fn issuer() -> &'static TokenIssuer {
     static ISSUER: OnceLock<TokenIssuer> = OnceLock::new();
-    ISSUER.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mcp-host-list-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let signer = Arc::new(LocalSigner::load_or_create(&dir).unwrap());
-        TokenIssuer::new(signer, ISS, RESOURCE, 3600)
-    })
+    ISSUER.get_or_init(|| common::issuer("list", ISS, RESOURCE))
 }
 
 /// A router for a counting server; `kept` turns `static_tool_list` on.
 fn router(kept: bool) -> (Router, Arc<AtomicUsize>) {
-    let pairs = [("SMCP_ISSUER", ISS), ("SMCP_RESOURCE", RESOURCE)];
-    let config = Config::from_lookup(|k| {
-        pairs
-            .iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
-    let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock.clone());
-    let jwks = Arc::new(InProcessJwks::new(|| issuer().jwks()));
-    let protection = Protection::new(Arc::new(config), jwks, clock, stores.revocations.clone());
+    let protection = common::protection(issuer(), ISS, RESOURCE, NOW);
     let lists = Arc::new(AtomicUsize::new(0));
     let counter = lists.clone();
     let host = McpHost::new(move || Ok(Counted(counter.clone()))).base_scope("files:read");
@@ -94,11 +76,7 @@ fn router(kept: bool) -> (Router, Arc<AtomicUsize>) {
 }
 
 async fn token(scope: &str) -> String {
-    let (token, _) = issuer()
-        .mint("user-1", "client-1", scope, &[], NOW)
-        .await
-        .unwrap();
-    token.expose().to_owned()
+    common::token(issuer(), scope, NOW).await
 }
 
 fn list_request(token: Option<&str>, version: &str, body: &str) -> Request<Body> {
