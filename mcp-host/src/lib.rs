@@ -54,6 +54,7 @@
 
 mod auth;
 mod caller;
+mod clearance;
 mod endpoint;
 mod hosting;
 mod resource_metadata;
@@ -72,6 +73,7 @@ use shared::store::RevocationList;
 pub use self::auth::MAX_BODY_BYTES;
 pub use self::auth::{HttpJwks, InProcessJwks, JWKS_REFETCH_SECS, JwksError, JwksSource};
 pub use self::caller::Caller;
+pub use self::clearance::Clearance;
 pub use self::endpoint::{Sessions, resource_host_and_origin};
 pub use self::hosting::{serve_lambda, serve_local, shutdown_signal};
 pub use self::run::{DEFAULT_ADDR, HostError, keys};
@@ -124,6 +126,7 @@ pub struct McpHost<S> {
     http: StreamableHttpServerConfig,
     sessions: Sessions,
     static_tool_list: bool,
+    overlap_revocation: bool,
 }
 
 impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
@@ -140,6 +143,7 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
             http: endpoint::default_http_config(),
             sessions: Sessions::Stateless,
             static_tool_list: false,
+            overlap_revocation: false,
         }
     }
 
@@ -234,6 +238,19 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
         self
     }
 
+    /// Lets a `tools/call` start while its revocation check (one store round trip) is under way,
+    /// so a tool's first store read overlaps it and a cached answer costs one round trip, not
+    /// two. The tools must then wait on their [`Clearance`] (a tool parameter, also in the HTTP
+    /// request extensions) before anything with an effect: a write, a call that is charged or
+    /// acts upstream. Reads before it are harmless, because the response is held until the
+    /// verdict and a revoked or unverifiable token gets its 401 or 503 instead. Off by default:
+    /// a server whose tools act without waiting must not turn it on. Other requests are always
+    /// checked first.
+    pub fn overlap_revocation_check(mut self) -> Self {
+        self.overlap_revocation = true;
+        self
+    }
+
     /// The whole resource server for `protection`: the metadata routes (no authentication) and
     /// the MCP endpoint at the resource URL's path. Serve it, merge it into a larger router, or
     /// wrap it in more layers.
@@ -259,6 +276,7 @@ impl<S: rmcp::ServerHandler + Send + 'static> McpHost<S> {
             protection.clock.clone(),
             protection.revocations.clone(),
             self.scopes,
+            self.overlap_revocation,
         ));
         let path = endpoint::path(config);
         let factory = self.factory;

@@ -900,6 +900,17 @@ async fn a_revoked_access_token_is_refused() {
     let response = post(&state, Some(token.expose()), tools_list()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(challenge(&response).contains("error=\"invalid_token\""));
+    // A tool call starts beside its revocation check (the cache read overlaps it), and still
+    // gets the 401, never the tool's answer.
+    let response = post(
+        &state,
+        Some(token.expose()),
+        call("get_today_date", json!({})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&response).contains("error=\"invalid_token\""));
+    assert_eq!(body_json(response).await["error"], "invalid_token");
 }
 
 /// A store that cannot be read (the revocation list unreachable).
@@ -985,6 +996,12 @@ async fn an_unreadable_revocation_list_is_503_never_a_pass() {
         response.headers().get(header::CACHE_CONTROL).unwrap(),
         "no-store"
     );
+    assert_eq!(
+        body_json(response).await["error"],
+        "temporarily_unavailable"
+    );
+    let response = post(&state, Some(&token), call("get_today_date", json!({}))).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         body_json(response).await["error"],
         "temporarily_unavailable"

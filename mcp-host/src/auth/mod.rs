@@ -17,20 +17,23 @@ mod verifier;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::{BodyExt as _, Limited};
 use shared::metrics::{self, Metric, Refusal};
 use shared::store::TokenIdentity;
-use shared::token::VerifyError;
+use shared::token::{AccessClaims, VerifyError};
 
 use self::challenge::{json_error, keys_unavailable};
 pub use self::jwks::{HttpJwks, InProcessJwks, JwksError, JwksSource};
 pub use self::verifier::JWKS_REFETCH_SECS;
 pub(crate) use self::verifier::{AuthFailure, Authenticator};
 use crate::caller::Caller;
+use crate::clearance::Clearance;
 use crate::scopes::ScopePolicy;
 
 /// Largest JSON-RPC body read (the MCP service's own limit).
@@ -48,20 +51,34 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The extra scopes the JSON-RPC message(s) in `body` need (tool calls only).
-fn scopes_needed<'p>(policy: &'p ScopePolicy, body: &[u8]) -> Vec<&'p str> {
+/// What the JSON-RPC message(s) in `body` call: whether any is a `tools/call`, and the extra
+/// scopes the called tools need.
+fn tool_calls<'p>(policy: &'p ScopePolicy, body: &[u8]) -> (bool, Vec<&'p str>) {
     let mut needed = Vec::new();
-    for name in peek::called_tools(body) {
-        for extra in policy.extra_for(&name) {
+    let called = peek::called_tools(body);
+    for name in &called {
+        for extra in policy.extra_for(name) {
             if !needed.contains(&extra.as_str()) {
                 needed.push(extra.as_str());
             }
         }
     }
-    needed
+    (!called.is_empty(), needed)
+}
+
+/// The extra scopes the JSON-RPC message(s) in `body` need (tool calls only).
+#[cfg(test)]
+fn scopes_needed<'p>(policy: &'p ScopePolicy, body: &[u8]) -> Vec<&'p str> {
+    tool_calls(policy, body).1
 }
 
 /// The middleware: authenticate, check scopes, hand the caller to the MCP service.
+///
+/// The revocation check (one store round trip) runs before the service, except for a
+/// `tools/call` on a host that overlaps it ([`crate::McpHost::overlap_revocation_check`]): then
+/// the service starts at once with a pending [`Clearance`], and its response is held until the
+/// verdict. A refusal of any kind answers as the sequential order would: 401 for a revoked
+/// token comes before 413 and 403.
 pub(crate) async fn require_bearer(
     State(auth): State<Arc<Authenticator>>,
     request: Request,
@@ -82,7 +99,47 @@ pub(crate) async fn require_bearer(
         }
         Err(AuthFailure::KeysUnavailable) => return keys_unavailable(),
     };
-    // One store read (one request on DynamoDB) for every revocation that could reach the token.
+    if !auth.overlap_revocation {
+        if let Err(refused) = revocation_check(&auth, &claims).await {
+            return refused;
+        }
+        return match admit(&auth, Caller::from(claims), request).await {
+            Ok(admitted) => next.run(admitted.into_request(Clearance::granted())).await,
+            Err(refused) => refused,
+        };
+    }
+    let identity = claims.clone();
+    let admitted = match admit(&auth, Caller::from(claims), request).await {
+        Ok(admitted) if admitted.calls_tool => admitted,
+        Ok(admitted) => {
+            if let Err(refused) = revocation_check(&auth, &identity).await {
+                return refused;
+            }
+            return next.run(admitted.into_request(Clearance::granted())).await;
+        }
+        Err(refused) => {
+            return revocation_check(&auth, &identity)
+                .await
+                .err()
+                .unwrap_or(refused);
+        }
+    };
+    let (verdict, clearance) = Clearance::pending();
+    let check = async {
+        let checked = revocation_check(&auth, &identity).await;
+        verdict.decide(checked.is_ok());
+        checked
+    };
+    let (checked, response) = tokio::join!(check, next.run(admitted.into_request(clearance)));
+    match checked {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}
+
+/// One store read (one request on DynamoDB) for every revocation that could reach the token:
+/// `Err` is the 401 of a revoked token or the 503 of a store that did not answer.
+async fn revocation_check(auth: &Authenticator, claims: &AccessClaims) -> Result<(), Response> {
     let identity = TokenIdentity {
         jti: &claims.jti,
         grant_id: claims.grant_id.as_deref(),
@@ -91,48 +148,78 @@ pub(crate) async fn require_bearer(
         iat: claims.iat,
     };
     match auth.revocations.is_revoked(&identity).await {
-        Ok(false) => {}
+        Ok(false) => Ok(()),
         Ok(true) => {
             tracing::info!("revoked bearer token refused");
             let revoked = "the access token has been revoked";
-            return auth.unauthorized(Refusal::RevokedToken, Some(&revoked));
+            Err(auth.unauthorized(Refusal::RevokedToken, Some(&revoked)))
         }
         Err(e) => {
             tracing::error!(error = %e, "revocation list unavailable");
             metrics::count(Metric::StoreErrors);
-            return json_error(
+            Err(json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "the token store is unavailable; try again shortly",
-            );
+            ))
         }
     }
-    let caller = Caller::from(claims);
+}
+
+/// A request whose caller has the scopes it needs, with its body read.
+struct Admitted {
+    parts: Parts,
+    body: Bytes,
+    caller: Caller,
+    calls_tool: bool,
+}
+
+impl Admitted {
+    fn into_request(self, clearance: Clearance) -> Request {
+        let Self {
+            mut parts,
+            body,
+            caller,
+            ..
+        } = self;
+        tracing::debug!(sub = %caller.sub, client_id = %caller.client_id, "authenticated");
+        parts.extensions.insert(caller);
+        parts.extensions.insert(clearance);
+        Request::from_parts(parts, Body::from(body))
+    }
+}
+
+/// The scope checks (the base scope, then the tools a `tools/call` names) and the body read.
+async fn admit(
+    auth: &Authenticator,
+    caller: Caller,
+    request: Request,
+) -> Result<Admitted, Response> {
     let every_tool = auth.scopes.every_tool();
     if !caller.has_scope(every_tool) {
-        return auth.insufficient_scope(&[every_tool]);
+        return Err(auth.insufficient_scope(&[every_tool]));
     }
-    let (mut parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                "the request body is too large",
-            );
-        }
+    let (parts, body) = request.into_parts();
+    let Ok(collected) = Limited::new(body, MAX_BODY_BYTES).collect().await else {
+        return Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        ));
     };
-    let extra = scopes_needed(&auth.scopes, &bytes);
+    let body = collected.to_bytes();
+    let (calls_tool, extra) = tool_calls(&auth.scopes, &body);
     if extra.iter().any(|s| !caller.has_scope(s)) {
         let mut all = vec![every_tool];
         all.extend(extra);
-        return auth.insufficient_scope(&all);
+        return Err(auth.insufficient_scope(&all));
     }
-    tracing::debug!(sub = %caller.sub, client_id = %caller.client_id, "authenticated");
-    parts.extensions.insert(caller);
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Admitted {
+        parts,
+        body,
+        caller,
+        calls_tool,
+    })
 }
 
 #[cfg(test)]

@@ -42,6 +42,9 @@ pub(crate) struct Authenticator {
     pub(super) revocations: Arc<dyn RevocationList>,
     /// The scopes the server's tools need.
     pub(super) scopes: ScopePolicy,
+    /// Whether a `tools/call` starts before its revocation check answers
+    /// ([`crate::McpHost::overlap_revocation_check`]).
+    pub(super) overlap_revocation: bool,
 }
 
 impl Authenticator {
@@ -51,10 +54,12 @@ impl Authenticator {
         clock: Arc<dyn Clock>,
         revocations: Arc<dyn RevocationList>,
         scopes: ScopePolicy,
+        overlap_revocation: bool,
     ) -> Self {
         Self {
             revocations,
             scopes,
+            overlap_revocation,
             verifier: AccessTokenVerifier::new(&config.issuer, &config.resource),
             verified: VerifiedTokens::default(),
             source,

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use mcp_host::{InProcessJwks, Protection};
 use shared::clock::{Clock, ManualClock};
 use shared::config::Config;
-use shared::store::Stores;
 use shared::store::sqlite::SqliteBackend;
+use shared::store::{RevocationList, Stores};
 use shared::token::{LocalSigner, TokenIssuer};
 
 /// An issuer of tokens from `iss` for `resource`, with a key in a temporary directory named by
@@ -25,6 +25,20 @@ pub fn issuer(tag: &str, iss: &str, resource: &str) -> TokenIssuer {
 
 /// `resource` protected with `issuer`'s keys, at `now`, with no revocations.
 pub fn protection(issuer: &'static TokenIssuer, iss: &str, resource: &str, now: i64) -> Protection {
+    protection_with(issuer, iss, resource, now, |stores| {
+        stores.revocations.clone()
+    })
+}
+
+/// `resource` protected with `issuer`'s keys, at `now`, with the revocation list `revocations`
+/// makes of an in-memory store.
+pub fn protection_with(
+    issuer: &'static TokenIssuer,
+    iss: &str,
+    resource: &str,
+    now: i64,
+    revocations: impl FnOnce(&Stores) -> Arc<dyn RevocationList>,
+) -> Protection {
     let pairs = [("SMCP_ISSUER", iss), ("SMCP_RESOURCE", resource)];
     let config = Config::from_lookup(|k| {
         pairs
@@ -36,7 +50,7 @@ pub fn protection(issuer: &'static TokenIssuer, iss: &str, resource: &str, now: 
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(now));
     let stores = Stores::new(Arc::new(SqliteBackend::in_memory().unwrap()), clock.clone());
     let jwks = Arc::new(InProcessJwks::new(|| issuer.jwks()));
-    Protection::new(Arc::new(config), jwks, clock, stores.revocations.clone())
+    Protection::new(Arc::new(config), jwks, clock, revocations(&stores))
 }
 
 /// An access token of `issuer` for user-1 of client-1 with `scope`, issued at `now`.

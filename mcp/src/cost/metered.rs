@@ -28,6 +28,10 @@ pub enum MeteredError {
     BudgetSpent { budget: u64, resets_at: String },
     #[error("the cost cache or call counter is unavailable; try again shortly")]
     Store,
+    /// The request's token was refused (revoked, or its check failed) while the cache was read:
+    /// the bearer layer answers 401 or 503 instead of the tool's answer.
+    #[error("the access token was refused")]
+    Refused,
 }
 
 /// The cache TTL and the budget.
@@ -73,12 +77,15 @@ impl Meter {
 
     /// Answers `request` for `user` (whose account scope is `scope`) from the cache, or runs
     /// `call` if the user's budget allows and caches a successful answer. Errors are not cached.
+    /// Only the cache read comes before `cleared` answers; without its `true`, nothing is
+    /// counted, called or written.
     pub async fn run<Req, Resp, Fut>(
         &self,
         operation: &str,
         request: &Req,
         user: &str,
         scope: &str,
+        cleared: impl Future<Output = bool>,
         call: impl FnOnce() -> Fut,
     ) -> Result<Resp, MeteredError>
     where
@@ -101,6 +108,9 @@ impl Meter {
                     metrics::count(Metric::StoreErrors);
                 }
             }
+        }
+        if !cleared.await {
+            return Err(MeteredError::Refused);
         }
         if self.settings.daily_call_budget > 0 {
             let spent = self
@@ -176,6 +186,38 @@ mod tests {
         )
     }
 
+    async fn cleared() -> bool {
+        true
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_reaches_neither_the_budget_nor_the_source() {
+        let (meter, _) = meter(1);
+        let calls = AtomicUsize::new(0);
+        let call = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, CostError>(5u32)
+        };
+        let refused = meter
+            .run("Op", &1, "alice", "*", async { false }, call)
+            .await
+            .unwrap_err();
+        assert_eq!(refused, MeteredError::Refused);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        // Nothing was counted: the budget of one call is still whole.
+        let answered: u32 = meter
+            .run("Op", &1, "alice", "*", cleared(), call)
+            .await
+            .unwrap();
+        assert_eq!((answered, calls.load(Ordering::SeqCst)), (5, 1));
+        // A cached answer is read before the verdict (the bearer layer withholds it).
+        let cached: u32 = meter
+            .run("Op", &1, "alice", "*", async { false }, call)
+            .await
+            .unwrap();
+        assert_eq!((cached, calls.load(Ordering::SeqCst)), (5, 1));
+    }
+
     #[tokio::test]
     async fn identical_requests_within_the_ttl_reach_the_source_once_per_scope() {
         let (meter, clock) = meter(100);
@@ -185,24 +227,27 @@ mod tests {
             Ok::<_, CostError>(vec![1, 2, 3])
         };
         let a: Vec<i32> = meter
-            .run("Op", &("x", 1), "alice", "*", call)
+            .run("Op", &("x", 1), "alice", "*", cleared(), call)
             .await
             .unwrap();
-        let b: Vec<i32> = meter.run("Op", &("x", 1), "bob", "*", call).await.unwrap();
+        let b: Vec<i32> = meter
+            .run("Op", &("x", 1), "bob", "*", cleared(), call)
+            .await
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let _: Vec<i32> = meter
-            .run("Op", &("x", 1), "carol", "222222222222", call)
+            .run("Op", &("x", 1), "carol", "222222222222", cleared(), call)
             .await
             .unwrap();
         let _: Vec<i32> = meter
-            .run("Op", &("x", 2), "alice", "*", call)
+            .run("Op", &("x", 2), "alice", "*", cleared(), call)
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         clock.advance(61);
         let _: Vec<i32> = meter
-            .run("Op", &("x", 1), "alice", "*", call)
+            .run("Op", &("x", 1), "alice", "*", cleared(), call)
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 4);
@@ -213,12 +258,12 @@ mod tests {
         let (meter, _) = meter(2);
         for i in 0..2 {
             let _: u32 = meter
-                .run("Op", &i, "alice", "*", || async { Ok(1) })
+                .run("Op", &i, "alice", "*", cleared(), || async { Ok(1) })
                 .await
                 .unwrap();
         }
         let err = meter
-            .run::<_, u32, _>("Op", &9, "alice", "*", || async { Ok(1) })
+            .run::<_, u32, _>("Op", &9, "alice", "*", cleared(), || async { Ok(1) })
             .await
             .unwrap_err();
         assert_eq!(
@@ -230,11 +275,11 @@ mod tests {
         );
         // Cached answers stay available; other users have their own budget.
         let _: u32 = meter
-            .run("Op", &0, "alice", "*", || async { Ok(1) })
+            .run("Op", &0, "alice", "*", cleared(), || async { Ok(1) })
             .await
             .unwrap();
         let _: u32 = meter
-            .run("Op", &9, "bob", "*", || async { Ok(1) })
+            .run("Op", &9, "bob", "*", cleared(), || async { Ok(1) })
             .await
             .unwrap();
     }
@@ -243,14 +288,14 @@ mod tests {
     async fn errors_are_not_cached() {
         let (meter, _) = meter(100);
         let err = meter
-            .run::<_, u32, _>("Op", &1, "alice", "*", || async {
+            .run::<_, u32, _>("Op", &1, "alice", "*", cleared(), || async {
                 Err(CostError::Throttled)
             })
             .await
             .unwrap_err();
         assert_eq!(err, MeteredError::Cost(CostError::Throttled));
         let ok: u32 = meter
-            .run("Op", &1, "alice", "*", || async { Ok(7) })
+            .run("Op", &1, "alice", "*", cleared(), || async { Ok(7) })
             .await
             .unwrap();
         assert_eq!(ok, 7);

@@ -8,12 +8,16 @@ use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
 use rmcp::handler::server::tool::ToolCallContext;
 
 use super::CostServer;
+use mcp_host::Clearance;
+
 use crate::access::{Caller, Visibility};
 
 /// The caller of one tool call and what they may see.
 pub(crate) struct Access {
     pub(crate) caller: Caller,
     pub(crate) visibility: Visibility,
+    /// The request's revocation verdict: awaited before a call that reaches the source.
+    pub(crate) clearance: Clearance,
 }
 
 impl Access {
@@ -54,12 +58,14 @@ impl FromContextPart<ToolCallContext<'_, CostServer>> for Authenticated {
                     None,
                 )
             })?;
-        let access = match parts.extensions.get::<Caller>() {
-            Some(caller) => Ok(Access {
+        let extensions = &parts.extensions;
+        let access = match (extensions.get::<Caller>(), extensions.get::<Clearance>()) {
+            (Some(caller), Some(clearance)) => Ok(Access {
                 visibility: context.service.ctx.scopes.visibility(&caller.groups),
                 caller: caller.clone(),
+                clearance: clearance.clone(),
             }),
-            None => Err("the request is not authenticated".to_owned()),
+            _ => Err("the request is not authenticated".to_owned()),
         };
         Ok(Self(access))
     }

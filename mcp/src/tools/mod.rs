@@ -69,13 +69,16 @@ fn extra_scopes(tool: &str) -> impl Iterator<Item = &'static str> + '_ {
 
 /// The Cost Explorer server on the host library: one [`CostServer`] per request over `ctx`,
 /// with the scopes its tools need. Its tool list is the `#[tool_router]`'s, the same for every
-/// caller, so repeated `tools/list` requests are answered from memory.
+/// caller, so repeated `tools/list` requests are answered from memory; and a tool call reads
+/// the cost cache while its revocation check runs, so a cached answer takes one round trip.
 pub fn host(ctx: Arc<ToolContext>) -> McpHost<CostServer> {
     TOOL_SCOPES.iter().fold(
         McpHost::new(move || Ok(CostServer::new(ctx.clone())))
             .resource_name("AWS Cost Explorer (MCP)")
             .base_scope(EVERY_TOOL)
-            .static_tool_list(),
+            .static_tool_list()
+            // Every path to the source waits on the clearance (`CostServer::run`).
+            .overlap_revocation_check(),
         |host, (tool, scope)| host.tool_scope(*tool, *scope),
     )
 }
@@ -146,7 +149,9 @@ impl CostServer {
         Date::from_epoch_secs(self.ctx.clock.now())
     }
 
-    /// Calls the source, through the cache and budget when the source is metered.
+    /// Calls the source, through the cache and budget when the source is metered. Only a cache
+    /// read comes before the request's revocation verdict ([`mcp_host::Clearance`]); the budget
+    /// and the source wait for it.
     async fn run<Req, Resp, Fut>(
         &self,
         access: &Access,
@@ -167,11 +172,13 @@ impl CostServer {
                         request,
                         &access.caller.sub,
                         &access.visibility.cache_key(),
+                        access.clearance.wait(),
                         call,
                     )
                     .await
             }
-            None => call().await.map_err(MeteredError::from),
+            None if access.clearance.wait().await => call().await.map_err(MeteredError::from),
+            None => Err(MeteredError::Refused),
         };
         result.map_err(|e| {
             tracing::info!(operation, error = %e, "cost explorer call failed");
