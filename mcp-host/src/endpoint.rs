@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::HttpBody as _;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state, map_response};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on_service, post_service};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -48,12 +48,14 @@ struct HostGuard {
 
 impl HostGuard {
     fn host_allowed(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
         self.hosts.iter().any(|allowed| {
-            let allowed = allowed.to_ascii_lowercase();
             // An entry without a port admits any port of that host.
-            host == allowed
-                || (!allowed.contains(':') && host.split(':').next() == Some(allowed.as_str()))
+            host.eq_ignore_ascii_case(allowed)
+                || (!allowed.contains(':')
+                    && host
+                        .split(':')
+                        .next()
+                        .is_some_and(|name| name.eq_ignore_ascii_case(allowed)))
         })
     }
 
@@ -62,44 +64,56 @@ impl HostGuard {
     }
 }
 
-/// 403 for a `Host` or `Origin` that is not this server's (DNS rebinding, cross-site calls).
-async fn check_host_and_origin(
-    State(guard): State<Arc<HostGuard>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    if !host.as_deref().is_some_and(|h| guard.host_allowed(h)) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Forbidden: Host header is not allowed",
-        )
-            .into_response();
+/// What the endpoint runs before rmcp, in one middleware (one layer to pass per request, not
+/// one per step): the Host/Origin check, the bearer layer (which hands admitted requests to the
+/// kept `tools/list` answers when the server declares its list static), and the content type
+/// of the bodies rmcp leaves unnamed.
+struct Pipeline {
+    hosts: HostGuard,
+    auth: Arc<Authenticator>,
+    memo: Option<crate::tool_list::ToolListMemo>,
+}
+
+async fn protect(State(pipeline): State<Arc<Pipeline>>, request: Request, next: Next) -> Response {
+    if let Err(refused) = pipeline.hosts.check(&request) {
+        return refused;
     }
-    if let Some(origin) = request.headers().get(header::ORIGIN) {
-        let allowed = origin
-            .to_str()
-            .ok()
-            .is_some_and(|o| guard.origin_allowed(o));
-        if !allowed {
-            return (
+    let response = require_bearer(&pipeline.auth, pipeline.memo.as_ref(), request, next).await;
+    name_plain_text(response)
+}
+
+impl HostGuard {
+    /// 403 for a `Host` or `Origin` that is not this server's (DNS rebinding, cross-site calls).
+    fn check(&self, request: &Request) -> Result<(), Response> {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        if !host.is_some_and(|h| self.host_allowed(h)) {
+            return Err((
                 StatusCode::FORBIDDEN,
-                "Forbidden: Origin header is not allowed",
+                "Forbidden: Host header is not allowed",
             )
-                .into_response();
+                .into_response());
         }
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let allowed = origin.to_str().ok().is_some_and(|o| self.origin_allowed(o));
+            if !allowed {
+                return Err((
+                    StatusCode::FORBIDDEN,
+                    "Forbidden: Origin header is not allowed",
+                )
+                    .into_response());
+            }
+        }
+        Ok(())
     }
-    next.run(request).await
 }
 
 /// rmcp writes its plain-text refusals (406 without an acceptable `Accept`, 415, …) without a
 /// `Content-Type`; a body without one leaves clients guessing, so name it.
-async fn name_plain_text(mut response: Response) -> Response {
+fn name_plain_text(mut response: Response) -> Response {
     if !response.headers().contains_key(header::CONTENT_TYPE)
         && response.body().size_hint().exact() != Some(0)
     {
@@ -244,7 +258,6 @@ where
         .iter()
         .filter_map(|o| o.parse().ok())
         .collect::<Vec<_>>();
-    let guard = Arc::new(HostGuard { hosts, origins });
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(cors_origins))
         .allow_methods(methods.to_vec())
@@ -265,19 +278,13 @@ where
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(Duration::from_secs(3600));
-    let service = if static_tool_list {
-        let memo = Arc::new(crate::tool_list::ToolListMemo::default());
-        service.route_layer(from_fn_with_state(
-            memo,
-            crate::tool_list::answer_from_memory,
-        ))
-    } else {
-        service
-    };
+    let pipeline = Arc::new(Pipeline {
+        hosts: HostGuard { hosts, origins },
+        auth,
+        memo: static_tool_list.then(Default::default),
+    });
     let endpoint = service
-        .route_layer(map_response(name_plain_text))
-        .route_layer(from_fn_with_state(auth, require_bearer))
-        .route_layer(from_fn_with_state(guard, check_host_and_origin))
+        .route_layer(from_fn_with_state(pipeline, protect))
         .layer(cors);
     Router::new().route(path, endpoint)
 }
@@ -297,14 +304,14 @@ mod tests {
             },
             axum::body::Body::from("Not Acceptable"),
         );
-        let named = name_plain_text(refused).await;
+        let named = name_plain_text(refused);
         assert_eq!(
             named.headers()[header::CONTENT_TYPE],
             "text/plain; charset=utf-8"
         );
-        let accepted = name_plain_text(StatusCode::ACCEPTED.into_response()).await;
+        let accepted = name_plain_text(StatusCode::ACCEPTED.into_response());
         assert!(!accepted.headers().contains_key(header::CONTENT_TYPE));
-        let json = name_plain_text(axum::Json(1).into_response()).await;
+        let json = name_plain_text(axum::Json(1).into_response());
         assert_eq!(json.headers()[header::CONTENT_TYPE], "application/json");
     }
 

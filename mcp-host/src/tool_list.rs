@@ -17,15 +17,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-
-use crate::auth::MAX_BODY_BYTES;
 
 /// At most this many kinds of request are kept (about 70 KB each for the Cost Explorer server):
 /// clients of one protocol version send one kind, so a handful covers every client, and
@@ -166,20 +164,16 @@ fn keepable(id: &Id<'_>, headers: &HeaderMap, body: &[u8]) -> Option<Answer> {
     })
 }
 
-/// The middleware: a kept answer for a request of a known kind, rmcp's otherwise (kept when it
-/// can be).
-pub(crate) async fn answer_from_memory(
-    State(memo): State<Arc<ToolListMemo>>,
+/// A kept answer for a request of a known kind, rmcp's otherwise (kept when it can be). Called by
+/// the bearer layer for an admitted request, with the body bytes it has read (`request` carries
+/// the same bytes as its body).
+pub(crate) async fn answer(
+    memo: &ToolListMemo,
     request: Request,
+    bytes: &Bytes,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    // The bearer layer has read the body already: this only takes its bytes.
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    };
-    let request = Request::from_parts(parts, Body::from(bytes.clone()));
-    let Some((key, id)) = kind(&request, &bytes) else {
+    let Some((key, id)) = kind(&request, bytes) else {
         return next.run(request).await;
     };
     let kept = memo

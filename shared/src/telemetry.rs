@@ -5,22 +5,24 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::extract::State;
 use axum::response::Response;
-use http::{HeaderName, Request};
+use futures::future::BoxFuture;
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use http_body_util::BodyExt as _;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower::{Layer, Service};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// The header carrying the request id (set here unless the platform already set one).
+/// The header carrying the request id ([`RequestId`]).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Installs the global subscriber with `filter` directives (validated by the configuration).
@@ -52,10 +54,9 @@ pub fn observe(router: Router) -> Router {
                 .get::<MatchedPath>()
                 .map_or("unmatched", MatchedPath::as_str);
             let request_id = request
-                .headers()
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
+                .extensions()
+                .get::<RequestId>()
+                .map_or("-", RequestId::as_str);
             tracing::info_span!(
                 "request",
                 method = %request.method(),
@@ -64,10 +65,83 @@ pub fn observe(router: Router) -> Router {
             )
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO));
-    router
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+    router.layer(trace).layer(RequestIdLayer)
+}
+
+/// The id of one request (a request extension, and `x-request-id` on its response): the
+/// `x-request-id` the platform or caller sent when it is a plain token (at most 128 letters,
+/// digits, `-`, `_`, `.`, `:` or `=`), else a new random UUID. Kept out of the request's headers, so
+/// adding it does not grow the parsed header map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII ids are ever made (`of` and `fresh`).
+        self.0.to_str().unwrap_or("-")
+    }
+
+    /// The id `headers` carry, if it is a plain token.
+    fn of(headers: &HeaderMap) -> Option<Self> {
+        let value = headers.get(&REQUEST_ID)?;
+        let bytes = value.as_bytes();
+        let plain = !bytes.is_empty()
+            && bytes.len() <= 128
+            && bytes.iter().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'=')
+            });
+        plain.then(|| Self(value.clone()))
+    }
+
+    /// A new random (version 4) UUID, from the thread's generator: no system call per request.
+    fn fresh() -> Self {
+        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid.hyphenated().encode_lower(&mut text);
+        Self(HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-")))
+    }
+}
+
+/// The [`RequestId`] layer: the id into the request's extensions, and onto the response.
+#[derive(Debug, Clone, Copy)]
+struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestIds<S>;
+
+    fn layer(&self, inner: S) -> RequestIds<S> {
+        RequestIds(inner)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct RequestIds<S>(S);
+
+impl<S, B> Service<Request<B>> for RequestIds<S>
+where
+    S: Service<Request<B>, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let id = RequestId::of(request.headers()).unwrap_or_else(RequestId::fresh);
+        let header = id.0.clone();
+        request.extensions_mut().insert(id);
+        let answer = self.0.call(request);
+        Box::pin(async move {
+            let mut response = answer.await?;
+            response.headers_mut().insert(REQUEST_ID, header);
+            Ok(response)
+        })
+    }
 }
 
 /// Where EMF lines go: stdout on Lambda (CloudWatch Logs extracts the metrics), a buffer in
@@ -139,4 +213,52 @@ pub fn emit_metrics(
             Response::from_parts(parts, Body::new(body))
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::Extension;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// The id the route saw and the one the response carries, for a request with `sent`.
+    async fn ids(sent: Option<&str>) -> (String, String) {
+        let app = observe(Router::new().route(
+            "/",
+            get(|Extension(id): Extension<RequestId>| async move { id.as_str().to_owned() }),
+        ));
+        let mut request = Request::get("/");
+        if let Some(sent) = sent {
+            request = request.header(REQUEST_ID, sent);
+        }
+        let response = app
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let echoed = response.headers()[REQUEST_ID].to_str().unwrap().to_owned();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (String::from_utf8(bytes.to_vec()).unwrap(), echoed)
+    }
+
+    #[tokio::test]
+    async fn every_request_gets_an_id_on_its_response() {
+        let (seen, echoed) = ids(None).await;
+        assert_eq!(seen, echoed);
+        let uuid = uuid::Uuid::parse_str(&seen).unwrap();
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_ne!(ids(None).await.0, seen, "ids are not reused");
+
+        let sent = "Root=1-67891233-abcdef012345678912345678";
+        assert_eq!(ids(Some(sent)).await, (sent.to_owned(), sent.to_owned()));
+        for odd in ["two words", "\"quoted\"", &"x".repeat(129)] {
+            let (seen, echoed) = ids(Some(odd)).await;
+            assert_eq!(seen, echoed);
+            assert!(
+                uuid::Uuid::parse_str(&seen).is_ok(),
+                "{odd:?} replaced by {seen}"
+            );
+        }
+    }
 }

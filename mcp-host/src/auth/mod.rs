@@ -14,11 +14,9 @@ mod jwks;
 mod peek;
 mod verifier;
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -35,6 +33,7 @@ pub(crate) use self::verifier::{AuthFailure, Authenticator};
 use crate::caller::Caller;
 use crate::clearance::Clearance;
 use crate::scopes::ScopePolicy;
+use crate::tool_list::{self, ToolListMemo};
 
 /// Largest JSON-RPC body read (the MCP service's own limit).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -80,7 +79,8 @@ fn scopes_needed<'p>(policy: &'p ScopePolicy, body: &[u8]) -> Vec<&'p str> {
 /// verdict. A refusal of any kind answers as the sequential order would: 401 for a revoked
 /// token comes before 413 and 403.
 pub(crate) async fn require_bearer(
-    State(auth): State<Arc<Authenticator>>,
+    auth: &Authenticator,
+    memo: Option<&ToolListMemo>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -100,25 +100,25 @@ pub(crate) async fn require_bearer(
         Err(AuthFailure::KeysUnavailable) => return keys_unavailable(),
     };
     if !auth.overlap_revocation {
-        if let Err(refused) = revocation_check(&auth, &claims).await {
+        if let Err(refused) = revocation_check(auth, &claims).await {
             return refused;
         }
-        return match admit(&auth, Caller::from(claims), request).await {
-            Ok(admitted) => next.run(admitted.into_request(Clearance::granted())).await,
+        return match admit(auth, Caller::from(claims), request).await {
+            Ok(admitted) => admitted.forward(Clearance::granted(), memo, next).await,
             Err(refused) => refused,
         };
     }
     let identity = claims.clone();
-    let admitted = match admit(&auth, Caller::from(claims), request).await {
+    let admitted = match admit(auth, Caller::from(claims), request).await {
         Ok(admitted) if admitted.calls_tool => admitted,
         Ok(admitted) => {
-            if let Err(refused) = revocation_check(&auth, &identity).await {
+            if let Err(refused) = revocation_check(auth, &identity).await {
                 return refused;
             }
-            return next.run(admitted.into_request(Clearance::granted())).await;
+            return admitted.forward(Clearance::granted(), memo, next).await;
         }
         Err(refused) => {
-            return revocation_check(&auth, &identity)
+            return revocation_check(auth, &identity)
                 .await
                 .err()
                 .unwrap_or(refused);
@@ -126,11 +126,12 @@ pub(crate) async fn require_bearer(
     };
     let (verdict, clearance) = Clearance::pending();
     let check = async {
-        let checked = revocation_check(&auth, &identity).await;
+        let checked = revocation_check(auth, &identity).await;
         verdict.decide(checked.is_ok());
         checked
     };
-    let (checked, response) = tokio::join!(check, next.run(admitted.into_request(clearance)));
+    // A tool call is never a `tools/list`: no kept answer to look for.
+    let (checked, response) = tokio::join!(check, admitted.forward(clearance, None, next));
     match checked {
         Ok(()) => response,
         Err(refused) => refused,
@@ -175,7 +176,14 @@ struct Admitted {
 }
 
 impl Admitted {
-    fn into_request(self, clearance: Clearance) -> Request {
+    /// Hands the request, with its caller and clearance, to the kept `tools/list` answers when
+    /// the server has them, else to the service.
+    async fn forward(
+        self,
+        clearance: Clearance,
+        memo: Option<&ToolListMemo>,
+        next: Next,
+    ) -> Response {
         let Self {
             mut parts,
             body,
@@ -185,7 +193,13 @@ impl Admitted {
         tracing::debug!(sub = %caller.sub, client_id = %caller.client_id, "authenticated");
         parts.extensions.insert(caller);
         parts.extensions.insert(clearance);
-        Request::from_parts(parts, Body::from(body))
+        match memo {
+            Some(memo) => {
+                let request = Request::from_parts(parts, Body::from(body.clone()));
+                tool_list::answer(memo, request, &body, next).await
+            }
+            None => next.run(Request::from_parts(parts, Body::from(body))).await,
+        }
     }
 }
 

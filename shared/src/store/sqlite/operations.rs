@@ -1,6 +1,8 @@
 //! The SQLite backend's [`ItemBackend`] operations: reads, conditional writes and all-or-nothing
 //! batches inside immediate transactions, queries on the primary key and GSI1, and counters.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
@@ -80,6 +82,24 @@ pub(super) fn read(
     live(raw, now)
 }
 
+/// The statement reading `n` keys at once (2 ≤ `n` ≤ [`MAX_BATCH_READS`]).
+fn batch_sql(n: usize) -> Result<&'static str, StoreError> {
+    static TEXTS: [OnceLock<String>; MAX_BATCH_READS + 1] =
+        [const { OnceLock::new() }; MAX_BATCH_READS + 1];
+    let text = TEXTS.get(n).ok_or_else(|| {
+        StoreError::Unavailable(format!("{n} keys in one read (at most {MAX_BATCH_READS})"))
+    })?;
+    Ok(text.get_or_init(|| {
+        (0..n)
+            .map(|i| {
+                let (p, s) = (2 * i + 1, 2 * i + 2);
+                format!("{READ_COLUMNS} WHERE pk = ?{p} AND sk = ?{s}")
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    }))
+}
+
 pub(super) fn read_many(
     conn: &Connection,
     keys: &[(String, String)],
@@ -95,20 +115,15 @@ pub(super) fn read_many(
     }
     // One statement for all the keys, so one snapshot (as DynamoDB's BatchGetItem reads each
     // item at once) and one read transaction: point reads joined by UNION ALL, each on the
-    // primary key. Cached by its text, which depends only on the number of keys.
-    let sql = (0..keys.len())
-        .map(|i| {
-            let (p, s) = (2 * i + 1, 2 * i + 2);
-            format!("{READ_COLUMNS} WHERE pk = ?{p} AND sk = ?{s}")
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
+    // primary key. Its text depends only on the number of keys: made once per number, and the
+    // prepared statement cached by it.
+    let sql = batch_sql(keys.len())?;
     let values = keys
         .iter()
         .flat_map(|(pk, sk)| [pk as &dyn rusqlite::ToSql, sk as &dyn rusqlite::ToSql])
         .collect::<Vec<_>>();
     let mut stmt = conn
-        .prepare_cached(&sql)
+        .prepare_cached(sql)
         .map_err(|e| unavailable("get", &e))?;
     let rows = stmt
         .query_map(values.as_slice(), row_to_item)
