@@ -9,7 +9,7 @@ use shared::oauth::client_values::GrantType;
 use shared::oauth::pkce::CodeVerifier;
 use shared::oauth::scope::Scope;
 use shared::secret::{Secret, sha256_hex};
-use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus};
+use shared::store::{ClientRecord, CodeRecord, GrantRecord, GrantStatus, StoreError};
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -57,13 +57,24 @@ fn allows_refresh(client: &ClientRecord) -> bool {
             .contains(&GrantType::RefreshToken)
 }
 
-/// Exchanges a code. The code is read, checked and a token minted; then one atomic store step
-/// marks the code redeemed, creates the grant and records `token.issued`, so a failure at any
-/// point leaves the code redeemable and nothing half-written, and of concurrent redemptions
-/// exactly one succeeds (the others are replays).
+/// The stored record of `code` and whether it was redeemed (the exchange's first read, which
+/// [`crate::flows::token_request::handle`] makes beside client authentication).
+pub async fn peek(
+    state: &AppState,
+    code: &Secret,
+) -> Result<Option<(CodeRecord, bool)>, StoreError> {
+    state.stores.codes.peek(code.hash().as_str()).await
+}
+
+/// Exchanges a code, given what [`peek`] read of it. The code is checked and a token minted;
+/// then one atomic store step marks the code redeemed, creates the grant and records
+/// `token.issued`, so a failure at any point leaves the code redeemable and nothing
+/// half-written, and of concurrent redemptions exactly one succeeds (the others are replays).
+#[allow(clippy::too_many_arguments)]
 pub async fn exchange(
     state: &AppState,
     client: &ClientRecord,
+    peeked: Result<Option<(CodeRecord, bool)>, StoreError>,
     code: &Secret,
     redirect_uri: &str,
     verifier: &CodeVerifier,
@@ -72,7 +83,7 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let stored_hash = code.hash();
     let code_hash = stored_hash.as_str();
-    let record = match state.stores.codes.peek(code_hash).await? {
+    let record = match peeked? {
         None => return Err(OAuthError::invalid_grant("the code is invalid")),
         Some((record, true)) => return Err(replayed(state, code_hash, &record, source).await),
         Some((record, false)) => record,
@@ -130,17 +141,20 @@ pub async fn exchange(
         &claims.jti,
         &scope,
     );
-    if !state
-        .stores
-        .codes
-        .redeem_into_grant(&record, grant.as_ref(), &event)
-        .await?
-    {
+    // The client's last use is written beside the redemption (a separate item; a failure of
+    // either leaves the other harmless).
+    let (redeemed, _) = tokio::join!(
+        state
+            .stores
+            .codes
+            .redeem_into_grant(&record, grant.as_ref(), &event),
+        crate::flows::clients::touch(state, client)
+    );
+    if !redeemed? {
         // Another request redeemed it between the read and now.
         return Err(replayed(state, code_hash, &record, source).await);
     }
     shared::metrics::count(shared::metrics::Metric::TokensIssued);
-    crate::flows::clients::touch(state, client).await.ok();
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
         token_type: "Bearer",

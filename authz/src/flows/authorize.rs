@@ -11,7 +11,7 @@ use shared::oauth::redirect_uri::{RedirectUri, set_digest};
 use shared::oauth::resource::ResourceUri;
 use shared::oauth::scope::Scope;
 use shared::secret::random_id;
-use shared::store::{ClientRecord, PendingAuthorization};
+use shared::store::{ClientRecord, PendingAuthorization, StoreError};
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -73,9 +73,13 @@ pub struct AuthorizationRequest {
 }
 
 /// Validates the request. Errors before client and redirect URI are verified are `Render`.
+///
+/// `registered` is the store's answer for the `client_id`, when [`start`] read it already (a
+/// registered client's record, read while the rate limit was counted).
 pub async fn validate(
     state: &AppState,
     params: AuthorizationParams,
+    registered: Option<Result<Option<ClientRecord>, StoreError>>,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let render = |d: &'static str| AuthorizeError::Render(OAuthError::invalid_request(d));
     let client_id = params
@@ -87,7 +91,7 @@ pub async fn validate(
         client,
         recorded: client_recorded,
     } = match ClientId::parse(client_id) {
-        Ok(client_id) => clients::find(state, &client_id).await?,
+        Ok(client_id) => clients::find_read(state, &client_id, registered).await?,
         Err(_) => None,
     }
     .ok_or_else(|| render("unknown client_id"))?;
@@ -196,8 +200,23 @@ pub async fn start(
     approval_cookie: Option<&str>,
     nonce: &str,
 ) -> Result<AuthorizeOutcome, AuthorizeError> {
-    limit_pending(state, caller.ip).await?;
-    let request = validate(state, params).await?;
+    // A registered client's record is read while the caller's rate limit is counted: only a
+    // read, looked at once the limit lets the request through. A client metadata document is
+    // fetched only after it (the limit bounds those fetches).
+    let registered = params
+        .client_id
+        .as_deref()
+        .and_then(|id| ClientId::parse(id).ok())
+        .filter(|id| !id.is_document_url());
+    let read = async {
+        match &registered {
+            Some(id) => Some(state.stores.clients.get(id.as_str()).await),
+            None => None,
+        }
+    };
+    let (limited, registered) = tokio::join!(limit_pending(state, caller.ip), read);
+    limited?;
+    let request = validate(state, params, registered).await?;
     if !request.client_recorded {
         clients::record_first_use(state, &request.client, caller).await;
     }

@@ -86,7 +86,12 @@ pub async fn complete(
             "the login response carried no code".into(),
         )));
     };
-    let identity = match state.upstream.exchange(&code, &pending).await {
+    // The client is read while the upstream answers (both need only the pending request).
+    let (exchanged, client) = tokio::join!(
+        state.upstream.exchange(&code, &pending),
+        clients::resolve(state, &pending.client_id)
+    );
+    let identity = match exchanged {
         Ok(identity) => identity,
         Err(UpstreamError::Rejected(why)) => {
             tracing::warn!(why, "upstream login rejected");
@@ -104,7 +109,7 @@ pub async fn complete(
         }
     };
     // The client may have been deleted while the user was logging in.
-    let Some(client) = clients::resolve(state, &pending.client_id).await? else {
+    let Some(client) = client? else {
         return Ok(CallbackOutcome::Page(OAuthError::invalid_request(
             "the client is no longer registered",
         )));
@@ -120,15 +125,20 @@ pub async fn complete(
         groups: identity.groups.clone(),
         last_login_at: state.now(),
     };
-    let (_, profile_written) = tokio::join!(
+    // Four independent writes at once: the login event and the profile (neither fails the
+    // sign-in), the consent and the code (both must be written for the code to be sent; one
+    // written without the other is harmless: a consent the user gave, a code nobody receives).
+    let (_, profile_written, consented, code) = tokio::join!(
         audit::record(state, event),
-        state.stores.profiles.put(&profile)
+        state.stores.profiles.put(&profile),
+        consent::record(state, &identity.sub, &client, &pending),
+        issue_code(state, &pending, &identity)
     );
     if let Err(e) = profile_written {
         tracing::warn!(error = %e, "user profile not recorded");
     }
-    consent::record(state, &identity.sub, &client, &pending).await?;
-    let code = issue_code(state, &pending, &identity).await?;
+    consented?;
+    let code = code?;
     let origin = audit::origin(state, source);
     let event = AuditEvent::code_issued(&origin, &pending.client_id, &identity.sub, &pending.scope);
     audit::record(state, event).await;

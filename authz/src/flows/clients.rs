@@ -5,7 +5,7 @@
 
 use shared::audit::AuditEvent;
 use shared::oauth::client_id::ClientId;
-use shared::store::{ClientKind, ClientRecord, ClientStatus};
+use shared::store::{ClientKind, ClientRecord, ClientStatus, StoreError};
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -33,8 +33,21 @@ pub async fn resolve(
 
 /// As [`resolve`], saying whether the client is recorded.
 pub async fn find(state: &AppState, client_id: &ClientId) -> Result<Option<Found>, OAuthError> {
+    find_read(state, client_id, None).await
+}
+
+/// As [`find`], with the store's answer for a registered (not metadata document) client when
+/// the caller read it already.
+pub async fn find_read(
+    state: &AppState,
+    client_id: &ClientId,
+    registered: Option<Result<Option<ClientRecord>, StoreError>>,
+) -> Result<Option<Found>, OAuthError> {
     if !client_id.is_document_url() {
-        let client = state.stores.clients.get(client_id.as_str()).await?;
+        let client = match registered {
+            Some(read) => read?,
+            None => state.stores.clients.get(client_id.as_str()).await?,
+        };
         // A resource server is no OAuth client: it authenticates only at /introspect.
         return Ok(client
             .filter(|c| c.status == ClientStatus::Active && !c.is_resource_server())

@@ -231,7 +231,13 @@ pub async fn decide(
                 approved_by: Some(crate::flows::browser::binding(browser_nonce)),
                 ..taken
             };
-            if !state.stores.pending.put(&next).await? {
+            // The user's decision is recorded while the approved request is stored: it was
+            // made either way.
+            let origin = audit::origin(state, caller);
+            let event = AuditEvent::consent_given(&origin, &next.client_id, &next.scope);
+            let (stored, ()) =
+                tokio::join!(state.stores.pending.put(&next), audit::record(state, event));
+            if !stored? {
                 return Err(crate::OAuthError::ServerError);
             }
             let mut approvals = Approvals::decode(&state.cookie_key, approvals_cookie, now);
@@ -246,9 +252,6 @@ pub async fn decide(
                 approvals.approve_as_shown(&next.client_id, digest, &next.scope, now);
             }
             shared::metrics::count(shared::metrics::Metric::AuthorizationsApproved);
-            let origin = audit::origin(state, caller);
-            let event = AuditEvent::consent_given(&origin, &next.client_id, &next.scope);
-            audit::record(state, event).await;
             Ok(Ok(ConsentOutcome::Approved {
                 pending: next,
                 approvals,

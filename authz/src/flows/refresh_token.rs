@@ -7,7 +7,7 @@
 
 use shared::audit::AuditEvent;
 use shared::secret::Secret;
-use shared::store::{ClientRecord, GrantRecord, GrantStatus, Revoked};
+use shared::store::{ClientRecord, GrantRecord, GrantStatus, Revoked, StoreError};
 use shared::token::REVOCATION_HORIZON_SECS;
 
 use crate::AppState;
@@ -17,22 +17,30 @@ use crate::flows::authorization_code::{TokenResponse, grant_id_of, new_refresh_t
 use crate::flows::caller::Caller;
 use crate::upstream::{UpstreamError, UserStatus};
 
+/// The grant `refresh_token` names, if it names one (the refresh's first read, which
+/// [`crate::flows::token_request::handle`] makes beside client authentication).
+pub async fn lookup(
+    state: &AppState,
+    refresh_token: &Secret,
+) -> Result<Option<GrantRecord>, StoreError> {
+    match grant_id_of(refresh_token) {
+        Some(grant_id) => state.stores.grants.get(grant_id).await,
+        None => Ok(None),
+    }
+}
+
+/// Refreshes, given what [`lookup`] read of the token's grant.
 pub async fn refresh(
     state: &AppState,
     client: &ClientRecord,
+    looked_up: Result<Option<GrantRecord>, StoreError>,
     refresh_token: &Secret,
     scope: Option<&str>,
     resource: Option<&str>,
     source: &Caller,
 ) -> Result<TokenResponse, OAuthError> {
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
-    let grant_id = grant_id_of(refresh_token).ok_or_else(invalid)?;
-    let grant = state
-        .stores
-        .grants
-        .get(grant_id)
-        .await?
-        .ok_or_else(invalid)?;
+    let grant = looked_up?.ok_or_else(invalid)?;
     if grant.status != GrantStatus::Active || grant.client_id != client.client_id {
         return Err(invalid());
     }
@@ -110,7 +118,6 @@ pub async fn refresh(
             "the refresh token was just replaced; use the newest one",
         ));
     }
-    crate::flows::clients::touch(state, client).await.ok();
     shared::metrics::count(shared::metrics::Metric::TokensRefreshed);
     let event = AuditEvent::token_refreshed(
         &audit::origin(state, source),
@@ -120,7 +127,11 @@ pub async fn refresh(
         &claims.jti,
         &issued_scope,
     );
-    audit::record(state, event).await;
+    // Two independent writes after the rotation: the client's last use and the event.
+    let (_, ()) = tokio::join!(
+        crate::flows::clients::touch(state, client),
+        audit::record(state, event)
+    );
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
         token_type: "Bearer",

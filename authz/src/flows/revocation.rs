@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use shared::audit::AuditEvent;
 use shared::secret::Secret;
-use shared::store::{ClientRecord, GrantStatus, Revoked};
+use shared::store::{ClientRecord, GrantRecord, GrantStatus, Revoked, StoreError};
 use shared::token::verify::DEFAULT_LEEWAY_SECS;
 use shared::token::{AccessTokenVerifier, VerificationKeys};
 
@@ -25,7 +25,9 @@ pub struct RevocationParams {
 }
 
 /// The whole revocation request: client authentication (RFC 6749 §2.3), then [`revoke`]. The
-/// `token_type_hint` is read and not needed: the token's form tells which kind it is.
+/// `token_type_hint` is read and not needed: the token's form tells which kind it is. A refresh
+/// token's grant is read beside the client's authentication: only a read, looked at once the
+/// client is authenticated.
 pub async fn handle(
     state: &AppState,
     credentials: &ClientCredentials,
@@ -33,25 +35,34 @@ pub async fn handle(
     caller: &Caller,
 ) -> Result<(), OAuthError> {
     let _hint = params.token_type_hint;
-    let client = client_auth::authenticate(state, credentials).await?;
-    revoke(state, &client, params.token, caller).await
+    let token = params.token.filter(|t| !t.is_empty()).map(Secret::new);
+    let grant = async {
+        match token.as_ref().and_then(grant_id_of) {
+            Some(grant_id) => Some(state.stores.grants.get(grant_id).await),
+            None => None,
+        }
+    };
+    let (client, grant) = tokio::join!(client_auth::authenticate(state, credentials), grant);
+    let client = client?;
+    let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    revoke(state, &client, &token, grant, caller).await
 }
 
+/// Revokes `token` for `client`: a refresh token's grant (`grant` is what was read of it), or
+/// an access token by its `jti`. Anything not the client's, unknown or invalid is left alone,
+/// and answered alike (RFC 7009 §2.2).
 pub async fn revoke(
     state: &AppState,
     client: &ClientRecord,
-    token: Option<String>,
+    token: &Secret,
+    grant: Option<Result<Option<GrantRecord>, StoreError>>,
     source: &Caller,
 ) -> Result<(), OAuthError> {
-    let token = Secret::new(
-        token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("token is required"))?,
-    );
-    if let Some(grant_id) = grant_id_of(&token) {
-        let Some(grant) = state.stores.grants.get(grant_id).await? else {
+    if let Some(read) = grant {
+        let Some(grant) = read? else {
             return Ok(());
         };
+        let grant_id = grant.grant_id.as_str();
         let presented_is_ours = token.matches(&grant.refresh_hash)
             || grant
                 .previous_refresh_hash

@@ -15,23 +15,33 @@ use crate::flows::refresh_token;
 
 /// The whole token request: client authentication (RFC 6749 §3.2.1) first, then the grant's
 /// own validation and exchange, so an unauthenticated client learns nothing about its grant.
+/// The grant's first read (the code or the refresh token's grant) runs beside the client's: it
+/// is only a read, and nothing of it is looked at, or written, before the client is
+/// authenticated.
 pub async fn handle(
     state: &AppState,
     credentials: &ClientCredentials,
     params: TokenParams,
     caller: &Caller,
 ) -> Result<TokenResponse, OAuthError> {
-    let client = client_auth::authenticate(state, credentials).await?;
-    match TokenRequest::try_from(params)? {
-        TokenRequest::AuthorizationCode {
+    let authenticate = client_auth::authenticate(state, credentials);
+    match TokenRequest::try_from(params) {
+        Err(invalid) => {
+            authenticate.await?;
+            Err(invalid)
+        }
+        Ok(TokenRequest::AuthorizationCode {
             code,
             redirect_uri,
             verifier,
             resource,
-        } => {
+        }) => {
+            let (client, peeked) =
+                tokio::join!(authenticate, authorization_code::peek(state, &code));
             authorization_code::exchange(
                 state,
-                &client,
+                &client?,
+                peeked,
                 &code,
                 &redirect_uri,
                 &verifier,
@@ -40,14 +50,17 @@ pub async fn handle(
             )
             .await
         }
-        TokenRequest::RefreshToken {
+        Ok(TokenRequest::RefreshToken {
             refresh_token,
             scope,
             resource,
-        } => {
+        }) => {
+            let (client, grant) =
+                tokio::join!(authenticate, refresh_token::lookup(state, &refresh_token));
             refresh_token::refresh(
                 state,
-                &client,
+                &client?,
+                grant,
                 &refresh_token,
                 scope.as_deref(),
                 resource.as_deref(),
