@@ -4,12 +4,15 @@
 //! through headers the edge sets, which public host was asked for and who the caller is.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use futures::future::{Either, Ready, ready};
+use tower::{Layer, Service};
 
 use crate::secret::{Secret, constant_time_eq};
 
@@ -25,13 +28,56 @@ pub const CLIENT_IP: HeaderName = HeaderName::from_static("x-smcp-client-ip");
 pub struct EdgeClientIp(pub IpAddr);
 
 /// Guards `router` with the origin secret when one is configured; without one, the edge
-/// headers are stripped so nobody can claim a host or an address.
+/// headers are stripped so nobody can claim a host or an address. The check is synchronous, so
+/// the layer wraps each route without cloning it or boxing its future per request.
 pub fn guard(router: Router, secret: Option<Secret>) -> Router {
-    router.layer(middleware::from_fn_with_state(secret, check))
+    router.layer(EdgeLayer(Arc::new(secret)))
 }
 
-async fn check(State(secret): State<Option<Secret>>, mut request: Request, next: Next) -> Response {
-    let trusted = match &secret {
+#[derive(Clone)]
+struct EdgeLayer(Arc<Option<Secret>>);
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge {
+            inner,
+            secret: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Edge<S> {
+    inner: S,
+    secret: Arc<Option<Secret>>,
+}
+
+impl<S> Service<Request> for Edge<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match check(self.secret.as_ref().as_ref(), &mut request) {
+            Ok(()) => Either::Right(self.inner.call(request)),
+            Err(refused) => Either::Left(ready(Ok(refused))),
+        }
+    }
+}
+
+/// Refuses a request without the secret (when one is configured); strips the edge's headers,
+/// and applies them when the request came through the edge.
+fn check(secret: Option<&Secret>, request: &mut Request) -> Result<(), Response> {
+    let trusted = match secret {
         None => false,
         Some(secret) => {
             let presented = request.headers().get(&ORIGIN_SECRET);
@@ -39,7 +85,7 @@ async fn check(State(secret): State<Option<Secret>>, mut request: Request, next:
                 .is_some_and(|v| constant_time_eq(v.as_bytes(), secret.expose().as_bytes()))
             {
                 tracing::warn!("request without the edge's origin secret refused");
-                return forbidden();
+                return Err(forbidden());
             }
             true
         }
@@ -59,7 +105,7 @@ async fn check(State(secret): State<Option<Secret>>, mut request: Request, next:
             request.extensions_mut().insert(EdgeClientIp(ip));
         }
     }
-    next.run(request).await
+    Ok(())
 }
 
 fn valid_host(value: &HeaderValue) -> bool {
