@@ -75,7 +75,7 @@ struct Pipeline {
 }
 
 async fn protect(State(pipeline): State<Arc<Pipeline>>, request: Request, next: Next) -> Response {
-    if let Err(refused) = pipeline.hosts.check(&request) {
+    if let Some(refused) = pipeline.hosts.refusal(&request) {
         return refused;
     }
     let response = require_bearer(&pipeline.auth, pipeline.memo.as_ref(), request, next).await;
@@ -84,30 +84,34 @@ async fn protect(State(pipeline): State<Arc<Pipeline>>, request: Request, next: 
 
 impl HostGuard {
     /// 403 for a `Host` or `Origin` that is not this server's (DNS rebinding, cross-site calls).
-    fn check(&self, request: &Request) -> Result<(), Response> {
+    fn refusal(&self, request: &Request) -> Option<Response> {
         let host = request
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| request.uri().authority().map(|a| a.as_str()));
         if !host.is_some_and(|h| self.host_allowed(h)) {
-            return Err((
-                StatusCode::FORBIDDEN,
-                "Forbidden: Host header is not allowed",
-            )
-                .into_response());
+            return Some(
+                (
+                    StatusCode::FORBIDDEN,
+                    "Forbidden: Host header is not allowed",
+                )
+                    .into_response(),
+            );
         }
         if let Some(origin) = request.headers().get(header::ORIGIN) {
             let allowed = origin.to_str().ok().is_some_and(|o| self.origin_allowed(o));
             if !allowed {
-                return Err((
-                    StatusCode::FORBIDDEN,
-                    "Forbidden: Origin header is not allowed",
-                )
-                    .into_response());
+                return Some(
+                    (
+                        StatusCode::FORBIDDEN,
+                        "Forbidden: Origin header is not allowed",
+                    )
+                        .into_response(),
+                );
             }
         }
-        Ok(())
+        None
     }
 }
 

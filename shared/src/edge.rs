@@ -67,16 +67,17 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        match check(self.secret.as_ref().as_ref(), &mut request) {
-            Ok(()) => Either::Right(self.inner.call(request)),
-            Err(refused) => Either::Left(ready(Ok(refused))),
+        if admit(self.secret.as_ref().as_ref(), &mut request) {
+            Either::Right(self.inner.call(request))
+        } else {
+            Either::Left(ready(Ok(forbidden())))
         }
     }
 }
 
-/// Refuses a request without the secret (when one is configured); strips the edge's headers,
-/// and applies them when the request came through the edge.
-fn check(secret: Option<&Secret>, request: &mut Request) -> Result<(), Response> {
+/// Whether the request may pass: not without the secret, when one is configured. Strips the
+/// edge's headers, and applies them when the request came through the edge.
+fn admit(secret: Option<&Secret>, request: &mut Request) -> bool {
     let trusted = match secret {
         None => false,
         Some(secret) => {
@@ -85,7 +86,7 @@ fn check(secret: Option<&Secret>, request: &mut Request) -> Result<(), Response>
                 .is_some_and(|v| constant_time_eq(v.as_bytes(), secret.expose().as_bytes()))
             {
                 tracing::warn!("request without the edge's origin secret refused");
-                return Err(forbidden());
+                return false;
             }
             true
         }
@@ -105,7 +106,7 @@ fn check(secret: Option<&Secret>, request: &mut Request) -> Result<(), Response>
             request.extensions_mut().insert(EdgeClientIp(ip));
         }
     }
-    Ok(())
+    true
 }
 
 fn valid_host(value: &HeaderValue) -> bool {
