@@ -72,8 +72,16 @@ for n in range(1, int(os.environ["TOKEN_ROUNDS"]) + 1):
     limit = float((WORK / f"openssl_sign_{n}.txt").read_text().strip().split(":")[3])
     rounds.append({**run, "openssl_rsa2048_sign_per_sec": limit, "ratio": ratio(run["per_sec"], limit)})
 worst = min(rounds, key=lambda r: r["ratio"] or 0)
-healthz, mcp, ping = wrk("wrk_healthz.txt"), wrk("wrk_mcp.txt"), wrk("wrk_ping.txt")
-limit = wrk("wrk_limit.txt")
+healthz, ping = wrk("wrk_healthz.txt"), wrk("wrk_ping.txt")
+# Paired rounds: the limit, then tools/list, each round's ratio against its own limit; the
+# verdict is the median round's (each round is printed).
+mcp_rounds = []
+for n in range(1, int(os.environ["MCP_ROUNDS"]) + 1):
+    ours, its_limit = wrk(f"wrk_mcp_{n}.txt"), wrk(f"wrk_limit_{n}.txt")
+    mcp_rounds.append({"tools_list": ours, "limit": its_limit,
+                       "ratio": ratio(ours["req_per_sec"], its_limit["req_per_sec"])})
+median_round = sorted(mcp_rounds, key=lambda r: r["ratio"] or 0)[(len(mcp_rounds) - 1) // 2]
+mcp, limit = median_round["tools_list"], median_round["limit"]
 cold_lambda = load("cold_lambda.json")
 chart_sizes = load("chart_sizes.json")
 charts = {
@@ -123,7 +131,9 @@ results = {
         "healthz": healthz,
         "ping": ping,
         "tools_list_response_bytes": (WORK / "tools_list.txt").stat().st_size,
-        "ratio": ratio(mcp["req_per_sec"], limit["req_per_sec"]),
+        "ratio": median_round["ratio"],
+        "rounds": mcp_rounds,
+        "note": "the median of paired rounds, each against the limit measured just before it",
         "ping_ratio": ratio(ping["req_per_sec"], healthz["req_per_sec"]),
         "connections": int(os.environ["WRK_CONNECTIONS"]),
         "threads": int(os.environ["WRK_THREADS"]),
@@ -182,11 +192,14 @@ rows += [
      ", ".join(f"{f(r['openssl_rsa2048_sign_per_sec'], '.0f')}/s" for r in rounds),
      ", ".join(f"{f(r['ratio'])}x" for r in rounds), "every round >= 0.6x "
      + verdict(all(r["ratio"] is not None and r["ratio"] >= 0.6 for r in rounds))),
-    (f"MCP tools/list (wrk -t{m['threads']} -c{m['connections']})", f"{f(mcp['req_per_sec'], '.0f')}/s",
+    (f"MCP tools/list (wrk -t{m['threads']} -c{m['connections']}, median round)", f"{f(mcp['req_per_sec'], '.0f')}/s",
      f"limit {f(limit['req_per_sec'], '.0f')}/s", f"{f(m['ratio'])}x",
      f">= 0.5x {verdict(m['ratio'] is not None and m['ratio'] >= 0.5)}"
      + (f" ({mcp['non_2xx']} non-2xx!)" if mcp["non_2xx"] else "")
      + (f" (limit: {limit['non_2xx']} non-2xx!)" if limit["non_2xx"] else "")),
+    ("MCP tools/list rounds", ", ".join(f"{f(r['tools_list']['req_per_sec'], '.0f')}/s" for r in mcp_rounds),
+     ", ".join(f"{f(r['limit']['req_per_sec'], '.0f')}/s" for r in mcp_rounds),
+     ", ".join(f"{f(r['ratio'])}x" for r in mcp_rounds), "paired: limit, then tools/list"),
     ("MCP tools/list p50 / p99", f"{f(mcp['p50_ms'])} / {f(mcp['p99_ms'])} ms",
      f"limit {f(limit['p50_ms'])} / {f(limit['p99_ms'])} ms", "-",
      f"p99 < 5 ms {verdict(mcp['p99_ms'] is not None and mcp['p99_ms'] < 5)}"),

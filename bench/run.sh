@@ -9,6 +9,7 @@
 # BENCH_TOKEN_ROUNDS (rounds of /token exchanges, each against its own openssl measurement,
 # default 3), BENCH_CODES (seeded codes per round, default 16000), BENCH_CONCURRENCY (concurrent
 # /token exchanges, default 8), BENCH_TOKEN_SECONDS (seconds per round, default 4),
+# BENCH_MCP_ROUNDS (paired rounds of the tools/list limit and tools/list, default 3),
 # BENCH_ROUNDTRIPS=0 (skips stage 6), BENCH_DELAY_MS (per AWS call in stage 6, default 5),
 # BENCH_ROUNDTRIP_REPS (flows per login mode in stage 6, default 3).
 set -euo pipefail
@@ -19,6 +20,7 @@ WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
 WRK_CONNECTIONS=${BENCH_WRK_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 TOKEN_ROUNDS=${BENCH_TOKEN_ROUNDS:-3}
+MCP_ROUNDS=${BENCH_MCP_ROUNDS:-3}
 CODES=${BENCH_CODES:-16000}
 CONCURRENCY=${BENCH_CONCURRENCY:-8}
 TOKEN_SECONDS=${BENCH_TOKEN_SECONDS:-4}
@@ -29,7 +31,12 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/smcp-bench.XXXXXX")
 SERVE_PID=
 EMU_PID=
+LIMIT_PID=
 cleanup() {
+    if [[ -n $LIMIT_PID ]]; then
+        kill "$LIMIT_PID" 2>/dev/null || true
+        wait "$LIMIT_PID" 2>/dev/null || true
+    fi
     if [[ -n $EMU_PID ]]; then
         kill "$EMU_PID" 2>/dev/null || true
         wait "$EMU_PID" 2>/dev/null || true
@@ -157,7 +164,7 @@ for round in $(seq 1 "$TOKEN_ROUNDS"); do
         --concurrency "$CONCURRENCY" --seconds "$TOKEN_SECONDS" >"$WORK/issuance_$round.json"
 done
 
-step "4. MCP tools/list, ping and /healthz (wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WRK_SECONDS}s each), peak RSS"
+step "4. MCP tools/list against its limit in $MCP_ROUNDS paired rounds, then ping and /healthz (wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, ${WRK_SECONDS}s each), peak RSS"
 TOKEN=$("$BIN/bench-driver" mint --data-dir "$DATA" --issuer "$ISSUER" --resource "$ISSUER/mcp" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 # One checked request first: the load must be answered 200, not a refusal.
@@ -166,22 +173,27 @@ curl -fsS -o "$WORK/tools_list.txt" -X POST "$ISSUER/mcp" -H "Authorization: Bea
     -H 'MCP-Protocol-Version: 2025-06-18' \
     --data '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
 grep -q '"tools"' "$WORK/tools_list.txt"
+# The limit: hello-axum answering the same bytes as tools/list to the same requests. It runs
+# beside serve (each idle while the other is measured), and every round measures the limit just
+# before tools/list, so the machine's drift between minutes falls on both alike.
+LIMIT_PORT=$(free_port)
+"$BIN/hello-axum" --addr "127.0.0.1:$LIMIT_PORT" --body-file "$WORK/tools_list.txt" &
+LIMIT_PID=$!
+wait_ok "http://127.0.0.1:$LIMIT_PORT/"
 # Peak RSS from here on: clear_refs 5 resets VmHWM (Linux >= 4.0).
 echo 5 >"/proc/$SERVE_PID/clear_refs" 2>/dev/null || echo "bench: cannot reset VmHWM" >&2
 WRK=(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency)
+for round in $(seq 1 "$MCP_ROUNDS"); do
+    BENCH_TOKEN=$TOKEN "${WRK[@]}" -s bench/mcp.lua "http://127.0.0.1:$LIMIT_PORT/mcp" \
+        >"$WORK/wrk_limit_$round.txt"
+    BENCH_TOKEN=$TOKEN "${WRK[@]}" -s bench/mcp.lua "$ISSUER/mcp" >"$WORK/wrk_mcp_$round.txt"
+done
+kill "$LIMIT_PID" && wait "$LIMIT_PID" 2>/dev/null || true
+LIMIT_PID=
 "${WRK[@]}" "$ISSUER/healthz" >"$WORK/wrk_healthz.txt"
-BENCH_TOKEN=$TOKEN "${WRK[@]}" -s bench/mcp.lua "$ISSUER/mcp" >"$WORK/wrk_mcp.txt"
 # The same endpoint with a body-less JSON-RPC `ping`: what tools/list costs beyond its 70 KB answer.
 BENCH_TOKEN=$TOKEN "${WRK[@]}" -s bench/ping.lua "$ISSUER/mcp" >"$WORK/wrk_ping.txt"
 grep VmHWM "/proc/$SERVE_PID/status" >"$WORK/rss.txt"
-stop_serve
-
-step "4b. limit: hello-axum answering the same bytes as tools/list (same requests, same wrk)"
-LIMIT_PORT=$(free_port)
-"$BIN/hello-axum" --addr "127.0.0.1:$LIMIT_PORT" --body-file "$WORK/tools_list.txt" &
-SERVE_PID=$!
-wait_ok "http://127.0.0.1:$LIMIT_PORT/"
-BENCH_TOKEN=$TOKEN "${WRK[@]}" -s bench/mcp.lua "http://127.0.0.1:$LIMIT_PORT/mcp" >"$WORK/wrk_limit.txt"
 stop_serve
 
 step "5b. chart rendering: criterion, one render + PNG encode per chart kind (budget 30 ms, 150 KB)"
@@ -211,5 +223,5 @@ fi
 
 step "7. zipped Lambda artefacts"
 BENCH_ELAPSED=$(($(date +%s) - BENCH_START))
-export WORK OUT BIN RUNS WRK_SECONDS WRK_CONNECTIONS WRK_THREADS CONCURRENCY TOKEN_ROUNDS BENCH_ELAPSED
+export WORK OUT BIN RUNS WRK_SECONDS WRK_CONNECTIONS WRK_THREADS CONCURRENCY TOKEN_ROUNDS MCP_ROUNDS BENCH_ELAPSED
 python3 bench/report.py
