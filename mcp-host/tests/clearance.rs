@@ -195,6 +195,12 @@ async fn other_requests_are_checked_first_even_on_an_overlapping_host() {
     let (status, body, record) = send(true, Verdict::Revoked, "ledger:read", list).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(!record.tool_started_first.load(Ordering::SeqCst));
+    // A batch is checked first too (`auth::single_message`: its other requests' handlers do not
+    // wait on a clearance).
+    let batch = json!([call("spend"), { "jsonrpc": "2.0", "id": 2, "method": "tools/list" }]);
+    let (status, body, record) = send(true, Verdict::Revoked, "ledger:read", batch).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(!record.tool_started_first.load(Ordering::SeqCst));
 }
 
 #[tokio::test]

@@ -65,6 +65,13 @@ fn tool_calls<'p>(policy: &'p ScopePolicy, body: &[u8]) -> (bool, Vec<&'p str>) 
     (!called.is_empty(), needed)
 }
 
+/// Whether `body` is one JSON-RPC message, not a batch. Only a single `tools/call` may start
+/// before its revocation verdict: a batch could carry other requests beside the call, whose
+/// handlers do not wait on a clearance.
+fn single_message(body: &[u8]) -> bool {
+    body.trim_ascii_start().first() == Some(&b'{')
+}
+
 /// The extra scopes the JSON-RPC message(s) in `body` need (tool calls only).
 #[cfg(test)]
 fn scopes_needed<'p>(policy: &'p ScopePolicy, body: &[u8]) -> Vec<&'p str> {
@@ -223,6 +230,7 @@ async fn admit(
     };
     let body = collected.to_bytes();
     let (calls_tool, extra) = tool_calls(&auth.scopes, &body);
+    let calls_tool = calls_tool && single_message(&body);
     if extra.iter().any(|s| !caller.has_scope(s)) {
         let mut all = vec![every_tool];
         all.extend(extra);
@@ -276,6 +284,18 @@ mod tests {
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
         headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
         assert_eq!(bearer_token(&headers), None);
+    }
+
+    #[test]
+    fn only_a_single_message_may_start_before_the_verdict() {
+        let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#;
+        assert!(single_message(call));
+        assert!(single_message(b" \n\t{}"));
+        let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}]"#;
+        assert!(!single_message(batch));
+        assert!(!single_message(b" ["));
+        assert!(!single_message(b""));
+        assert!(!single_message(b"\"{\""));
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Meter {
     /// Answers `request` for `user` (whose account scope is `scope`) from the cache, or runs
     /// `call` if the user's budget allows and caches a successful answer. Errors are not cached.
     /// Only the cache read comes before `cleared` answers; without its `true`, nothing is
-    /// counted, called or written.
+    /// answered, counted, called or written.
     pub async fn run<Req, Resp, Fut>(
         &self,
         operation: &str,
@@ -94,14 +94,10 @@ impl Meter {
         Fut: Future<Output = Result<Resp, CostError>>,
     {
         let key = cache_key(operation, request, scope);
+        let mut cached = None;
         if self.settings.cache_ttl_secs > 0 {
             match self.cache.get(CacheKind::CostExplorer, &key).await {
-                Ok(Some(hit)) => {
-                    if let Ok(value) = serde_json::from_str(&hit.value) {
-                        metrics::count(Metric::CostCacheHits);
-                        return Ok(value);
-                    }
-                }
+                Ok(Some(hit)) => cached = serde_json::from_str(&hit.value).ok(),
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "cost cache read failed");
@@ -109,8 +105,13 @@ impl Meter {
                 }
             }
         }
+        // Nothing leaves, is counted or is called before the verdict.
         if !cleared.await {
             return Err(MeteredError::Refused);
+        }
+        if let Some(value) = cached {
+            metrics::count(Metric::CostCacheHits);
+            return Ok(value);
         }
         if self.settings.daily_call_budget > 0 {
             let spent = self
@@ -210,9 +211,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((answered, calls.load(Ordering::SeqCst)), (5, 1));
-        // A cached answer is read before the verdict (the bearer layer withholds it).
+        // A cached answer is read before the verdict, and not answered without it.
+        let refused = meter
+            .run::<_, u32, _>("Op", &1, "alice", "*", async { false }, call)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (refused, calls.load(Ordering::SeqCst)),
+            (MeteredError::Refused, 1)
+        );
         let cached: u32 = meter
-            .run("Op", &1, "alice", "*", async { false }, call)
+            .run("Op", &1, "alice", "*", cleared(), call)
             .await
             .unwrap();
         assert_eq!((cached, calls.load(Ordering::SeqCst)), (5, 1));

@@ -193,15 +193,28 @@ impl CostServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CostServer {
-    /// Every call of a known tool is counted (by the tool's name, never by the caller).
+    /// Every call of a known tool is counted (by the tool's name, never by the caller), once its
+    /// token stands: a call the revocation check refuses (it may have started beside the check)
+    /// is not.
     async fn call_tool(
         &self,
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
-        shared::metrics::tool_call(&request.name);
+        let clearance = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<mcp_host::Clearance>())
+            .cloned();
+        let name = request.name.clone();
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        let result = self.tool_router.call(call).await;
+        if let Some(clearance) = clearance
+            && clearance.wait().await
+        {
+            shared::metrics::tool_call(&name);
+        }
+        result
     }
 
     fn get_info(&self) -> ServerConfig {
