@@ -44,12 +44,20 @@ impl From<AccessClaims> for Caller {
 /// JSON-RPC `invalid_request` error.
 impl<C: AsRequestContext> FromContextPart<C> for Caller {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
-        context
-            .as_request_context()
-            .extensions
-            .get::<Parts>()
-            .and_then(|parts| parts.extensions.get::<Caller>())
-            .cloned()
-            .ok_or_else(|| ErrorData::invalid_request("the request is not authenticated", None))
+        bearer_extension(context)
     }
+}
+
+/// What the bearer layer put into the HTTP request's extensions (the [`Caller`], the
+/// [`crate::Clearance`]), as rmcp hands them to handlers; `invalid_request` when it is missing.
+pub(crate) fn bearer_extension<C: AsRequestContext, T: Clone + Send + Sync + 'static>(
+    context: &mut C,
+) -> Result<T, ErrorData> {
+    context
+        .as_request_context()
+        .extensions
+        .get::<Parts>()
+        .and_then(|parts| parts.extensions.get::<T>())
+        .cloned()
+        .ok_or_else(|| ErrorData::invalid_request("the request is not authenticated", None))
 }

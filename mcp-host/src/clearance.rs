@@ -7,7 +7,6 @@
 //! tool's answer. Every other request is checked before the server runs, and its clearance is
 //! granted from the start.
 
-use http::request::Parts;
 use rmcp::ErrorData;
 use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
 use tokio::sync::watch;
@@ -68,13 +67,7 @@ impl Clearance {
 /// a handler reached without the bearer layer.
 impl<C: AsRequestContext> FromContextPart<C> for Clearance {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
-        context
-            .as_request_context()
-            .extensions
-            .get::<Parts>()
-            .and_then(|parts| parts.extensions.get::<Clearance>())
-            .cloned()
-            .ok_or_else(|| ErrorData::invalid_request("the request is not authenticated", None))
+        crate::caller::bearer_extension(context)
     }
 }
 

@@ -107,7 +107,7 @@ pub(crate) async fn require_bearer(
         Err(AuthFailure::KeysUnavailable) => return keys_unavailable(),
     };
     if !auth.overlap_revocation {
-        if let Err(refused) = revocation_check(auth, &claims).await {
+        if let Err(refused) = revocation_check(auth, Identity::borrowed(&claims)).await {
             return refused;
         }
         return match admit(auth, Caller::from(claims), request).await {
@@ -115,17 +115,19 @@ pub(crate) async fn require_bearer(
             Err(refused) => refused,
         };
     }
-    let identity = claims.clone();
+    // What the check reads, kept beside the caller the request carries on (not a copy of every
+    // claim: this runs for every request of an overlapping host).
+    let identity = Identity::of(&claims);
     let admitted = match admit(auth, Caller::from(claims), request).await {
         Ok(admitted) if admitted.calls_tool => admitted,
         Ok(admitted) => {
-            if let Err(refused) = revocation_check(auth, &identity).await {
+            if let Err(refused) = revocation_check(auth, identity.borrow()).await {
                 return refused;
             }
             return admitted.forward(Clearance::granted(), memo, next).await;
         }
         Err(refused) => {
-            return revocation_check(auth, &identity)
+            return revocation_check(auth, identity.borrow())
                 .await
                 .err()
                 .unwrap_or(refused);
@@ -133,7 +135,7 @@ pub(crate) async fn require_bearer(
     };
     let (verdict, clearance) = Clearance::pending();
     let check = async {
-        let checked = revocation_check(auth, &identity).await;
+        let checked = revocation_check(auth, identity.borrow()).await;
         verdict.decide(checked.is_ok());
         checked
     };
@@ -145,16 +147,53 @@ pub(crate) async fn require_bearer(
     }
 }
 
+/// What a revocation check reads of a token, owned.
+struct Identity {
+    jti: String,
+    grant_id: Option<String>,
+    client_id: String,
+    sub: String,
+    iat: i64,
+}
+
+impl Identity {
+    fn of(claims: &AccessClaims) -> Self {
+        Self {
+            jti: claims.jti.clone(),
+            grant_id: claims.grant_id.clone(),
+            client_id: claims.client_id.clone(),
+            sub: claims.sub.clone(),
+            iat: claims.iat,
+        }
+    }
+
+    fn borrow(&self) -> TokenIdentity<'_> {
+        TokenIdentity {
+            jti: &self.jti,
+            grant_id: self.grant_id.as_deref(),
+            client_id: &self.client_id,
+            sub: &self.sub,
+            iat: self.iat,
+        }
+    }
+
+    fn borrowed(claims: &AccessClaims) -> TokenIdentity<'_> {
+        TokenIdentity {
+            jti: &claims.jti,
+            grant_id: claims.grant_id.as_deref(),
+            client_id: &claims.client_id,
+            sub: &claims.sub,
+            iat: claims.iat,
+        }
+    }
+}
+
 /// One store read (one request on DynamoDB) for every revocation that could reach the token:
 /// `Err` is the 401 of a revoked token or the 503 of a store that did not answer.
-async fn revocation_check(auth: &Authenticator, claims: &AccessClaims) -> Result<(), Response> {
-    let identity = TokenIdentity {
-        jti: &claims.jti,
-        grant_id: claims.grant_id.as_deref(),
-        client_id: &claims.client_id,
-        sub: &claims.sub,
-        iat: claims.iat,
-    };
+async fn revocation_check(
+    auth: &Authenticator,
+    identity: TokenIdentity<'_>,
+) -> Result<(), Response> {
     match auth.revocations.is_revoked(&identity).await {
         Ok(false) => Ok(()),
         Ok(true) => {

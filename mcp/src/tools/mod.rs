@@ -30,6 +30,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mcp_host::McpHost;
+use rmcp::handler::server::common::FromContextPart as _;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ProtocolVersion, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
@@ -201,13 +202,9 @@ impl ServerHandler for CostServer {
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
-        let clearance = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<mcp_host::Clearance>())
-            .cloned();
         let name = request.name.clone();
-        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        let mut call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        let clearance = mcp_host::Clearance::from_context_part(&mut call).ok();
         let result = self.tool_router.call(call).await;
         if let Some(clearance) = clearance
             && clearance.wait().await
