@@ -6,6 +6,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -15,57 +16,63 @@ use axum::response::Response;
 use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use http_body_util::BodyExt as _;
-use tower::{Layer, Service};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
-use tracing_subscriber::EnvFilter;
+use tower::Service;
+use tracing::Instrument as _;
+use tracing::instrument::Instrumented;
+use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::layer::{Layer, SubscriberExt as _};
+use tracing_subscriber::registry::Registry;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
+
+mod lines;
 
 /// The header carrying the request id ([`RequestId`]).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Installs the global subscriber with `filter` directives (validated by the configuration).
+///
+/// A filter of plain `target=level` directives (the default `info,rmcp=warn` among them) is a
+/// static [`Targets`] filter: it decides per call site once, and costs nothing when a span is
+/// entered or left. A filter that names spans or fields (`[request]=debug`) needs an
+/// [`EnvFilter`], which keeps per-span state behind a lock on every enter and exit.
 pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| EnvFilter::new(crate::config::DEFAULT_LOG_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    match filter.parse::<Targets>() {
+        Ok(targets) if !filter.contains('[') => install(format, targets),
+        _ => install(
+            format,
+            EnvFilter::try_new(filter)
+                .unwrap_or_else(|_| EnvFilter::new(crate::config::DEFAULT_LOG_FILTER)),
+        ),
+    }
+}
+
+fn install<F>(format: LogFormat, filter: F)
+where
+    F: Layer<Registry> + Send + Sync + 'static,
+{
+    let registry = tracing_subscriber::registry().with(filter);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(lines::Lines::stderr());
     // A second initialisation (tests) keeps the first subscriber.
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+        LogFormat::Json => registry
+            .with(
+                fmt.json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+        LogFormat::Pretty => registry.with(fmt.compact()).try_init(),
     };
 }
 
-/// Adds request ids and the request span to a router.
+/// Adds request ids, the request span and the access line to a router's routes ([`Access`]).
 pub fn observe(router: Router) -> Router {
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|request: &Request<_>| {
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            let request_id = request
-                .extensions()
-                .get::<RequestId>()
-                .map_or("-", RequestId::as_str);
-            tracing::info_span!(
-                "request",
-                method = %request.method(),
-                route,
-                request_id,
-            )
-        })
-        .on_response(DefaultOnResponse::new().level(Level::INFO));
-    router.layer(trace).layer(RequestIdLayer)
+    router.layer(AccessLayer)
 }
 
 /// The id of one request (a request extension, and `x-request-id` on its response): the
@@ -103,29 +110,37 @@ impl RequestId {
     }
 }
 
-/// The [`RequestId`] layer: the id into the request's extensions, and onto the response.
+/// The per-request layer of [`observe`], one layer for three things:
+/// - the [`RequestId`], into the request's extensions and onto the response;
+/// - the `request` span (method, matched route, request id), entered whenever the request's
+///   future runs, so every event of its handler carries the id;
+/// - the access line, `finished processing request` with the status and the latency in
+///   microseconds, at info level once the response head is ready (a streamed body goes on
+///   after it).
+///
+/// The span never records the URI: query strings carry codes and state.
 #[derive(Debug, Clone, Copy)]
-struct RequestIdLayer;
+struct AccessLayer;
 
-impl<S> Layer<S> for RequestIdLayer {
-    type Service = RequestIds<S>;
+impl<S> tower::Layer<S> for AccessLayer {
+    type Service = Access<S>;
 
-    fn layer(&self, inner: S) -> RequestIds<S> {
-        RequestIds(inner)
+    fn layer(&self, inner: S) -> Access<S> {
+        Access(inner)
     }
 }
 
 #[derive(Debug, Clone)]
-struct RequestIds<S>(S);
+struct Access<S>(S);
 
-impl<S, B> Service<Request<B>> for RequestIds<S>
+impl<S, B> Service<Request<B>> for Access<S>
 where
     S: Service<Request<B>, Response = Response>,
     S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+    type Future = Instrumented<BoxFuture<'static, Result<Response, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.0.poll_ready(cx)
@@ -133,14 +148,31 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let id = RequestId::of(request.headers()).unwrap_or_else(RequestId::fresh);
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route,
+            request_id = id.as_str(),
+        );
         let header = id.0.clone();
         request.extensions_mut().insert(id);
-        let answer = self.0.call(request);
-        Box::pin(async move {
+        let started = Instant::now();
+        let answer = span.in_scope(|| self.0.call(request));
+        let answer: BoxFuture<'static, _> = Box::pin(async move {
             let mut response = answer.await?;
+            tracing::info!(
+                status = response.status().as_u16(),
+                latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "finished processing request"
+            );
             response.headers_mut().insert(REQUEST_ID, header);
             Ok(response)
-        })
+        });
+        answer.instrument(span)
     }
 }
 
