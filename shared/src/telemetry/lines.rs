@@ -97,7 +97,13 @@ mod tests {
         let lines = std::sync::Arc::new(Lines::to(Some(File::from(std::os::fd::OwnedFd::from(
             writer,
         )))));
-        let len = |t: u8| if t % 2 == 0 { 100 } else { 5 * ATOMIC_LINE };
+        let len = |t: u8| {
+            if t.is_multiple_of(2) {
+                100
+            } else {
+                5 * ATOMIC_LINE
+            }
+        };
         let drain = std::thread::spawn(move || {
             let mut written = Vec::new();
             let mut piece = [0u8; 512];
