@@ -38,14 +38,22 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// entered or left. A filter that names spans or fields (`[request]=debug`) needs an
 /// [`EnvFilter`], which keeps per-span state behind a lock on every enter and exit.
 pub fn init(format: LogFormat, filter: &str) {
-    match filter.parse::<Targets>() {
-        Ok(targets) if !filter.contains('[') => install(format, targets),
-        _ => install(
+    match plain_targets(filter) {
+        Some(targets) => install(format, targets),
+        None => install(
             format,
             EnvFilter::try_new(filter)
                 .unwrap_or_else(|_| EnvFilter::new(crate::config::DEFAULT_LOG_FILTER)),
         ),
     }
+}
+
+/// `filter` as a static filter, when it holds only `target=level` directives.
+fn plain_targets(filter: &str) -> Option<Targets> {
+    if filter.contains(['[', '{']) {
+        return None;
+    }
+    filter.parse().ok()
 }
 
 fn install<F>(format: LogFormat, filter: F)
@@ -292,5 +300,77 @@ mod tests {
                 "{odd:?} replaced by {seen}"
             );
         }
+    }
+
+    /// Lines written by a test subscriber.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_handler_events_carry_the_request_and_the_access_line_follows() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = observe(Router::new().route(
+            "/things/{id}",
+            get(|| async {
+                tracing::warn!("inside the handler");
+                (http::StatusCode::ACCEPTED, "ok")
+            }),
+        ));
+        let request = Request::get("/things/7?code=secret-code")
+            .header(REQUEST_ID, "req-1")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.headers()[REQUEST_ID], "req-1");
+
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("secret-code"), "the URI was logged: {text}");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let span = serde_json::json!({
+            "name": "request", "method": "GET", "route": "/things/{id}", "request_id": "req-1",
+        });
+        assert_eq!(lines[0]["message"], "inside the handler");
+        assert_eq!(lines[0]["span"], span);
+        assert_eq!(lines[1]["message"], "finished processing request");
+        assert_eq!(lines[1]["level"], "INFO");
+        assert_eq!(lines[1]["status"], 202);
+        assert!(lines[1]["latency_us"].is_u64(), "{}", lines[1]);
+        assert_eq!(lines[1]["span"], span);
+    }
+
+    #[test]
+    fn plain_filters_are_static_and_span_filters_are_not() {
+        assert!(plain_targets("info,rmcp=warn").is_some());
+        assert!(plain_targets("warn").is_some());
+        assert!(plain_targets("[request]=debug").is_none());
+        assert!(plain_targets("info,[request{route=/mcp}]=trace").is_none());
+        let targets = plain_targets("info,rmcp=warn").unwrap();
+        assert!(targets.would_enable("shared::telemetry", &tracing::Level::INFO));
+        assert!(!targets.would_enable("rmcp::service", &tracing::Level::INFO));
+        assert!(targets.would_enable("rmcp::service", &tracing::Level::WARN));
+        assert!(!targets.would_enable("authz", &tracing::Level::DEBUG));
     }
 }
