@@ -122,6 +122,8 @@ impl RequestId {
 /// - the [`RequestId`], into the request's extensions and onto the response;
 /// - the `request` span (method, matched route, request id), entered whenever the request's
 ///   future runs, so every event of its handler carries the id;
+/// - `started processing request` at debug level when the request arrives (off by default;
+///   the callsite's interest is cached, so it costs one load when disabled);
 /// - the access line, `finished processing request` with the status and the latency in
 ///   microseconds, at info level once the response head is ready (a streamed body goes on
 ///   after it).
@@ -169,7 +171,10 @@ where
         let header = id.0.clone();
         request.extensions_mut().insert(id);
         let started = Instant::now();
-        let answer = span.in_scope(|| self.0.call(request));
+        let answer = span.in_scope(|| {
+            tracing::debug!("started processing request");
+            self.0.call(request)
+        });
         let answer: BoxFuture<'static, _> = Box::pin(async move {
             let mut response = answer.await?;
             tracing::info!(
@@ -359,6 +364,38 @@ mod tests {
         assert_eq!(lines[1]["status"], 202);
         assert!(lines[1]["latency_us"].is_u64(), "{}", lines[1]);
         assert_eq!(lines[1]["span"], span);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn at_debug_the_start_of_a_request_is_logged_too() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = observe(Router::new().route("/", get(|| async { "ok" })));
+        let request = Request::get("/").body(Body::empty()).unwrap();
+        app.oneshot(request).await.unwrap();
+
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["message"], "started processing request");
+        assert_eq!(lines[0]["level"], "DEBUG");
+        assert_eq!(lines[0]["span"]["route"], "/");
+        assert_eq!(lines[1]["message"], "finished processing request");
+        assert_eq!(
+            lines[0]["span"]["request_id"],
+            lines[1]["span"]["request_id"]
+        );
     }
 
     #[test]
