@@ -15,7 +15,7 @@ import sys
 LAYERS = [
     ("RSA (token signing or verification)", r"aws_lc|bn_|rsaz"),
     ("token verification and cache", r"shared::token::"),
-    ("revocation check (SQLite read)", r"sqlite3|rusqlite|shared::store::"),
+    ("store (SQLite; on /mcp, the revocation read)", r"sqlite3|rusqlite|shared::store::"),
     ("kept tools/list answers", r"mcp_host::tool_list"),
     ("bearer layer (token parse, scopes, body)", r"mcp_host::auth"),
     ("Host/Origin check", r"mcp_host::endpoint"),
@@ -68,6 +68,7 @@ def own_name(symbol):
 
 # LAYERS_OTHERS=1 names the frames counted as "other" (to extend LAYERS).
 OTHERS = bool(__import__("os").environ.get("LAYERS_OTHERS"))
+SQLITE_CALLER = re.compile(r"^(sqlite3|unix(Write|Sync|Lock|Unlock|ShmLock|FileControl|Read)|seekAndWrite|walWrite|walCheckpoint)")
 KERNEL = [(name, pattern) for name, pattern in COMPILED if name.startswith("kernel")]
 
 
@@ -76,6 +77,10 @@ def layer_of(frames):
     formatting, collections, libc): the code that asked for the work. Time in the kernel counts
     for the system call (or wait) it serves."""
     if frames and "kernel" in frames[0][1]:
+        user = [symbol for symbol, dso in frames if "kernel" not in dso]
+        # A system call SQLite made (its log and checkpoint writes, its locks) is the store's.
+        if any(SQLITE_CALLER.match(symbol) for symbol in user[:8]):
+            return "kernel: SQLite file I/O and locks (log writes, checkpoints)"
         for symbol, dso in frames:
             if "kernel" not in dso:
                 break
