@@ -1035,32 +1035,9 @@ async fn unreachable_signing_keys_are_503_never_a_pass() {
     );
 }
 
-/// Collects what the log subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn bearer_tokens_never_reach_the_logs() {
-    let captured = Captured::default();
+    let captured = shared::telemetry::Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(captured.clone())
@@ -1092,7 +1069,7 @@ async fn bearer_tokens_never_reach_the_logs() {
         let response = router.clone().oneshot(request).await.unwrap();
         let _ = response.into_body().collect().await;
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("finished processing request"),
         "logs captured: {logs}"

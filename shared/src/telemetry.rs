@@ -26,7 +26,12 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
 
+#[cfg(any(test, feature = "test-support"))]
+mod capture;
 mod lines;
+
+#[cfg(any(test, feature = "test-support"))]
+pub use capture::Capture;
 
 /// The header carrying the request id ([`RequestId`]).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -307,27 +312,12 @@ mod tests {
         }
     }
 
-    /// Lines written by a test subscriber.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test(flavor = "current_thread")]
     async fn the_handler_events_carry_the_request_and_the_access_line_follows() {
-        let captured = Captured::default();
+        let captured = Capture::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
+            .with_writer(writer)
             .json()
             .flatten_event(true)
             .with_current_span(true)
@@ -347,7 +337,7 @@ mod tests {
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.headers()[REQUEST_ID], "req-1");
 
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         assert!(!text.contains("secret-code"), "the URI was logged: {text}");
         let lines: Vec<serde_json::Value> = text
             .lines()
@@ -368,11 +358,11 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn at_debug_the_start_of_a_request_is_logged_too() {
-        let captured = Captured::default();
+        let captured = Capture::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
+            .with_writer(writer)
             .json()
             .flatten_event(true)
             .with_current_span(true)
@@ -382,7 +372,7 @@ mod tests {
         let request = Request::get("/").body(Body::empty()).unwrap();
         app.oneshot(request).await.unwrap();
 
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())

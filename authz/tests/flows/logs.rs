@@ -2,37 +2,11 @@
 //! callback, code exchange, refresh, revocation, and the usual mistakes) with every log line
 //! at every level captured, then searched for every secret the flow handled.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use tracing_subscriber::fmt::MakeWriter;
+use shared::telemetry::Capture;
 
 use crate::support::*;
-
-/// Collects everything written by the subscriber.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_appears_in_any_log_line_at_any_level() {
@@ -170,7 +144,7 @@ async fn no_secret_appears_in_any_log_line_at_any_level() {
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
 
     drop(_guard);
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let lines = logs.lines().count();
     assert!(lines > 20, "the flow was logged ({lines} lines)");
     assert!(logs.contains("\"level\":\"TRACE\"") || logs.contains("\"level\":\"DEBUG\""));
