@@ -11,8 +11,11 @@ use super::unavailable;
 use crate::clock::{Clock as _, SystemClock};
 use crate::store::StoreError;
 
-/// How often the checkpointer copies the write-ahead log into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// How often the checkpointer copies the write-ahead log into the database file. Often, so the
+/// log stays short: every read looks a page up in the log's index first, at a cost that grows
+/// with the log (under sustained /token exchanges, 25 ms gave 3-4 % more exchanges than 100 ms,
+/// and 1 s fewer). With nothing to copy, a pass takes a lock and returns.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 /// Log size (pages) at which the writer checkpoints by itself (SQLite's default is 1000).
 pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 4_096;
 /// The writer's page cache, KiB.
