@@ -312,17 +312,28 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn the_handler_events_carry_the_request_and_the_access_line_follows() {
+    /// A JSON subscriber up to `level` for the current thread, writing into a [`Capture`].
+    fn capture_json(level: tracing::Level) -> (Capture, tracing::subscriber::DefaultGuard) {
         let captured = Capture::default();
-        let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_writer(writer)
+            .with_max_level(level)
+            .with_writer(captured.clone())
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn json_lines(text: &str) -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_handler_events_carry_the_request_and_the_access_line_follows() {
+        let (captured, _guard) = capture_json(tracing::Level::INFO);
         let app = observe(Router::new().route(
             "/things/{id}",
             get(|| async {
@@ -339,10 +350,7 @@ mod tests {
 
         let text = captured.text();
         assert!(!text.contains("secret-code"), "the URI was logged: {text}");
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let lines = json_lines(&text);
         assert_eq!(lines.len(), 2, "{text}");
         let span = serde_json::json!({
             "name": "request", "method": "GET", "route": "/things/{id}", "request_id": "req-1",
@@ -358,25 +366,13 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn at_debug_the_start_of_a_request_is_logged_too() {
-        let captured = Capture::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(writer)
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = capture_json(tracing::Level::DEBUG);
         let app = observe(Router::new().route("/", get(|| async { "ok" })));
         let request = Request::get("/").body(Body::empty()).unwrap();
         app.oneshot(request).await.unwrap();
 
         let text = captured.text();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let lines = json_lines(&text);
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0]["message"], "started processing request");
         assert_eq!(lines[0]["level"], "DEBUG");
