@@ -49,6 +49,12 @@ pub enum Condition {
     Equals(&'static str, Value),
 }
 
+/// What a backend can tell of its committed state without reading it ([`ItemBackend::commit_mark`]):
+/// two marks taken at two instants are equal only if no write was committed in between, by this
+/// process or by any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitMark(pub(super) [u8; 48]);
+
 /// The most items one [`ItemBackend::put_all`] writes.
 pub const MAX_ATOMIC_WRITES: usize = 25;
 
@@ -86,6 +92,14 @@ pub trait ItemBackend: Send + Sync + 'static {
             }
         }
         Ok(found)
+    }
+
+    /// The mark of the committed state, when the backend can take one without a read and
+    /// without a lock (SQLite, from the index of its write-ahead log); `None` when it cannot
+    /// (DynamoDB, an in-memory database). A caller may keep what a read found for as long as
+    /// the mark it took before that read stays the same.
+    fn commit_mark(&self) -> Option<CommitMark> {
+        None
     }
 
     /// Writes `item` (replacing any previous one) if `condition` holds at the moment of the write.

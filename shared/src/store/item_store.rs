@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::item::{Condition, Index, Item, ItemBackend};
+use super::revocations::NotRevoked;
 use super::shard::{self, Merged};
 use super::{Page, PageRequest, StoreError};
 use crate::clock::Clock;
@@ -26,11 +27,17 @@ pub(super) const CAS_ATTEMPTS: usize = 16;
 pub struct ItemStore {
     pub(super) backend: Arc<dyn ItemBackend>,
     clock: Arc<dyn Clock>,
+    /// Tokens found not revoked since the last commit (`revocations.rs`).
+    pub(super) not_revoked: NotRevoked,
 }
 
 impl ItemStore {
     pub fn new(backend: Arc<dyn ItemBackend>, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock }
+        Self {
+            backend,
+            clock,
+            not_revoked: NotRevoked::default(),
+        }
     }
 
     pub(super) fn now(&self) -> i64 {

@@ -4,8 +4,9 @@
 //!
 //! This module opens the file (pragmas, migrations, the reader connections); the
 //! [`super::item::ItemBackend`] operations are in `sqlite/operations.rs`, the checkpointer and the
-//! purge of expired items in `sqlite/housekeeping.rs`.
+//! purge of expired items in `sqlite/housekeeping.rs`, the commit mark in `sqlite/commits.rs`.
 
+mod commits;
 mod housekeeping;
 mod operations;
 
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::StoreError;
 use super::item::Item;
+use commits::CommitMarks;
 use housekeeping::{WRITER_CACHE_KIB, WRITER_CHECKPOINT_PAGES, purge, spawn_checkpointer};
 use operations::{read, read_many};
 
@@ -42,6 +44,8 @@ CREATE INDEX items_expires ON items (expires_at) WHERE expires_at IS NOT NULL;
 pub struct SqliteBackend {
     conn: Arc<Mutex<Connection>>,
     readers: Option<Arc<Readers>>,
+    /// The file's commit mark (a file database only).
+    marks: Option<Arc<CommitMarks>>,
 }
 
 /// Read-only connections to the database file for point reads (`get`). In WAL mode a reader never
@@ -109,6 +113,8 @@ impl SqliteBackend {
             idle: Mutex::new(Vec::new()),
         }));
         spawn_checkpointer(path, Arc::downgrade(&backend.conn))?;
+        // The migrations opened the log and its index; the writer keeps the index file in place.
+        backend.marks = CommitMarks::open(path).map(Arc::new);
         Ok(backend)
     }
 
@@ -125,6 +131,7 @@ impl SqliteBackend {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             readers: None,
+            marks: None,
         })
     }
 

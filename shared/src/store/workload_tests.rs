@@ -5,12 +5,13 @@
 //! `flows/`, mcp `auth.rs` and `cost/metered.rs`); docs/storage.md lists them per operation.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::Map;
 
-use super::item::{Condition, Index, Item, ItemBackend};
+use super::item::{CommitMark, Condition, Index, Item, ItemBackend};
 use super::sqlite::SqliteBackend;
 use super::*;
 use crate::clock::{Clock, ManualClock};
@@ -26,9 +27,12 @@ use crate::secret::Sha256Hex;
 /// transaction, on the table partition (`PK`) and again on the index partition (`GSI1:` +
 /// `GSI1PK`) when the item carries a listing key. A conditional write that fails still costs
 /// its units, as on DynamoDB.
+/// It also counts reads (`get` and `get_many` calls), and passes the inner backend's commit mark
+/// on.
 pub struct CountingBackend {
     inner: Arc<dyn ItemBackend>,
     units: Mutex<HashMap<String, u64>>,
+    reads: AtomicU64,
 }
 
 impl CountingBackend {
@@ -36,7 +40,13 @@ impl CountingBackend {
         Self {
             inner,
             units: Mutex::new(HashMap::new()),
+            reads: AtomicU64::new(0),
         }
+    }
+
+    /// Reads made so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
     }
 
     fn count(&self, item: &Item, units: u64) {
@@ -64,11 +74,17 @@ impl CountingBackend {
 #[async_trait]
 impl ItemBackend for CountingBackend {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get(pk, sk, now).await
     }
 
     async fn get_many(&self, keys: &[(String, String)], now: i64) -> Result<Vec<Item>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_many(keys, now).await
+    }
+
+    fn commit_mark(&self) -> Option<CommitMark> {
+        self.inner.commit_mark()
     }
 
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use super::{SqliteBackend, unavailable};
 use crate::store::StoreError;
-use crate::store::item::{Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES, MAX_BATCH_READS};
+use crate::store::item::{
+    CommitMark, Condition, Index, Item, ItemBackend, MAX_ATOMIC_WRITES, MAX_BATCH_READS,
+};
 
 /// Whether `condition` holds for the stored item under `item`'s key.
 fn holds(
@@ -156,6 +158,10 @@ impl ItemBackend for SqliteBackend {
         }
         let keys = keys.to_vec();
         self.with(move |conn| read_many(conn, &keys, now)).await
+    }
+
+    fn commit_mark(&self) -> Option<CommitMark> {
+        self.marks.as_ref().and_then(|marks| marks.read())
     }
 
     async fn put(&self, item: &Item, condition: Condition, now: i64) -> Result<bool, StoreError> {
