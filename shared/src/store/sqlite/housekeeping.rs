@@ -18,8 +18,12 @@ use crate::store::StoreError;
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 /// Log size (pages) at which the writer checkpoints by itself (SQLite's default is 1000).
 pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 4_096;
-/// The writer's page cache, KiB.
-pub(super) const WRITER_CACHE_KIB: i64 = 8_192;
+/// The writer's page cache, KiB: SQLite's default size. Larger is slower here: at the end of
+/// every write transaction SQLite walks the cache's hash table (`pcache1TruncateUnsafe`, 3.4 % of
+/// a loaded /token profile with 8 MiB), and the exchanges touch pages all over the file, so the
+/// extra pages were rarely hit (paired, `bench-driver redeem` at concurrency 8: 2 MiB 0.604-0.651x
+/// of openssl signing, 8 MiB 0.574-0.611x).
+pub(super) const WRITER_CACHE_KIB: i64 = 2_048;
 
 /// How often expired items are deleted (reads ignore them in between).
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
