@@ -74,14 +74,15 @@ for n in range(1, int(os.environ["TOKEN_ROUNDS"]) + 1):
 worst = min(rounds, key=lambda r: r["ratio"] or 0)
 healthz, ping = wrk("wrk_healthz.txt"), wrk("wrk_ping.txt")
 # Paired rounds: the limit, then tools/list, each round's ratio against its own limit; the
-# verdict is the median round's (each round is printed).
+# verdict is the worst round's (each round is printed), and p99 must hold in every round.
 mcp_rounds = []
 for n in range(1, int(os.environ["MCP_ROUNDS"]) + 1):
     ours, its_limit = wrk(f"wrk_mcp_{n}.txt"), wrk(f"wrk_limit_{n}.txt")
     mcp_rounds.append({"tools_list": ours, "limit": its_limit,
                        "ratio": ratio(ours["req_per_sec"], its_limit["req_per_sec"])})
-median_round = sorted(mcp_rounds, key=lambda r: r["ratio"] or 0)[(len(mcp_rounds) - 1) // 2]
-mcp, limit = median_round["tools_list"], median_round["limit"]
+worst_round = min(mcp_rounds, key=lambda r: r["ratio"] or 0)
+mcp, limit = worst_round["tools_list"], worst_round["limit"]
+worst_p99 = max((r["tools_list"]["p99_ms"] for r in mcp_rounds), key=lambda v: v if v is not None else float("inf"))
 cold_lambda = load("cold_lambda.json")
 chart_sizes = load("chart_sizes.json")
 charts = {
@@ -131,9 +132,10 @@ results = {
         "healthz": healthz,
         "ping": ping,
         "tools_list_response_bytes": (WORK / "tools_list.txt").stat().st_size,
-        "ratio": median_round["ratio"],
+        "ratio": worst_round["ratio"],
+        "worst_p99_ms": worst_p99,
         "rounds": mcp_rounds,
-        "note": "the median of paired rounds, each against the limit measured just before it",
+        "note": "the worst of paired rounds, each against the limit measured just before it",
         "ping_ratio": ratio(ping["req_per_sec"], healthz["req_per_sec"]),
         "connections": int(os.environ["WRK_CONNECTIONS"]),
         "threads": int(os.environ["WRK_THREADS"]),
@@ -192,9 +194,9 @@ rows += [
      ", ".join(f"{f(r['openssl_rsa2048_sign_per_sec'], '.0f')}/s" for r in rounds),
      ", ".join(f"{f(r['ratio'])}x" for r in rounds), "every round >= 0.6x "
      + verdict(all(r["ratio"] is not None and r["ratio"] >= 0.6 for r in rounds))),
-    (f"MCP tools/list (wrk -t{m['threads']} -c{m['connections']}, median round)", f"{f(mcp['req_per_sec'], '.0f')}/s",
+    (f"MCP tools/list (wrk -t{m['threads']} -c{m['connections']}, worst round)", f"{f(mcp['req_per_sec'], '.0f')}/s",
      f"limit {f(limit['req_per_sec'], '.0f')}/s", f"{f(m['ratio'])}x",
-     f">= 0.5x {verdict(m['ratio'] is not None and m['ratio'] >= 0.5)}"
+     f"every round >= 0.5x {verdict(all(r['ratio'] is not None and r['ratio'] >= 0.5 for r in mcp_rounds))}"
      + (f" ({mcp['non_2xx']} non-2xx!)" if mcp["non_2xx"] else "")
      + (f" (limit: {limit['non_2xx']} non-2xx!)" if limit["non_2xx"] else "")),
     ("MCP tools/list rounds", ", ".join(f"{f(r['tools_list']['req_per_sec'], '.0f')}/s" for r in mcp_rounds),
@@ -202,7 +204,7 @@ rows += [
      ", ".join(f"{f(r['ratio'])}x" for r in mcp_rounds), "paired: limit, then tools/list"),
     ("MCP tools/list p50 / p99", f"{f(mcp['p50_ms'])} / {f(mcp['p99_ms'])} ms",
      f"limit {f(limit['p50_ms'])} / {f(limit['p99_ms'])} ms", "-",
-     f"p99 < 5 ms {verdict(mcp['p99_ms'] is not None and mcp['p99_ms'] < 5)}"),
+     f"p99 < 5 ms in every round (worst {f(worst_p99)} ms) {verdict(worst_p99 is not None and worst_p99 < 5)}"),
     ("MCP ping (same auth, tiny answer)", f"{f(ping['req_per_sec'], '.0f')}/s",
      f"/healthz {f(healthz['req_per_sec'], '.0f')}/s", f"{f(m['ping_ratio'])}x",
      f"p99 {f(ping['p99_ms'])} ms" + (f" ({ping['non_2xx']} non-2xx!)" if ping["non_2xx"] else "")),
