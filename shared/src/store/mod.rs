@@ -28,6 +28,8 @@ pub mod sqlite;
 #[cfg(test)]
 mod contract;
 #[cfg(test)]
+mod counting_backend;
+#[cfg(test)]
 mod workload_tests;
 
 use std::sync::Arc;

@@ -211,8 +211,8 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::store::counting_backend::CountingBackend;
     use crate::store::sqlite::SqliteBackend;
-    use crate::store::workload_tests::CountingBackend;
 
     const NOW: i64 = 1_700_000_000;
 
