@@ -98,6 +98,13 @@ impl RevocationList for ItemStore {
     }
 
     async fn is_revoked(&self, token: &TokenIdentity<'_>) -> Result<bool, StoreError> {
+        // Checked first (a token known not revoked needs none of the keys below), and taken
+        // before the read, so a commit during the read changes it and the answer is not kept
+        // past that commit.
+        let mark = self.backend.commit_mark();
+        if mark.is_some_and(|mark| self.not_revoked.holds(&mark, token)) {
+            return Ok(false);
+        }
         let mut keys = Vec::with_capacity(4);
         keys.push(revocation_key(Revoked::Token(token.jti)));
         if let Some(grant_id) = token.grant_id {
@@ -105,12 +112,6 @@ impl RevocationList for ItemStore {
         }
         keys.push(revocation_key(Revoked::Client(token.client_id)));
         keys.push(revocation_key(Revoked::User(token.sub)));
-        // Taken before the read, so a commit during the read changes it and the answer is not
-        // kept past that commit.
-        let mark = self.backend.commit_mark();
-        if mark.is_some_and(|mark| self.not_revoked.holds(&mark, token)) {
-            return Ok(false);
-        }
         let found = self.backend.get_many(&keys, self.now()).await?;
         // A token's or grant's entry reaches the token outright; a client's or user's entry
         // reaches the tokens issued at or before the revocation (one enabled again gets new
